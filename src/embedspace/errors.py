@@ -1,0 +1,51 @@
+"""The project's own error types.
+
+Every error embedspace raises on purpose derives from :class:`EmbedspaceError`, so callers
+can catch one type; each also derives from the closest built-in (``ValueError``,
+``KeyError``, ...) so ordinary Python habits keep working. Messages say what to do next.
+"""
+
+from __future__ import annotations
+
+
+class EmbedspaceError(Exception):
+    """Base class of every error embedspace raises on purpose."""
+
+
+class InvalidInputError(EmbedspaceError, ValueError):
+    """The caller passed something we cannot use (empty text, NaN vector, bad k...)."""
+
+
+class NotASpaceError(EmbedspaceError, FileNotFoundError):
+    """A path that should hold a space holds something else."""
+
+
+class ModelMismatchError(EmbedspaceError, ValueError):
+    """A space built with one model was opened with another: vectors would not mix."""
+
+
+class ItemNotFoundError(EmbedspaceError, KeyError):
+    """An id that is not in the space."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class UnsupportedFileError(EmbedspaceError, ValueError):
+    """A file we cannot read as text: binary, not UTF-8, too large, wrong format."""
+
+
+class ModelNotFoundError(EmbedspaceError, LookupError):
+    """A model name or path that no loader recognises."""
+
+
+class MissingDependencyError(EmbedspaceError, ImportError):
+    """An optional dependency a feature needs is not installed."""
+
+
+class SpaceLockedError(EmbedspaceError, RuntimeError):
+    """Another process held the write lock longer than we were willing to wait."""
+
+
+class EmbedspaceWarning(UserWarning):
+    """Something worked but not the way the caller may assume (e.g. truncated text)."""

@@ -1,0 +1,1 @@
+"""Sources -> items: file loaders, chunking and content hashing."""

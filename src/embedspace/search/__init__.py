@@ -1,0 +1,1 @@
+"""Query -> ranked results: dense, sparse, hybrid."""

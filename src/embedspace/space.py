@@ -1,0 +1,568 @@
+"""Space: the one facade over encoder + store + index + search.
+
+A space is a folder on disk. ``Space(path)`` creates it or reopens it; it remembers its
+model, dimension and metric, refuses to mix vectors from another model, and keeps an
+in-memory view (vectors grouped by item, keyword index) that it refreshes whenever any
+process commits a write (the store's generation counter changes).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .encoders.base import Encoder, l2_normalise
+from .encoders.registry import DEFAULT_MODEL, load_encoder
+from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
+from .index.base import METRICS
+from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
+from .ingest.hashing import content_id, text_hash
+from .ingest.loaders import LoadedItem, discover, load_file
+from .progress import progress_bar
+from .search.dense import DenseSearcher
+from .search.hybrid import check_fusion, convex_scores, rrf_scores
+from .search.results import Hit, Ranking
+from .search.sparse import SparseSearcher
+from .store.base import ChunkRecord, ItemRecord
+from .store.sqlite import SqliteStore
+
+MODES = ("dense", "sparse", "hybrid")
+INDEXES = ("auto", "exact")
+#: Items per write transaction: a crash loses at most one batch of work, never half of one.
+DEFAULT_BATCH = 256
+#: Hybrid defaults, chosen from the SciFact + paraphrase measurements in docs/benchmarks.md.
+DEFAULT_FUSION = "convex"
+DEFAULT_ALPHA = 0.5
+
+
+@dataclass
+class Item:
+    """An item as stored."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "metadata": self.metadata}
+
+
+@dataclass
+class UpsertReport:
+    """What an add/sync did, item by item."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def merge(self, counts: Counter) -> None:
+        for key in ("added", "updated", "unchanged", "deleted"):
+            setattr(self, key, getattr(self, key) + counts.get(key, 0))
+
+
+@dataclass
+class SyncReport(UpsertReport):
+    skipped: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "deleted": self.deleted,
+                "unchanged": self.unchanged, "skipped": self.skipped or []}
+
+
+class _View:
+    """Everything search needs, built from one store generation."""
+
+    def __init__(self, store: SqliteStore, metric: str) -> None:
+        self.generation = store.generation()
+        self.dense = DenseSearcher(store.vectors(), metric)
+        self._store = store
+        self._sparse: dict[str, SparseSearcher] = {}
+
+    def sparse(self, model: str) -> SparseSearcher:
+        if model not in self._sparse:
+            rowids, texts = self._store.texts()
+            if not np.array_equal(rowids, self.dense.item_rowids):
+                raise _StaleView
+            self._sparse[model] = SparseSearcher(texts, model)
+        return self._sparse[model]
+
+
+class _StaleView(Exception):
+    """The store changed while a view was being completed; rebuild and retry."""
+
+
+def _validate_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise InvalidInputError("pass a list of texts; wrap a single text in [ ]")
+    texts = list(texts)
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+        raise InvalidInputError(
+            f"{len(bad)} text(s) are empty, whitespace-only or not strings (positions {shown}); "
+            "remove them before adding - nothing was written"
+        )
+    return texts
+
+
+def _validate_metadata(metadata: Sequence[dict] | None, n: int) -> list[dict[str, Any]]:
+    if metadata is None:
+        return [{} for _ in range(n)]
+    metadata = list(metadata)
+    if len(metadata) != n:
+        raise InvalidInputError(f"got {n} items but {len(metadata)} metadata dicts; pass one per item")
+    for i, md in enumerate(metadata):
+        if not isinstance(md, dict):
+            raise InvalidInputError(f"metadata[{i}] must be a dict, got {type(md).__name__}")
+        try:
+            json.dumps(md, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"metadata[{i}] is not JSON-serialisable: {exc}") from exc
+    return metadata
+
+
+def _validate_ids(ids: Sequence[str] | None, texts: list[str]) -> list[str]:
+    if ids is None:
+        return [content_id(t) for t in texts]
+    ids = [str(i) if isinstance(i, int) else i for i in ids]
+    if len(ids) != len(texts):
+        raise InvalidInputError(f"got {len(texts)} texts but {len(ids)} ids; pass one id per text")
+    bad = [i for i in ids if not isinstance(i, str) or not i or len(i) > 1024]
+    if bad:
+        raise InvalidInputError(f"ids must be non-empty strings up to 1024 characters; bad: {bad[:5]}")
+    dupes = [i for i, c in Counter(ids).items() if c > 1]
+    if dupes:
+        raise InvalidInputError(f"ids repeat within one call: {dupes[:5]}; each id may appear once")
+    return ids
+
+
+class Space:
+    """A searchable vector space in a folder.
+
+    ``model`` names the encoder ("default" = the space's own model when reopening, else the
+    packaged all-MiniLM-L6-v2); ``model=None`` makes a bring-your-own-vectors space of ``dim``.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        model: str | Encoder | None = "default",
+        index: str = "auto",
+        *,
+        dim: int | None = None,
+        metric: str = "cosine",
+        chunk_tokens: int | None = None,
+        chunk_overlap: int = 32,
+        batch_size: int = DEFAULT_BATCH,
+        progress: bool = True,
+    ) -> None:
+        if index not in INDEXES:
+            raise InvalidInputError(f"index must be one of {INDEXES}, not {index!r}")
+        if metric not in METRICS:
+            raise InvalidInputError(f"metric must be one of {METRICS}, not {metric!r}")
+        self.path = Path(path)
+        self.index_kind = index
+        self.batch_size = batch_size
+        self.progress = progress
+        self._store = SqliteStore(self.path)
+        self._lock = threading.RLock()
+        self._view: _View | None = None
+        self.encoder = self._open_model(model, dim, metric)
+        limit = getattr(self.encoder, "max_tokens", None)
+        self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
+        self.chunk_overlap = chunk_overlap
+
+    # -- model bookkeeping ----------------------------------------------------------------
+    def _open_model(self, model: str | Encoder | None, dim: int | None, metric: str) -> Encoder | None:
+        stored_id = self._store.get_meta("model_id")
+        stored_name = self._store.get_meta("model_name")
+        existing = self._store.get_meta("dim") is not None
+        if existing and model == "default":
+            model = None if stored_name == "" else stored_name
+        encoder = load_encoder(model) if model is not None else None
+        model_id = encoder.model_id if encoder else ""
+        new_dim = encoder.dim if encoder else dim
+        if existing:
+            if model_id != stored_id:
+                raise ModelMismatchError(
+                    f"{self.path} was built with model {stored_id or 'None (your own vectors)'!r} "
+                    f"but was opened with {model_id or 'None (your own vectors)'!r}; vectors of "
+                    "different models cannot be mixed. Open it with its own model, or create a new space"
+                )
+            self.dim = int(self._store.get_meta("dim"))
+            self.metric = self._store.get_meta("metric") or "cosine"
+            if dim is not None and dim != self.dim:
+                raise InvalidInputError(f"{self.path} holds {self.dim}-d vectors, not {dim}-d")
+            return encoder
+        if new_dim is None or new_dim <= 0:
+            raise InvalidInputError("a space without a model needs dim=<vector size>, e.g. dim=384")
+        self.dim, self.metric = int(new_dim), metric
+        self._store.set_meta({
+            "model_id": model_id,
+            "model_name": getattr(encoder, "name", model_id) if encoder else "",
+            "dim": str(self.dim),
+            "metric": metric,
+        })
+        return encoder
+
+    @property
+    def model_id(self) -> str:
+        return self.encoder.model_id if self.encoder else ""
+
+    def _require_encoder(self, what: str) -> Encoder:
+        if self.encoder is None:
+            raise InvalidInputError(
+                f"{what} needs a model, but this space stores your own vectors (model=None); "
+                "use add_vectors/search_vector instead"
+            )
+        return self.encoder
+
+    # -- writing --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._store.count()
+
+    def add(
+        self,
+        texts: Sequence[str],
+        ids: Sequence[str] | None = None,
+        metadata: Sequence[dict[str, Any]] | None = None,
+    ) -> list[str]:
+        """Add or upsert texts; returns their ids.
+
+        Without ids, an id is derived from the text, so adding the same text twice (or
+        re-running an interrupted add) never duplicates it. A given id is an upsert: same
+        text is a no-op, new text is re-embedded.
+        """
+        texts = _validate_texts(texts)
+        ids = _validate_ids(ids, texts)
+        metas = _validate_metadata(metadata, len(texts))
+        keep_metadata = metadata is None
+        self._upsert([LoadedItem(i, t, m, None) for i, t, m in zip(ids, texts, metas, strict=True)],
+                     keep_metadata=keep_metadata)
+        return ids
+
+    def _upsert(self, items: Sequence[LoadedItem], *, keep_metadata: bool = False) -> Counter:
+        """Embed what changed, batch by batch, one transaction per batch."""
+        encoder = self._require_encoder("adding text")
+        counts: Counter = Counter()
+        with progress_bar(len(items), "adding", self.progress and len(items) > self.batch_size) as bar:
+            for start in range(0, len(items), self.batch_size):
+                batch = items[start : start + self.batch_size]
+                known = self._store.hashes([it.id for it in batch])
+                to_embed, metadata_only = [], {}
+                for it in batch:
+                    digest = text_hash(it.text)
+                    previous = known.get(it.id)
+                    if previous is None or previous[0] != digest:
+                        counts["updated" if previous else "added"] += 1
+                        md = previous[1] if (previous and keep_metadata) else it.metadata
+                        to_embed.append(ItemRecord(it.id, it.text, md, digest, it.source))
+                    else:
+                        counts["unchanged"] += 1
+                        if not keep_metadata and previous[1] != it.metadata:
+                            metadata_only[it.id] = it.metadata
+                if to_embed:
+                    self._embed_chunks(encoder, to_embed)
+                    self._store.upsert(to_embed)
+                if metadata_only:
+                    self._store.update_metadata(metadata_only)
+                bar.advance(len(batch))
+        return counts
+
+    def _embed_chunks(self, encoder: Encoder, records: list[ItemRecord]) -> None:
+        spans_per_item, chunk_texts = [], []
+        for rec in records:
+            if self.chunk_tokens and len(rec.text) > self.chunk_tokens:
+                spans = chunk_spans(encoder.token_spans(rec.text), len(rec.text),
+                                    self.chunk_tokens, min(self.chunk_overlap, self.chunk_tokens - 1))
+            else:
+                spans = [(0, len(rec.text))]
+            spans_per_item.append(spans)
+            chunk_texts.extend(rec.text[a:b] for a, b in spans)
+        vectors = encoder.encode(chunk_texts, role="document")
+        row = 0
+        for rec, spans in zip(records, spans_per_item, strict=True):
+            rec.chunks = [ChunkRecord(a, b, vectors[row + j]) for j, (a, b) in enumerate(spans)]
+            row += len(spans)
+
+    def add_vectors(
+        self,
+        vectors: np.ndarray,
+        ids: Sequence[str] | None = None,
+        metadata: Sequence[dict[str, Any]] | None = None,
+        texts: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Add your own vectors (from any model); ids default to a hash of the vector."""
+        vectors = self._check_vectors(vectors)
+        n = len(vectors)
+        texts_list = list(texts) if texts is not None else [""] * n
+        if len(texts_list) != n:
+            raise InvalidInputError(f"got {n} vectors but {len(texts_list)} texts")
+        if ids is None:
+            ids = [text_hash(v.tobytes().hex())[:16] for v in vectors]
+        ids = _validate_ids(ids, texts_list)
+        metas = _validate_metadata(metadata, n)
+        for start in range(0, n, self.batch_size):
+            stop = start + self.batch_size
+            self._store.upsert([
+                ItemRecord(i, t, m, text_hash(t), None, [ChunkRecord(0, len(t), v)])
+                for i, t, m, v in zip(ids[start:stop], texts_list[start:stop], metas[start:stop],
+                                      vectors[start:stop], strict=True)
+            ])
+        return ids
+
+    def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        try:
+            vectors = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"vectors must be numeric: {exc}") from exc
+        if vectors.ndim == 1:
+            vectors = vectors[None, :]
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise InvalidInputError(f"this space holds {self.dim}-d vectors; got shape {vectors.shape}")
+        if not np.isfinite(vectors).all():
+            raise InvalidInputError("vectors contain NaN or infinity; clean them before adding")
+        if self.metric == "cosine" and (np.linalg.norm(vectors, axis=1) == 0).any():
+            raise InvalidInputError("zero vectors have no direction for cosine similarity")
+        return vectors
+
+    def get(self, id: str) -> Item:
+        found = self._store.get([id])
+        if not found:
+            raise ItemNotFoundError(f"no item with id {id!r} in {self.path}")
+        rec = found[0]
+        return Item(rec.id, rec.text, rec.metadata)
+
+    def update(self, id: str, text: str | None = None, metadata: dict[str, Any] | None = None) -> None:
+        """Change an item's text (re-embedded) and/or replace its metadata."""
+        current = self.get(id)
+        if text is not None:
+            self._upsert([LoadedItem(id, _validate_texts([text])[0],
+                                     metadata if metadata is not None else current.metadata, None)])
+        elif metadata is not None:
+            self._store.update_metadata({id: _validate_metadata([metadata], 1)[0]})
+
+    def delete(self, ids: Sequence[str] | str) -> int:
+        """Delete items by id; returns how many existed."""
+        return self._store.delete([ids] if isinstance(ids, str) else list(ids))
+
+    # -- files ----------------------------------------------------------------------------
+    def add_files(
+        self, paths: Sequence[str | Path], *, text_field: str | None = None, id_field: str | None = None
+    ) -> SyncReport:
+        """Add .txt/.md/.csv/.jsonl/.parquet files or folders (recursively).
+
+        Unusable files inside a folder are skipped and listed in the report; a single
+        unusable file named directly raises.
+        """
+        paths = list(paths)
+        single_file = len(paths) == 1 and Path(paths[0]).is_file()
+        items, report, _ = _load_files(paths, text_field, id_field, raise_errors=single_file)
+        report.merge(self._upsert(items))
+        return report
+
+    def sync(
+        self, folder: str | Path, *, text_field: str | None = None, id_field: str | None = None
+    ) -> SyncReport:
+        """Make the space mirror a folder: embed new and changed files, drop deleted ones.
+
+        A file that exists but cannot be read keeps its old items: a bad read never
+        deletes anything.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InvalidInputError(f"{folder} is not a folder")
+        before = self._store.ids_from_source_prefix(str(folder.resolve()) + "/")
+        items, report, unreadable = _load_files([folder], text_field, id_field, raise_errors=False)
+        report.merge(self._upsert(items))
+        current = {it.id for it in items}
+        stale = [i for i, src in before.items() if i not in current and src not in unreadable]
+        report.deleted = self._store.delete(stale) if stale else 0
+        return report
+
+    # -- reading --------------------------------------------------------------------------
+    def _current_view(self) -> _View:
+        with self._lock:
+            if self._view is None or self._view.generation != self._store.generation():
+                self._view = _View(self._store, self.metric)
+            return self._view
+
+    def _with_view(self, fn):
+        for _ in range(5):
+            try:
+                return fn(self._current_view())
+            except _StaleView:
+                with self._lock:
+                    self._view = None
+        return fn(self._current_view())
+
+    def _eligible(self, view: _View, where: dict[str, Any] | None) -> np.ndarray | None:
+        if where is None:
+            return None
+        allowed = np.fromiter(self._store.filter_rowids(where), dtype=np.int64)
+        return np.isin(view.dense.item_rowids, allowed)
+
+    def _encode_query(self, query: str) -> np.ndarray:
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("the query is empty; type some words to search for")
+        return self._require_encoder("text search").encode([query], role="query")
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "dense",
+        where: dict[str, Any] | None = None,
+        *,
+        fusion: str = DEFAULT_FUSION,
+        alpha: float = DEFAULT_ALPHA,
+        sparse_model: str = "bm25",
+    ) -> list[Hit]:
+        """Find the k items closest to ``query``.
+
+        ``mode``: "dense" (embeddings), "sparse" (BM25 keywords) or "hybrid" (both, fused
+        with ``fusion`` = "convex" (``alpha`` weighs dense) or "rrf").
+        """
+        k = _check_k(k)
+        if mode not in MODES:
+            raise InvalidInputError(f"mode must be one of {MODES}, not {mode!r}")
+        check_fusion(fusion)
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("the query is empty; type some words to search for")
+        qvec = self._encode_query(query) if mode != "sparse" else None
+
+        def run(view: _View) -> list[Hit]:
+            eligible = self._eligible(view, where)
+            dense = chunks = None
+            if qvec is not None:
+                dense, chunks = view.dense.item_scores(qvec)
+            if mode == "dense":
+                ranking = Ranking.top(dense, k, eligible)
+            else:
+                searcher = view.sparse(sparse_model)
+                if mode == "sparse":
+                    scores = searcher.item_scores(query)
+                    matched = scores > 0 if eligible is None else (scores > 0) & eligible
+                    ranking = Ranking.top(scores, k, matched)
+                elif fusion == "rrf":
+                    fused = rrf_scores(dense, searcher.item_scores(query), eligible)
+                    ranking = Ranking.top(fused, k, fused > 0)
+                else:
+                    fused = convex_scores(dense, searcher.normalised_scores(query), alpha)
+                    ranking = Ranking.top(fused, k, eligible)
+            return self._hits(view, ranking, chunks)
+
+        return self._with_view(run)
+
+    def search_vector(self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
+        """Dense search with a vector you computed yourself."""
+        k = _check_k(k)
+        qvec = self._check_vectors(vector)[:1]
+
+        def run(view: _View) -> list[Hit]:
+            dense, chunks = view.dense.item_scores(qvec)
+            return self._hits(view, Ranking.top(dense, k, self._eligible(view, where)), chunks)
+
+        return self._with_view(run)
+
+    def _hits(self, view: _View, ranking: Ranking, chunks: np.ndarray | None) -> list[Hit]:
+        rowids = view.dense.item_rowids[ranking.positions]
+        records = self._store.get_by_rowids(rowids.tolist())
+        hits = []
+        for pos, rowid, score in zip(ranking.positions, rowids, ranking.scores, strict=True):
+            rec = records.get(int(rowid))
+            if rec is None:  # deleted since the view was built
+                continue
+            span = view.dense.span(int(chunks[pos]), int(pos)) if chunks is not None else None
+            hits.append(Hit(rec.id, float(score), rec.text, rec.metadata, span))
+        return hits
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vector of each id (the first chunk's for chunked documents)."""
+        view = self._current_view()
+        records = self._store.get(list(ids))
+        if len(records) != len(ids):
+            missing = set(ids) - {r.id for r in records}
+            raise ItemNotFoundError(f"unknown ids: {sorted(missing)[:5]}")
+        rows = self._store.rowids(list(ids))
+        positions = np.searchsorted(view.dense.item_rowids, rows)
+        return view.dense.matrix[view.dense.segments[positions]].copy()
+
+    def info(self) -> dict[str, Any]:
+        """Counts, model, dims, disk size."""
+        return {
+            "path": str(self.path),
+            "items": len(self),
+            "chunks": self._store.chunk_count(),
+            "model": self._store.get_meta("model_name") or None,
+            "model_id": self.model_id or None,
+            "dim": self.dim,
+            "metric": self.metric,
+            "index": self.index_kind,
+            "disk_bytes": self._store.disk_bytes(),
+        }
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Space:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Space({str(self.path)!r}, model={self._store.get_meta('model_name') or None!r})"
+
+
+def _load_files(
+    paths: Sequence[str | Path], text_field: str | None, id_field: str | None, *, raise_errors: bool
+) -> tuple[list[LoadedItem], SyncReport, set[str]]:
+    """Items of every supported file under ``paths``, the report so far, unreadable sources."""
+    items: list[LoadedItem] = []
+    report = SyncReport(skipped=[])
+    unreadable: set[str] = set()
+    for file, rel in discover(map(Path, paths)):
+        try:
+            loaded = load_file(file, rel, text_field=text_field, id_field=id_field)
+        except UnsupportedFileError as exc:
+            if raise_errors:
+                raise
+            report.skipped.append(str(exc))
+            unreadable.add(str(file.resolve()))
+            continue
+        items.extend(loaded.items)
+        report.skipped.extend(loaded.skipped)
+    return items, report, unreadable
+
+
+def _check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+    return int(min(k, 2**31 - 1))
+
+
+def embed(texts: Sequence[str], model: str | Encoder = "default") -> np.ndarray:
+    """Embed texts with a model: float32 (n, d), rows L2-normalised."""
+    texts = _validate_texts(texts)
+    return load_encoder(model).encode(texts, role="document")
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+    """Cosine similarity: a float for two vectors, a matrix for two stacks of vectors."""
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    if a.shape[-1] != b.shape[-1]:
+        raise InvalidInputError(f"dimensions differ: {a.shape[-1]} vs {b.shape[-1]}")
+    sims = l2_normalise(np.atleast_2d(a)) @ l2_normalise(np.atleast_2d(b)).T
+    return float(sims[0, 0]) if a.ndim == 1 and b.ndim == 1 else sims
+
+
+__all__ = ["Space", "Hit", "Item", "embed", "cosine", "DEFAULT_MODEL", "SyncReport"]

@@ -1,0 +1,90 @@
+"""The Store protocol and its records.
+
+A store keeps items (id, text, metadata, content hash, where it came from) and their
+chunk vectors durably and transactionally. The embedded default is SQLite; remote
+backends (scale-out) implement the same protocol and pass the same behavioural tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass
+class ChunkRecord:
+    """A window of an item's text and its vector."""
+
+    start: int
+    end: int
+    vector: np.ndarray
+
+
+@dataclass
+class ItemRecord:
+    """One item as stored: what the user gave plus what we derived."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    text_hash: str = ""
+    source: str | None = None
+    chunks: list[ChunkRecord] = field(default_factory=list)
+
+
+@dataclass
+class VectorSnapshot:
+    """Every chunk vector with what is needed to map hits back to items."""
+
+    chunk_ids: np.ndarray  # int64 (n,)
+    item_rowids: np.ndarray  # int64 (n,)
+    starts: np.ndarray  # int64 (n,)
+    ends: np.ndarray  # int64 (n,)
+    vectors: np.ndarray  # float32 (n, d)
+
+
+class Store(Protocol):
+    """Durable items + metadata + vectors."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, values: dict[str, str]) -> None: ...
+
+    def generation(self) -> int:
+        """A number that changes whenever any process commits a write."""
+        ...
+
+    def count(self) -> int: ...
+
+    def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """text hash and metadata of the given ids that exist."""
+        ...
+
+    def upsert(self, items: Sequence[ItemRecord]) -> None:
+        """Insert or replace items with their chunks, all in one transaction."""
+        ...
+
+    def update_metadata(self, updates: dict[str, dict[str, Any]]) -> None: ...
+
+    def delete(self, ids: Iterable[str]) -> int: ...
+
+    def get(self, ids: Sequence[str]) -> list[ItemRecord]: ...
+
+    def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]: ...
+
+    def vectors(self) -> VectorSnapshot: ...
+
+    def texts(self) -> tuple[np.ndarray, list[str]]:
+        """(item rowids, texts) of every item, for keyword scorers."""
+        ...
+
+    def filter_rowids(self, where: dict[str, Any]) -> set[int]: ...
+
+    def ids_from_source_prefix(self, prefix: str) -> dict[str, str]:
+        """id -> source of items whose source path starts with ``prefix``."""
+        ...
+
+    def close(self) -> None: ...

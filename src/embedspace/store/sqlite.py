@@ -1,0 +1,274 @@
+"""The embedded store: one SQLite database in WAL mode.
+
+Why SQLite: transactions make every batch all-or-nothing (a ``kill -9`` mid-ingest
+leaves whole batches only), WAL lets readers in other processes keep reading while one
+writer commits, and JSON functions give metadata filters without another engine.
+Vectors live beside their chunk rows as float32 blobs, so an item and its vectors are
+committed together and can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import NotASpaceError, SpaceLockedError
+from .base import ItemRecord, VectorSnapshot
+from .filters import where_to_sql
+
+DB_NAME = "space.sqlite"
+FORMAT_VERSION = "1"
+_BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    text_hash TEXT NOT NULL,
+    source TEXT
+);
+CREATE INDEX IF NOT EXISTS items_source ON items(source);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_rowid INTEGER NOT NULL REFERENCES items(rowid) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_item ON chunks(item_rowid);
+"""
+
+
+def _chunks_of(ids: Sequence[Any], size: int = 900) -> Iterator[Sequence[Any]]:
+    """SQLite limits bound parameters; feed long id lists in slices."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+class SqliteStore:
+    """Items, metadata, hashes and chunk vectors in ``<space>/space.sqlite``."""
+
+    def __init__(self, folder: Path, *, create: bool = True) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / DB_NAME
+        self._check_folder(create)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            check_same_thread=False,
+        )
+        self._conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        with self._write() as cur:
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            cur.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('format_version', ?), ('generation', '0')",
+                (FORMAT_VERSION,),
+            )
+
+    def _check_folder(self, create: bool) -> None:
+        if self.folder.exists() and not self.folder.is_dir():
+            raise NotASpaceError(
+                f"{self.folder} is a file, not a space folder; pass a folder path (e.g. books.space)"
+            )
+        if self.path.exists():
+            self._check_database()
+            return
+        if not create:
+            raise NotASpaceError(f"no space at {self.folder}; create it with es.Space(path)")
+        if self.folder.is_dir() and any(self.folder.iterdir()):
+            raise NotASpaceError(
+                f"{self.folder} is a non-empty folder without {DB_NAME}, so it is not an "
+                "embedspace space; choose a new path or an empty folder"
+            )
+
+    def _check_database(self) -> None:
+        with self.path.open("rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                raise NotASpaceError(f"{self.path} is not a SQLite database; the space is damaged")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction that also bumps the generation counter."""
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise SpaceLockedError(
+                    f"another process kept {self.path} locked for {_BUSY_TIMEOUT_MS // 1000} s; "
+                    "wait for it to finish and retry"
+                ) from exc
+            try:
+                yield cur
+                cur.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self._write() as cur:
+            cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    # -- items --------------------------------------------------------------------------
+    def count(self) -> int:
+        return self._read("SELECT COUNT(*) FROM items")[0][0]
+
+    def chunk_count(self) -> int:
+        return self._read("SELECT COUNT(*) FROM chunks")[0][0]
+
+    def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for part in _chunks_of(list(ids)):
+            marks = ",".join("?" * len(part))
+            for id_, text_hash, md in self._read(
+                f"SELECT id, text_hash, metadata FROM items WHERE id IN ({marks})", part
+            ):
+                found[id_] = (text_hash, json.loads(md))
+        return found
+
+    def upsert(self, items: Sequence[ItemRecord]) -> None:
+        with self._write() as cur:
+            for item in items:
+                rowid = cur.execute(
+                    "INSERT INTO items (id, text, metadata, text_hash, source) VALUES (?,?,?,?,?) "
+                    "ON CONFLICT(id) DO UPDATE SET text=excluded.text, metadata=excluded.metadata, "
+                    "text_hash=excluded.text_hash, source=excluded.source RETURNING rowid",
+                    (item.id, item.text, json.dumps(item.metadata), item.text_hash, item.source),
+                ).fetchone()[0]
+                cur.execute("DELETE FROM chunks WHERE item_rowid = ?", (rowid,))
+                cur.executemany(
+                    "INSERT INTO chunks (item_rowid, start, end, vector) VALUES (?,?,?,?)",
+                    [
+                        (rowid, c.start, c.end, np.asarray(c.vector, dtype=np.float32).tobytes())
+                        for c in item.chunks
+                    ],
+                )
+
+    def update_metadata(self, updates: dict[str, dict[str, Any]]) -> None:
+        with self._write() as cur:
+            cur.executemany(
+                "UPDATE items SET metadata = ? WHERE id = ?",
+                [(json.dumps(md), id_) for id_, md in updates.items()],
+            )
+
+    def delete(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        removed = 0
+        with self._write() as cur:
+            for part in _chunks_of(ids):
+                marks = ",".join("?" * len(part))
+                removed += cur.execute(f"DELETE FROM items WHERE id IN ({marks})", part).rowcount
+        return removed
+
+    def _records(self, rows: list[tuple]) -> list[tuple[int, ItemRecord]]:
+        return [
+            (rowid, ItemRecord(id=id_, text=text, metadata=json.loads(md), text_hash=h, source=src))
+            for rowid, id_, text, md, h, src in rows
+        ]
+
+    def get(self, ids: Sequence[str]) -> list[ItemRecord]:
+        found: dict[str, ItemRecord] = {}
+        for part in _chunks_of(list(ids)):
+            marks = ",".join("?" * len(part))
+            rows = self._read(
+                f"SELECT rowid, id, text, metadata, text_hash, source FROM items WHERE id IN ({marks})",
+                part,
+            )
+            found.update((rec.id, rec) for _, rec in self._records(rows))
+        return [found[i] for i in ids if i in found]
+
+    def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]:
+        found: dict[int, ItemRecord] = {}
+        for part in _chunks_of([int(r) for r in rowids]):
+            marks = ",".join("?" * len(part))
+            rows = self._read(
+                "SELECT rowid, id, text, metadata, text_hash, source FROM items "
+                f"WHERE rowid IN ({marks})",
+                part,
+            )
+            found.update(self._records(rows))
+        return found
+
+    def rowids(self, ids: Sequence[str]) -> list[int]:
+        """Internal row numbers of ids, in the same order (ids must exist)."""
+        found: dict[str, int] = {}
+        for part in _chunks_of(list(ids)):
+            marks = ",".join("?" * len(part))
+            found.update(self._read(f"SELECT id, rowid FROM items WHERE id IN ({marks})", part))
+        return [found[i] for i in ids]
+
+    def ids(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT id FROM items ORDER BY rowid")]
+
+    # -- bulk reads for search ----------------------------------------------------------
+    def vectors(self) -> VectorSnapshot:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN")  # one consistent snapshot even while another process writes
+            try:
+                rows = cur.execute(
+                    "SELECT chunk_id, item_rowid, start, end, vector FROM chunks ORDER BY chunk_id"
+                ).fetchall()
+                dim = int(cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()[0]) if rows else 0
+            finally:
+                cur.execute("COMMIT")
+        if not rows:
+            empty = np.empty(0, dtype=np.int64)
+            return VectorSnapshot(empty, empty, empty, empty, np.empty((0, 0), dtype=np.float32))
+        chunk_ids, item_rowids, starts, ends, blobs = zip(*rows, strict=True)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dim)
+        as_int = lambda xs: np.fromiter(xs, dtype=np.int64, count=len(rows))  # noqa: E731
+        return VectorSnapshot(as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix)
+
+    def texts(self) -> tuple[np.ndarray, list[str]]:
+        rows = self._read("SELECT rowid, text FROM items ORDER BY rowid")
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+
+    def filter_rowids(self, where: dict[str, Any]) -> set[int]:
+        clause, params = where_to_sql(where)
+        return {r[0] for r in self._read(f"SELECT rowid FROM items WHERE {clause}", params)}
+
+    def ids_from_source_prefix(self, prefix: str) -> dict[str, str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._read(
+            "SELECT id, source FROM items WHERE source LIKE ? ESCAPE '\\'", (escaped + "%",)
+        )
+        return dict(rows)
+
+    def disk_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*") if p.is_file())
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
