@@ -163,6 +163,7 @@ class Space:
         chunk_overlap: int = 32,
         batch_size: int = DEFAULT_BATCH,
         progress: bool = True,
+        create: bool = True,
     ) -> None:
         if index not in INDEXES:
             raise InvalidInputError(f"index must be one of {INDEXES}, not {index!r}")
@@ -172,7 +173,7 @@ class Space:
         self.index_kind = index
         self.batch_size = batch_size
         self.progress = progress
-        self._store = SqliteStore(self.path)
+        self._store = SqliteStore(self.path, create=create)
         self._lock = threading.RLock()
         self._view: _View | None = None
         self.encoder = self._open_model(model, dim, metric)

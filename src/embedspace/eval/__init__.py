@@ -1,1 +1,1 @@
-"""eval layer."""
+"""Benchmark and quality harness used by `make bench` and `embedspace eval`."""

