@@ -30,14 +30,20 @@ def test_add_search_info_sync(tmp_path):
     assert result.exit_code == 0, result.output
     assert _json_lines(result.output)[0]["id"] == "a.txt"
 
-    result = runner.invoke(app, ["search", space, "shipped", "--mode", "sparse", "--where", "path=b.txt", "--json"])
+    result = runner.invoke(
+        app, ["search", space, "shipped", "--mode", "sparse", "--where", "path=b.txt", "--json"]
+    )
     assert [r["id"] for r in _json_lines(result.output)] == ["b.txt"]
 
     (folder / "b.txt").unlink()
     result = runner.invoke(app, ["sync", space, str(folder), "--json"])
     summary = _json_lines(result.output)[-1]
     assert {k: summary[k] for k in ("added", "updated", "deleted", "unchanged")} == {
-        "added": 0, "updated": 0, "deleted": 1, "unchanged": 1}
+        "added": 0,
+        "updated": 0,
+        "deleted": 1,
+        "unchanged": 1,
+    }
 
     result = runner.invoke(app, ["info", space, "--json"])
     assert _json_lines(result.output)[0]["items"] == 1
@@ -47,7 +53,9 @@ def test_table_options_and_errors(tmp_path):
     csv_path = tmp_path / "t.csv"
     csv_path.write_text("key,body\nk1,hello there\n")
     space = str(tmp_path / "s.space")
-    result = runner.invoke(app, ["add", space, str(csv_path), "--text-field", "body", "--id-field", "key", "--json"])
+    result = runner.invoke(
+        app, ["add", space, str(csv_path), "--text-field", "body", "--id-field", "key", "--json"]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["add", space, str(csv_path), "--text-field", "nope"])
     assert result.exit_code == 1 and "Traceback" not in result.output

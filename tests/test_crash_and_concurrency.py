@@ -51,14 +51,18 @@ def test_sigkill_mid_ingest_then_rerun_converges(tmp_path):
         assert partial % 250 == 0  # whole batches only
         assert space.info()["chunks"] >= partial
 
-    done = subprocess.run([sys.executable, "-c", INGEST, str(space_path)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", INGEST, str(space_path)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     with es.Space(space_path, progress=False) as space:
         assert len(space) == 5000
         db = sqlite3.connect(space_path / "space.sqlite")
         ids = [r[0] for r in db.execute("SELECT id FROM items")]
         assert len(ids) == len(set(ids)) == 5000
-        orphans = db.execute("SELECT COUNT(*) FROM chunks WHERE item_rowid NOT IN (SELECT rowid FROM items)").fetchone()[0]
+        orphans = db.execute(
+            "SELECT COUNT(*) FROM chunks WHERE item_rowid NOT IN (SELECT rowid FROM items)"
+        ).fetchone()[0]
         assert orphans == 0
         assert space.search("a gripping thriller", k=3)
 
@@ -83,8 +87,15 @@ def test_readers_and_writer_never_lock_each_other(tmp_path):
     space_path = tmp_path / "busy.space"
     with es.Space(space_path, progress=False) as space:
         space.add([f"seed document {i} about refunds and parcels" for i in range(50)])
-        readers = [subprocess.Popen([sys.executable, "-c", READER, str(space_path), "8"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        readers = [
+            subprocess.Popen(
+                [sys.executable, "-c", READER, str(space_path), "8"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         stop = time.time() + 8
         added = 0
         while time.time() < stop:

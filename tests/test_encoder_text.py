@@ -39,7 +39,11 @@ def test_cosine_matrix_and_dimension_check():
 
 
 def test_order_is_preserved_despite_length_sorting(encoder):
-    texts = ["short", "a much longer sentence with many more words in it than the first", "mid length text"]
+    texts = [
+        "short",
+        "a much longer sentence with many more words in it than the first",
+        "mid length text",
+    ]
     together = encoder.encode(texts)
     one_by_one = np.vstack([encoder.encode([t]) for t in texts])
     np.testing.assert_allclose(together, one_by_one, atol=1e-4)

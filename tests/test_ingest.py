@@ -17,7 +17,9 @@ def test_chunk_spans_cover_text_with_overlap():
     spans = [(i * 2, i * 2 + 1) for i in range(10)]  # 10 one-char tokens, spaced
     chunks = chunk_spans(spans, 20, window=4, overlap=1)
     assert chunks[0] == (0, 7) and chunks[-1][1] == 19
-    assert all(b[0] < a[1] for a, b in zip(chunks, chunks[1:]))  # consecutive chunks overlap
+    assert all(
+        b[0] < a[1] for a, b in zip(chunks, chunks[1:], strict=False)
+    )  # consecutive chunks overlap
     assert chunk_spans(spans[:3], 6, window=4, overlap=1) == [(0, 6)]
 
 
@@ -25,10 +27,16 @@ def _write_corpus(folder):
     folder.mkdir()
     (folder / "refunds.txt").write_text("Refunds are paid within 30 days of a return.")
     (folder / "notes.md").write_text("# Shipping\nParcels ship from Rotterdam every weekday.")
-    (folder / "faq.csv").write_text('question,answer,topic\n"Can I cancel?","Yes, before it ships.",orders\n'
-                                    '"Do gift cards expire?","No, never.",cards\n')
-    (folder / "more.jsonl").write_text(json.dumps({"id": "a1", "body": "Warranty lasts two years"}) + "\n")
-    pq.write_table(pa.table({"text": ["Stores open at nine"], "city": ["Delft"]}), folder / "shops.parquet")
+    (folder / "faq.csv").write_text(
+        'question,answer,topic\n"Can I cancel?","Yes, before it ships.",orders\n'
+        '"Do gift cards expire?","No, never.",cards\n'
+    )
+    (folder / "more.jsonl").write_text(
+        json.dumps({"id": "a1", "body": "Warranty lasts two years"}) + "\n"
+    )
+    pq.write_table(
+        pa.table({"text": ["Stores open at nine"], "city": ["Delft"]}), folder / "shops.parquet"
+    )
 
 
 def test_add_folder_of_mixed_formats(space, tmp_path):

@@ -15,14 +15,20 @@ BOOKS = [
     "A children's picture book about a sleepy bear",
     "Practical guide to personal finance and budgeting",
 ]
-DOCS = ["How to train a neural network", "Great pizza recipes in Italy", "Machine learning fundamentals"]
+DOCS = [
+    "How to train a neural network",
+    "Great pizza recipes in Italy",
+    "Machine learning fundamentals",
+]
 
 
 def test_seed_semantic_search(space):
     space.add(DOCS)
     hits = space.search("deep learning basics", k=3)
     texts = [h.text for h in hits]
-    assert texts.index("Machine learning fundamentals") < texts.index("Great pizza recipes in Italy")
+    assert texts.index("Machine learning fundamentals") < texts.index(
+        "Great pizza recipes in Italy"
+    )
     assert texts.index("How to train a neural network") in (0, 1)
     assert all(isinstance(h, es.Hit) for h in hits)
 
@@ -57,7 +63,9 @@ def test_upsert_by_id(space, encoder):
     space.add(["new text about rockets"], ids=["doc"])  # new text: re-embedded
     assert len(space) == 1
     assert space.get("doc").text == "new text about rockets"
-    np.testing.assert_allclose(space.vectors(["doc"]), encoder.encode(["new text about rockets"]), atol=1e-5)
+    np.testing.assert_allclose(
+        space.vectors(["doc"]), encoder.encode(["new text about rockets"]), atol=1e-5
+    )
 
 
 def test_update_and_delete(space):
@@ -76,7 +84,10 @@ def test_update_and_delete(space):
 
 
 def test_metadata_filters(space):
-    space.add(BOOKS, metadata=[{"lang": "en" if i % 2 else "de", "year": 2000 + i} for i in range(len(BOOKS))])
+    space.add(
+        BOOKS,
+        metadata=[{"lang": "en" if i % 2 else "de", "year": 2000 + i} for i in range(len(BOOKS))],
+    )
     hits = space.search("a book", k=10, where={"lang": "en"})
     assert hits and all(h.metadata["lang"] == "en" for h in hits)
     hits = space.search("a book", k=10, where={"year": {"$gte": 2004}})
@@ -97,7 +108,9 @@ def test_k_larger_than_space_returns_everything(space):
 
 
 def test_long_documents_are_chunked_and_hit_points_at_best_chunk(space):
-    filler = " ".join(f"The committee discussed agenda item number {i} at length." for i in range(120))
+    filler = " ".join(
+        f"The committee discussed agenda item number {i} at length." for i in range(120)
+    )
     needle = "The octopus escaped from the aquarium by squeezing through a drain pipe."
     document = filler + " " + needle + " " + filler
     space.add([document, "A short note about taxes"], ids=["long", "short"])
@@ -158,10 +171,16 @@ def test_bring_your_own_vectors(tmp_path):
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(50, 8)).astype(np.float32)
     with es.Space(tmp_path / "own.space", model=None, dim=8, metric="euclidean") as sp:
-        ids = sp.add_vectors(vectors, ids=[f"v{i}" for i in range(50)], metadata=[{"even": i % 2 == 0} for i in range(50)])
+        ids = sp.add_vectors(
+            vectors,
+            ids=[f"v{i}" for i in range(50)],
+            metadata=[{"even": i % 2 == 0} for i in range(50)],
+        )
         hits = sp.search_vector(vectors[7] + 0.001, k=3)
         assert hits[0].id == ids[7] and hits[0].score <= 0  # negative distance
-        assert all(h.metadata["even"] for h in sp.search_vector(vectors[7], k=5, where={"even": True}))
+        assert all(
+            h.metadata["even"] for h in sp.search_vector(vectors[7], k=5, where={"even": True})
+        )
         with pytest.raises(es.InvalidInputError, match="8-d"):
             sp.add_vectors(np.ones((1, 9)))
         with pytest.raises(es.InvalidInputError, match="NaN"):

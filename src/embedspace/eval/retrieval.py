@@ -7,6 +7,7 @@ side path.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,12 @@ def default_cache_dir() -> Path:
 
 
 def evaluate_retrieval(
-    dataset: Path, *, model: str = "default", limit_queries: int | None = None,
-    cache_dir: Path | None = None, progress: bool = True,
+    dataset: Path,
+    *,
+    model: str = "default",
+    limit_queries: int | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     from ..space import Space
 
@@ -39,10 +44,7 @@ def evaluate_retrieval(
     query_ids = [q for q in data.queries if data.qrels.get(q)][:limit_queries]
     cache = (cache_dir or default_cache_dir()) / f"{data.name}-{Path(model).name}.space"
     with Space(cache, model=model, progress=progress) as space:
-        started = time.perf_counter()
-        ids = list(data.corpus)
-        space.add([data.corpus[i] for i in ids], ids=ids)
-        ingest_s = time.perf_counter() - started
+        ingest_s = _ingest_seconds(space, data.corpus, cache.with_suffix(".ingest.json"))
         rows = []
         for label, kwargs in CONFIGS:
             ndcg, recall = [], []
@@ -54,12 +56,38 @@ def evaluate_retrieval(
                     recall.append(recall_at_k(ranked, data.qrels[qid], 100))
                     bar.advance()
             per_query_ms = 1000 * (time.perf_counter() - started) / max(len(query_ids), 1)
-            rows.append({"config": label, "ndcg@10": round(mean(ndcg), 4),
-                         "recall@100": round(mean(recall), 4), "ms_per_query": round(per_query_ms, 1)})
+            rows.append(
+                {
+                    "config": label,
+                    "ndcg@10": round(mean(ndcg), 4),
+                    "recall@100": round(mean(recall), 4),
+                    "ms_per_query": round(per_query_ms, 1),
+                }
+            )
         info = space.info()
-    return {"dataset": data.name, "documents": len(data.corpus), "queries": len(query_ids),
-            "chunks": info["chunks"], "model": info["model_id"], "ingest_seconds": round(ingest_s, 1),
-            "rows": rows}
+    return {
+        "dataset": data.name,
+        "documents": len(data.corpus),
+        "queries": len(query_ids),
+        "chunks": info["chunks"],
+        "model": info["model_id"],
+        "ingest_seconds": round(ingest_s, 1),
+        "rows": rows,
+    }
+
+
+def _ingest_seconds(space, corpus: dict[str, str], record: Path) -> float:
+    """Add the corpus (a no-op when cached) and return how long embedding it took on
+    the run that actually did it, so cached re-runs still report the real ingest time."""
+    started = time.perf_counter()
+    ids = list(corpus)
+    space.add([corpus[i] for i in ids], ids=ids)
+    elapsed = time.perf_counter() - started
+    previous = json.loads(record.read_text()) if record.exists() else None
+    if previous and previous["items"] == len(ids) and elapsed < previous["seconds"]:
+        return previous["seconds"]
+    record.write_text(json.dumps({"items": len(ids), "seconds": round(elapsed, 1)}))
+    return round(elapsed, 1)
 
 
 def results_markdown(results: dict[str, Any]) -> str:
@@ -70,9 +98,14 @@ def results_markdown(results: dict[str, Any]) -> str:
         "| search | nDCG@10 | Recall@100 | ms / query |",
         "|---|---:|---:|---:|",
     ]
-    lines += [f"| {r['config']} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} | {r['ms_per_query']} |"
-              for r in results["rows"]]
-    lines += ["", f"Ingest (documents -> searchable space, cached across runs): {results['ingest_seconds']} s "
-              "on the run that embedded them.",
-              f"Command: `embedspace eval retrieval <{results['dataset']} data> --write docs/benchmarks.md`"]
+    lines += [
+        f"| {r['config']} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} | {r['ms_per_query']} |"
+        for r in results["rows"]
+    ]
+    lines += [
+        "",
+        f"Ingest through `Space.add` (chunking + encoding + storing): {results['ingest_seconds']} s "
+        f"({results['documents'] / max(results['ingest_seconds'], 0.1):.0f} documents/s).",
+        f"Command: `embedspace eval retrieval <{results['dataset']} data> --write docs/benchmarks.md`",
+    ]
     return "\n".join(lines)

@@ -17,7 +17,9 @@ def chunk_spans(
 ) -> list[tuple[int, int]]:
     """Character spans of windows of at most ``window`` tokens, overlapping by ``overlap``."""
     if window <= 0 or not 0 <= overlap < window:
-        raise InvalidInputError(f"need window > 0 and 0 <= overlap < window, got {window}, {overlap}")
+        raise InvalidInputError(
+            f"need window > 0 and 0 <= overlap < window, got {window}, {overlap}"
+        )
     if len(token_spans) <= window:
         return [(0, text_length)]
     spans, step = [], window - overlap

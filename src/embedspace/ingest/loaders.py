@@ -55,7 +55,9 @@ def read_text_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     except OSError as exc:
         raise UnsupportedFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if b"\x00" in data[:8192]:
-        raise UnsupportedFileError(f"{path} looks binary (contains NUL bytes); only text files are supported")
+        raise UnsupportedFileError(
+            f"{path} looks binary (contains NUL bytes); only text files are supported"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -106,7 +108,9 @@ def _rows_to_items(
             out.skipped.append(f"{where}: duplicate id {item_id!r} (first one kept)")
             continue
         seen.add(item_id)
-        metadata = {k: v for k, v in row.items() if k not in (text_field, id_field) and _jsonable(v)}
+        metadata = {
+            k: v for k, v in row.items() if k not in (text_field, id_field) and _jsonable(v)
+        }
         out.items.append(LoadedItem(item_id, text, metadata, source))
     return out
 
@@ -121,7 +125,9 @@ def _csv_rows(path: Path, text: str) -> tuple[list[str], list[dict[str, Any]]]:
     try:
         rows = list(reader)
     except csv.Error as exc:
-        raise UnsupportedFileError(f"{path}: malformed CSV near line {reader.line_num}: {exc}") from exc
+        raise UnsupportedFileError(
+            f"{path}: malformed CSV near line {reader.line_num}: {exc}"
+        ) from exc
     if not reader.fieldnames:
         raise UnsupportedFileError(f"{path} is empty or has no header row")
     return list(reader.fieldnames), rows
@@ -135,7 +141,9 @@ def _jsonl_rows(path: Path, text: str) -> tuple[list[str], list[dict[str, Any]]]
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UnsupportedFileError(f"{path} line {number} is not valid JSON: {exc.msg}") from exc
+            raise UnsupportedFileError(
+                f"{path} line {number} is not valid JSON: {exc.msg}"
+            ) from exc
         if not isinstance(row, dict):
             raise UnsupportedFileError(f"{path} line {number} is not a JSON object")
         rows.append(row)
@@ -182,7 +190,9 @@ def load_file(
         text = read_text_file(path, max_bytes)
         columns, rows = (_jsonl_rows if suffix in (".jsonl", ".ndjson") else _csv_rows)(path, text)
     if id_field and id_field not in columns:
-        raise UnsupportedFileError(f"{path} has no column {id_field!r} for --id-field; columns are {columns}")
+        raise UnsupportedFileError(
+            f"{path} has no column {id_field!r} for --id-field; columns are {columns}"
+        )
     field_name = _pick_text_field(columns, text_field, path)
     return _rows_to_items(rows, rel, source, field_name, id_field)
 

@@ -23,14 +23,22 @@ RRF_K = 60
 
 
 def rrf_scores(
-    dense: np.ndarray, sparse: np.ndarray, eligible: np.ndarray | None,
-    *, weights: tuple[float, float] = (1.0, 1.0), depth: int = 1000, k: int = RRF_K,
+    dense: np.ndarray,
+    sparse: np.ndarray,
+    eligible: np.ndarray | None,
+    *,
+    weights: tuple[float, float] = (1.0, 1.0),
+    depth: int = 1000,
+    k: int = RRF_K,
 ) -> np.ndarray:
     """Per-item RRF score from per-item dense and sparse scores (same alignment)."""
     fused = np.zeros(len(dense), dtype=np.float64)
     keyword_hits = sparse > 0
     keyword_eligible = keyword_hits if eligible is None else keyword_hits & eligible
-    for weight, scores, allowed in ((weights[0], dense, eligible), (weights[1], sparse, keyword_eligible)):
+    for weight, scores, allowed in (
+        (weights[0], dense, eligible),
+        (weights[1], sparse, keyword_eligible),
+    ):
         ranking = Ranking.top(scores, depth, allowed)
         fused[ranking.positions] += weight / (k + 1 + np.arange(len(ranking.positions)))
     return fused

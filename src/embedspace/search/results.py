@@ -25,8 +25,13 @@ class Hit:
         return self.text[self.chunk[0] : self.chunk[1]] if self.chunk else self.text
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "score": self.score, "text": self.text,
-                "metadata": self.metadata, "chunk": list(self.chunk) if self.chunk else None}
+        return {
+            "id": self.id,
+            "score": self.score,
+            "text": self.text,
+            "metadata": self.metadata,
+            "chunk": list(self.chunk) if self.chunk else None,
+        }
 
 
 @dataclass

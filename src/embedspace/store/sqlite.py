@@ -65,7 +65,9 @@ class SqliteStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
-            self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            self.path,
+            timeout=_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
             check_same_thread=False,
         )
         self._conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
@@ -240,7 +242,11 @@ class SqliteStore:
                 rows = cur.execute(
                     "SELECT chunk_id, item_rowid, start, end, vector FROM chunks ORDER BY chunk_id"
                 ).fetchall()
-                dim = int(cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()[0]) if rows else 0
+                dim = (
+                    int(cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()[0])
+                    if rows
+                    else 0
+                )
             finally:
                 cur.execute("COMMIT")
         if not rows:
@@ -249,11 +255,15 @@ class SqliteStore:
         chunk_ids, item_rowids, starts, ends, blobs = zip(*rows, strict=True)
         matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dim)
         as_int = lambda xs: np.fromiter(xs, dtype=np.int64, count=len(rows))  # noqa: E731
-        return VectorSnapshot(as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix)
+        return VectorSnapshot(
+            as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix
+        )
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
         rows = self._read("SELECT rowid, text FROM items ORDER BY rowid")
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [
+            r[1] for r in rows
+        ]
 
     def filter_rowids(self, where: dict[str, Any]) -> set[int]:
         clause, params = where_to_sql(where)

@@ -1,0 +1,55 @@
+"""Ranking metrics and the retrieval harness on a small generated BEIR folder."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from embedspace.eval.metrics import ndcg_at_k, recall_at_k
+from embedspace.eval.report import update_section
+from embedspace.eval.retrieval import evaluate_retrieval
+
+
+def test_ndcg_and_recall_by_hand():
+    relevant = {"a": 1, "b": 1}
+    assert ndcg_at_k(["a", "b", "c"], relevant) == pytest.approx(1.0)
+    expected = (1 / math.log2(3)) / (1 + 1 / math.log2(3))  # "a" found at rank 2 only
+    assert ndcg_at_k(["c", "a"], relevant) == pytest.approx(expected)
+    assert recall_at_k(["c", "a"], relevant, 100) == 0.5
+    assert ndcg_at_k(["x"], {}) == 0.0
+
+
+def test_report_sections_are_replaced_in_place(tmp_path):
+    report = tmp_path / "bench.md"
+    update_section(report, "one", "first")
+    update_section(report, "two", "second")
+    update_section(report, "one", "updated")
+    text = report.read_text()
+    assert (
+        "updated" in text and "first" not in text and text.index("updated") < text.index("second")
+    )
+
+
+def test_evaluate_retrieval_on_beir_folder(tmp_path):
+    folder = tmp_path / "tiny"
+    (folder / "qrels").mkdir(parents=True)
+    docs = {
+        "d1": "Volcanoes erupt molten lava from the mantle.",
+        "d2": "Penguins live in the southern hemisphere and cannot fly.",
+        "d3": "Interest rates rose as the central bank fought inflation.",
+    }
+    queries = {"q1": "why do volcanoes erupt lava", "q2": "flightless birds of Antarctica"}
+    (folder / "corpus.jsonl").write_text(
+        "\n".join(json.dumps({"_id": k, "title": "", "text": v}) for k, v in docs.items())
+    )
+    (folder / "queries.jsonl").write_text(
+        "\n".join(json.dumps({"_id": k, "text": v}) for k, v in queries.items())
+    )
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    results = evaluate_retrieval(folder, cache_dir=tmp_path / "cache", progress=False)
+    by_config = {row["config"]: row for row in results["rows"]}
+    assert by_config["dense"]["ndcg@10"] == pytest.approx(1.0)
+    assert by_config["hybrid convex a=0.5"]["ndcg@10"] == pytest.approx(1.0)
+    assert results["documents"] == 3 and results["queries"] == 2
