@@ -9,7 +9,6 @@ process commits a write (the store's generation counter changes).
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,19 +21,20 @@ from .encoders.base import Encoder, l2_normalise
 from .encoders.registry import DEFAULT_MODEL, load_encoder
 from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
 from .index.base import METRICS
+from .index.factory import INDEX_KINDS
 from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
 from .ingest.hashing import content_id, text_hash
 from .ingest.loaders import LoadedItem, discover, load_file
 from .progress import progress_bar
-from .search.dense import DenseSearcher
 from .search.hybrid import check_fusion, convex_scores, rrf_scores
 from .search.results import Hit, Ranking
-from .search.sparse import SparseSearcher
+from .search.view import SearchView, StaleView
 from .store.base import ChunkRecord, ItemRecord
 from .store.sqlite import SqliteStore
 
 MODES = ("dense", "sparse", "hybrid")
-INDEXES = ("auto", "exact")
+#: How many candidates each half of hybrid search contributes before fusion.
+HYBRID_DEPTH = 100
 #: Items per write transaction: a crash loses at most one batch of work, never half of one.
 DEFAULT_BATCH = 256
 #: Hybrid defaults, chosen from the SciFact + paraphrase measurements in docs/benchmarks.md.
@@ -80,28 +80,6 @@ class SyncReport(UpsertReport):
             "unchanged": self.unchanged,
             "skipped": self.skipped or [],
         }
-
-
-class _View:
-    """Everything search needs, built from one store generation."""
-
-    def __init__(self, store: SqliteStore, metric: str) -> None:
-        self.generation = store.generation()
-        self.dense = DenseSearcher(store.vectors(), metric)
-        self._store = store
-        self._sparse: dict[str, SparseSearcher] = {}
-
-    def sparse(self, model: str) -> SparseSearcher:
-        if model not in self._sparse:
-            rowids, texts = self._store.texts()
-            if not np.array_equal(rowids, self.dense.item_rowids):
-                raise _StaleView
-            self._sparse[model] = SparseSearcher(texts, model)
-        return self._sparse[model]
-
-
-class _StaleView(Exception):
-    """The store changed while a view was being completed; rebuild and retry."""
 
 
 def _validate_texts(texts: Sequence[str]) -> list[str]:
@@ -158,6 +136,8 @@ class Space:
 
     ``model`` names the encoder ("default" = the space's own model when reopening, else the
     packaged all-MiniLM-L6-v2); ``model=None`` makes a bring-your-own-vectors space of ``dim``.
+    ``index`` is "auto" (exact below 50k chunks, HNSW above), "exact", "hnsw", "ivf" or
+    "ivfpq"; extra keyword arguments tune it (``M``, ``ef_search``, ``nlist``, ``nprobe``...).
     """
 
     def __init__(
@@ -173,9 +153,10 @@ class Space:
         batch_size: int = DEFAULT_BATCH,
         progress: bool = True,
         create: bool = True,
+        **index_params: Any,
     ) -> None:
-        if index not in INDEXES:
-            raise InvalidInputError(f"index must be one of {INDEXES}, not {index!r}")
+        if index not in INDEX_KINDS:
+            raise InvalidInputError(f"index must be one of {INDEX_KINDS}, not {index!r}")
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {METRICS}, not {metric!r}")
         self.path = Path(path)
@@ -183,9 +164,8 @@ class Space:
         self.batch_size = batch_size
         self.progress = progress
         self._store = SqliteStore(self.path, create=create)
-        self._lock = threading.RLock()
-        self._view: _View | None = None
         self.encoder = self._open_model(model, dim, metric)
+        self._view = SearchView(self._store, self.path, self.dim, self.metric, index, index_params)
         limit = getattr(self.encoder, "max_tokens", None)
         self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
         self.chunk_overlap = chunk_overlap
@@ -293,7 +273,14 @@ class Space:
                 if metadata_only:
                     self._store.update_metadata(metadata_only)
                 bar.advance(len(batch))
+        self._persist_index()
         return counts
+
+    def _persist_index(self) -> None:
+        """Bring an ANN index up to date and save it when enough has changed."""
+        if self._view.index_kind != "exact":
+            self._view.refresh()
+            self._view.save_index()
 
     def _embed_chunks(self, encoder: Encoder, records: list[ItemRecord]) -> None:
         spans_per_item, chunk_texts = [], []
@@ -434,26 +421,21 @@ class Space:
         return report
 
     # -- reading --------------------------------------------------------------------------
-    def _current_view(self) -> _View:
-        with self._lock:
-            if self._view is None or self._view.generation != self._store.generation():
-                self._view = _View(self._store, self.metric)
-            return self._view
-
     def _with_view(self, fn):
-        for _ in range(5):
+        """Run ``fn(view)`` on an up-to-date view, retrying if the store moves underneath."""
+        for attempt in range(5):
+            self._view.refresh(force=attempt > 0)
             try:
-                return fn(self._current_view())
-            except _StaleView:
-                with self._lock:
-                    self._view = None
-        return fn(self._current_view())
+                return fn(self._view)
+            except StaleView:
+                continue
+        raise StaleView("the space kept changing during the search; retry")
 
-    def _eligible(self, view: _View, where: dict[str, Any] | None) -> np.ndarray | None:
+    def _eligible(self, view: SearchView, where: dict[str, Any] | None) -> np.ndarray | None:
         if where is None:
             return None
         allowed = np.fromiter(self._store.filter_rowids(where), dtype=np.int64)
-        return np.isin(view.dense.item_rowids, allowed)
+        return np.isin(view.table.items, allowed)
 
     def _encode_query(self, query: str) -> np.ndarray:
         if not isinstance(query, str) or not query.strip():
@@ -480,32 +462,42 @@ class Space:
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {MODES}, not {mode!r}")
         check_fusion(fusion)
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("the query is empty; type some words to search for")
+        if not 0.0 <= alpha <= 1.0:
+            raise InvalidInputError(f"alpha must be within [0, 1], got {alpha}")
         qvec = self._encode_query(query) if mode != "sparse" else None
+        if mode == "sparse" and (not isinstance(query, str) or not query.strip()):
+            raise InvalidInputError("the query is empty; type some words to search for")
 
-        def run(view: _View) -> list[Hit]:
+        def run(view: SearchView) -> list[Hit]:
             eligible = self._eligible(view, where)
-            dense = chunks = None
-            if qvec is not None:
-                dense, chunks = view.dense.item_scores(qvec)
             if mode == "dense":
-                ranking = Ranking.top(dense, k, eligible)
-            else:
-                searcher = view.sparse(sparse_model)
-                if mode == "sparse":
-                    scores = searcher.item_scores(query)
-                    matched = scores > 0 if eligible is None else (scores > 0) & eligible
-                    ranking = Ranking.top(scores, k, matched)
-                elif fusion == "rrf":
-                    fused = rrf_scores(dense, searcher.item_scores(query), eligible)
-                    ranking = Ranking.top(fused, k, fused > 0)
-                else:
-                    fused = convex_scores(dense, searcher.normalised_scores(query), alpha)
-                    ranking = Ranking.top(fused, k, eligible)
-            return self._hits(view, ranking, chunks)
+                return self._hits(view, *view.dense.top_items(qvec, k, eligible))
+            keyword = view.sparse(sparse_model)
+            if mode == "sparse":
+                scores = keyword.item_scores(query)
+                matched = scores > 0 if eligible is None else (scores > 0) & eligible
+                ranking = Ranking.top(scores, k, matched)
+                return self._hits(view, ranking.positions, ranking.scores, None)
+            return self._hybrid(view, qvec, query, k, eligible, keyword, fusion, alpha)
 
         return self._with_view(run)
+
+    def _hybrid(self, view, qvec, query, k, eligible, keyword, fusion, alpha) -> list[Hit]:
+        """Fuse the dense and keyword candidate lists; dense scores of keyword-only
+        candidates are computed exactly, so fusion never sees a missing score."""
+        depth = max(HYBRID_DEPTH, k)
+        dense_pos, _, _ = view.dense.top_items(qvec, depth, eligible)
+        raw = keyword.item_scores(query)
+        matched = raw > 0 if eligible is None else (raw > 0) & eligible
+        sparse_pos = Ranking.top(raw, depth, matched).positions
+        candidates = np.union1d(dense_pos, sparse_pos)
+        dense_scores, rows = view.dense.scores_for_items(qvec, candidates)
+        if fusion == "rrf":
+            fused = rrf_scores(candidates, dense_pos) + rrf_scores(candidates, sparse_pos)
+        else:
+            fused = convex_scores(dense_scores, keyword.normalised(raw, query)[candidates], alpha)
+        order = np.argsort(-fused, kind="stable")[:k]
+        return self._hits(view, candidates[order], fused[order], rows[order])
 
     def search_vector(
         self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None
@@ -513,35 +505,39 @@ class Space:
         """Dense search with a vector you computed yourself."""
         k = _check_k(k)
         qvec = self._check_vectors(vector)[:1]
+        return self._with_view(
+            lambda view: self._hits(
+                view, *view.dense.top_items(qvec, k, self._eligible(view, where))
+            )
+        )
 
-        def run(view: _View) -> list[Hit]:
-            dense, chunks = view.dense.item_scores(qvec)
-            return self._hits(view, Ranking.top(dense, k, self._eligible(view, where)), chunks)
-
-        return self._with_view(run)
-
-    def _hits(self, view: _View, ranking: Ranking, chunks: np.ndarray | None) -> list[Hit]:
-        rowids = view.dense.item_rowids[ranking.positions]
+    def _hits(
+        self, view: SearchView, positions: np.ndarray, scores: np.ndarray, rows: np.ndarray | None
+    ) -> list[Hit]:
+        rowids = view.table.items[positions]
         records = self._store.get_by_rowids(rowids.tolist())
         hits = []
-        for pos, rowid, score in zip(ranking.positions, rowids, ranking.scores, strict=True):
+        for i, (rowid, score) in enumerate(zip(rowids, scores, strict=True)):
             rec = records.get(int(rowid))
-            if rec is None:  # deleted since the view was built
+            if rec is None:  # deleted since the view caught up
                 continue
-            span = view.dense.span(int(chunks[pos]), int(pos)) if chunks is not None else None
+            span = view.table.span(int(rows[i])) if rows is not None else None
             hits.append(Hit(rec.id, float(score), rec.text, rec.metadata, span))
         return hits
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vector of each id (the first chunk's for chunked documents)."""
-        view = self._current_view()
-        records = self._store.get(list(ids))
-        if len(records) != len(ids):
-            missing = set(ids) - {r.id for r in records}
-            raise ItemNotFoundError(f"unknown ids: {sorted(missing)[:5]}")
-        rows = self._store.rowids(list(ids))
-        positions = np.searchsorted(view.dense.item_rowids, rows)
-        return view.dense.matrix[view.dense.segments[positions]].copy()
+        ids = list(ids)
+        found = {r.id for r in self._store.get(ids)}
+        if len(found) != len(set(ids)):
+            raise ItemNotFoundError(f"unknown ids: {sorted(set(ids) - found)[:5]}")
+        rowids = self._store.rowids(ids)
+
+        def run(view: SearchView) -> np.ndarray:
+            positions = np.searchsorted(view.table.items, rowids)
+            return view.table.matrix[view.table.first_row_of_items(positions)].copy()
+
+        return self._with_view(run)
 
     def info(self) -> dict[str, Any]:
         """Counts, model, dims, disk size."""
@@ -553,11 +549,15 @@ class Space:
             "model_id": self.model_id or None,
             "dim": self.dim,
             "metric": self.metric,
-            "index": self.index_kind,
+            "index": self._view.index_name if self._view.generation >= 0 else self.index_kind,
             "disk_bytes": self._store.disk_bytes(),
         }
 
     def close(self) -> None:
+        """Save the ANN index (if any) and close the store."""
+        if self._view.generation >= 0:
+            self._view.refresh()
+            self._view.save_index(force=True)
         self._store.close()
 
     def __enter__(self) -> Space:

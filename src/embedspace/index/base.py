@@ -1,8 +1,9 @@
 """The VectorIndex protocol: vectors -> nearest neighbours.
 
 Indexes hold (label, vector) pairs, where labels are the store's integer chunk ids, and
-know nothing about texts or metadata. Filtering arrives as an ``allowed`` boolean mask
-over labels-in-insertion-order or a label set, resolved by the caller from the store.
+know nothing about texts or metadata. Filters arrive as a set of allowed labels resolved
+by the caller from the store. Scores are "higher is closer" for every metric: cosine and
+dot are inner products, euclidean is the negative distance.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
+
+from ..encoders.base import l2_normalise
+from ..errors import InvalidInputError
 
 Metric = Literal["cosine", "dot", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "dot", "euclidean")
@@ -25,7 +29,7 @@ class VectorIndex(Protocol):
     metric: Metric
 
     def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
-        """Insert vectors under integer labels (replacing any with the same label)."""
+        """Insert vectors under new integer labels."""
         ...
 
     def remove(self, labels: Iterable[int]) -> int:
@@ -33,14 +37,34 @@ class VectorIndex(Protocol):
         ...
 
     def search(
-        self, queries: np.ndarray, k: int, allowed: set[int] | None = None
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (labels, scores) per query, best first; higher score = closer.
+        """Top-k (labels, scores) per query, best first; ``allowed`` = sorted label array.
 
         Rows shorter than k are padded with label -1 and score -inf.
         """
         ...
 
+    def labels(self) -> np.ndarray:
+        """Every live label (sorted)."""
+        ...
+
     def save(self, path: Path) -> None: ...
 
     def __len__(self) -> int: ...
+
+
+def prepare_vectors(vectors: np.ndarray, dim: int, metric: str) -> np.ndarray:
+    """Validate shape, make float32 C-contiguous, normalise for cosine."""
+    vectors = np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != dim:
+        raise InvalidInputError(f"expected vectors of shape (n, {dim}), got {vectors.shape}")
+    return l2_normalise(vectors) if metric == "cosine" else vectors
+
+
+def pad_results(labels: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pad result rows to width k with (-1, -inf)."""
+    if labels.shape[1] >= k:
+        return labels, scores
+    pad = ((0, 0), (0, k - labels.shape[1]))
+    return (np.pad(labels, pad, constant_values=-1), np.pad(scores, pad, constant_values=-np.inf))

@@ -1,8 +1,8 @@
 """Exact search: one BLAS matrix product and a partial sort.
 
 On these CPUs numpy's matmul beat ``faiss.IndexFlatIP``, so the exact index is plain
-numpy. Scores: cosine and dot are inner products (cosine vectors are normalised on the
-way in); euclidean is reported as the negative distance, so higher is always better.
+numpy. It can wrap arrays it does not own (``ExactIndex.over``) so the Space's in-memory
+chunk table doubles as the exact index without a second copy of the vectors.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoders.base import l2_normalise
-from ..errors import InvalidInputError
-from .base import Metric
+from .base import Metric, pad_results, prepare_vectors
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -29,71 +27,66 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
 
 
+def similarity(queries: np.ndarray, matrix: np.ndarray, metric: str) -> np.ndarray:
+    """Scores (queries x rows), higher is closer; inputs already prepared for the metric."""
+    sims = queries @ matrix.T
+    if metric == "euclidean":
+        q_sq = np.einsum("ij,ij->i", queries, queries)[:, None]
+        m_sq = np.einsum("ij,ij->i", matrix, matrix)[None, :]
+        sims = -np.sqrt(np.maximum(q_sq - 2 * sims + m_sq, 0.0))
+    return sims
+
+
 class ExactIndex:
-    """Brute-force inner-product / L2 search over a dense float32 matrix."""
+    """Brute-force search over a float32 matrix whose rows carry sorted int64 labels."""
+
+    kind = "exact"
 
     def __init__(self, dim: int, metric: Metric = "cosine") -> None:
         self.dim, self.metric = dim, metric
         self._labels = np.empty(0, dtype=np.int64)
         self._matrix = np.empty((0, dim), dtype=np.float32)
-        self._sq_norms = np.empty(0, dtype=np.float32)
+
+    @classmethod
+    def over(cls, labels: np.ndarray, matrix: np.ndarray, metric: Metric) -> ExactIndex:
+        """Wrap existing (already prepared) arrays without copying them."""
+        index = cls(matrix.shape[1] if matrix.ndim == 2 else 0, metric)
+        index._labels, index._matrix = labels, matrix
+        return index
 
     def __len__(self) -> int:
         return len(self._labels)
 
-    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise InvalidInputError(
-                f"expected vectors of shape (n, {self.dim}), got {vectors.shape}"
-            )
-        return l2_normalise(vectors) if self.metric == "cosine" else vectors
+    def labels(self) -> np.ndarray:
+        return self._labels
 
     def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
         labels = np.asarray(labels, dtype=np.int64)
-        vectors = self._prepare(vectors)
-        if len(self._labels):
-            self.remove(labels)
-        self._labels = np.concatenate([self._labels, labels])
-        self._matrix = np.concatenate([self._matrix, vectors]) if len(self._matrix) else vectors
-        self._sq_norms = np.einsum("ij,ij->i", self._matrix, self._matrix)
+        vectors = prepare_vectors(vectors, self.dim, self.metric)
+        all_labels = np.concatenate([self._labels, labels])
+        order = np.argsort(all_labels, kind="stable")
+        self._labels = all_labels[order]
+        self._matrix = np.concatenate([self._matrix, vectors])[order]
 
     def remove(self, labels: Iterable[int]) -> int:
         drop = np.isin(self._labels, np.fromiter(labels, dtype=np.int64))
         if drop.any():
-            keep = ~drop
-            self._labels, self._matrix = self._labels[keep], self._matrix[keep]
-            self._sq_norms = self._sq_norms[keep]
+            self._labels, self._matrix = self._labels[~drop], self._matrix[~drop]
         return int(drop.sum())
 
-    def scores(self, queries: np.ndarray) -> np.ndarray:
-        """Score of every stored vector for every query: shape (queries, stored)."""
-        queries = self._prepare(np.atleast_2d(queries))
-        sims = queries @ self._matrix.T
-        if self.metric == "euclidean":
-            q_sq = np.einsum("ij,ij->i", queries, queries)[:, None]
-            sims = -np.sqrt(np.maximum(q_sq - 2 * sims + self._sq_norms[None, :], 0.0))
-        return sims
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._labels
-
     def search(
-        self, queries: np.ndarray, k: int, allowed: set[int] | None = None
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        sims = self.scores(queries)
+        queries = prepare_vectors(queries, self.dim, self.metric)
         if allowed is not None:
-            mask = np.isin(self._labels, np.fromiter(allowed, dtype=np.int64))
-            sims[:, ~mask] = -np.inf
-        idx, top = top_k(sims, k)
-        labels = self._labels[idx]
-        labels[~np.isfinite(top)] = -1
-        if idx.shape[1] < k:  # fewer stored vectors than k: pad
-            pad = k - idx.shape[1]
-            labels = np.pad(labels, ((0, 0), (0, pad)), constant_values=-1)
-            top = np.pad(top, ((0, 0), (0, pad)), constant_values=-np.inf)
-        return labels, top
+            rows = np.flatnonzero(np.isin(self._labels, allowed, assume_unique=True))
+            sims = similarity(queries, self._matrix[rows], self.metric)
+            idx, top = top_k(sims, k)
+            labels = self._labels[rows][idx]
+        else:
+            idx, top = top_k(similarity(queries, self._matrix, self.metric), k)
+            labels = self._labels[idx]
+        return pad_results(labels, top, k)
 
     def save(self, path: Path) -> None:
-        """Exact indexes are rebuilt from the store; nothing needs saving."""
+        """Nothing to save: the store holds the vectors and the index is rebuilt from it."""

@@ -1,53 +1,85 @@
 """Dense search over chunk vectors, reported per item.
 
-A document split into chunks scores as its best chunk (max-sim), and the hit carries that
-chunk's span, so long documents are neither truncated nor diluted by averaging.
+A document split into chunks scores as its best chunk (max-sim) and the hit carries that
+chunk's span. Candidates come from the vector index (exact or ANN) and are always
+re-scored exactly from the chunk table, so IVF-PQ's approximate distances never reach
+the user and scores mean the same whatever the index.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..index.exact import ExactIndex
-from ..store.base import VectorSnapshot
+from ..index.base import VectorIndex, prepare_vectors
+from ..index.exact import similarity
+from .chunks import ChunkTable
+
+#: Candidates fetched per wanted result from an index with approximate scores (IVF-PQ).
+REFINE_FACTOR = 10
+#: A filter that leaves at most this many chunks is searched exactly over the subset:
+#: cheaper than an ANN walk that must skip almost everything it visits.
+EXACT_FILTER_LIMIT = 20_000
 
 
 class DenseSearcher:
-    """Per-item dense scores from an exact index over chunks grouped by item."""
+    """Top items for a query vector through a VectorIndex over a ChunkTable."""
 
-    def __init__(self, snapshot: VectorSnapshot, metric: str) -> None:
-        order = np.argsort(snapshot.item_rowids, kind="stable")
-        self.chunk_item = snapshot.item_rowids[order]
-        self.starts, self.ends = snapshot.starts[order], snapshot.ends[order]
-        self.item_rowids, self.segments = np.unique(self.chunk_item, return_index=True)
-        dim = snapshot.vectors.shape[1] if snapshot.vectors.size else 1
-        self.index = ExactIndex(dim, metric)  # type: ignore[arg-type]
-        if len(order):
-            self.index.add(np.arange(len(order)), snapshot.vectors[order])
-        self.chunk_counts = np.diff(np.append(self.segments, len(order)))
+    def __init__(self, table: ChunkTable, index: VectorIndex) -> None:
+        self.table, self.index = table, index
 
-    @property
-    def matrix(self) -> np.ndarray:
-        return self.index._matrix
+    def top_items(
+        self, query: np.ndarray, k: int, allowed_items: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(item positions, scores, best chunk rows), best first, at most k items."""
+        table = self.table
+        query = prepare_vectors(query, table.dim, table.metric)
+        chunk_mask = None if allowed_items is None else allowed_items[table.item_of_chunk]
+        n_allowed = len(table) if chunk_mask is None else int(chunk_mask.sum())
+        if n_allowed == 0 or k <= 0:
+            return _empty()
+        if chunk_mask is not None and n_allowed <= EXACT_FILTER_LIMIT:
+            rows = np.flatnonzero(chunk_mask)
+            return self._best_per_item(
+                rows, similarity(query, table.matrix[rows], table.metric)[0], k
+            )
+        allowed_labels = None if chunk_mask is None else table.chunk_ids[chunk_mask]
+        factor = REFINE_FACTOR if getattr(self.index, "approximate_scores", False) else 4
+        want = min(n_allowed, max(factor * k, k + 16))
+        while True:
+            labels, _ = self.index.search(query, want, allowed_labels)
+            labels = labels[0][labels[0] >= 0]
+            rows = table.rows_of_labels(labels)
+            found = self._best_per_item(
+                rows, similarity(query, table.matrix[rows], table.metric)[0], k
+            )
+            if len(found[0]) >= k or want >= n_allowed or len(labels) < want:
+                return found
+            want = min(n_allowed, want * 4)
 
-    def item_scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Best chunk score per item, and the chunk chosen, aligned with ``item_rowids``."""
-        if len(self.item_rowids) == 0:
-            return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
-        chunk_scores = self.index.scores(query_vector)[0]
-        best = np.maximum.reduceat(chunk_scores, self.segments)
-        if (self.chunk_counts == 1).all():
-            return best, self.segments.copy()
-        is_best = chunk_scores == np.repeat(best, self.chunk_counts)
-        # first chunk (lowest position) that reaches the max within each segment
-        positions = np.flatnonzero(is_best)
-        seg_of = np.searchsorted(self.segments, positions, side="right") - 1
-        first = np.full(len(best), -1, dtype=np.int64)
-        first[seg_of[::-1]] = positions[::-1]
-        return best, first
+    def scores_for_items(
+        self, query: np.ndarray, item_positions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact best-chunk score (and row) of each given item, in the given order."""
+        table = self.table
+        query = prepare_vectors(query, table.dim, table.metric)
+        rows = table.rows_of_items(item_positions)
+        scores = similarity(query, table.matrix[rows], table.metric)[0]
+        best = np.full(len(table.items), -np.inf, dtype=np.float32)
+        np.maximum.at(best, table.item_of_chunk[rows], scores)
+        best_rows = np.full(len(table.items), -1, dtype=np.int64)
+        is_best = scores >= best[table.item_of_chunk[rows]]
+        best_rows[table.item_of_chunk[rows][is_best][::-1]] = rows[is_best][::-1]
+        return best[item_positions], best_rows[item_positions]
 
-    def span(self, chunk_position: int, item_position: int) -> tuple[int, int] | None:
-        """Character span of a chunk, or None if its item has a single chunk."""
-        if self.chunk_counts[item_position] == 1:
-            return None
-        return int(self.starts[chunk_position]), int(self.ends[chunk_position])
+    def _best_per_item(self, rows: np.ndarray, scores: np.ndarray, k: int):
+        order = np.argsort(-scores, kind="stable")
+        rows, scores = rows[order], scores[order]
+        items = self.table.item_of_chunk[rows]
+        _, first = np.unique(items, return_index=True)  # first occurrence = best chunk
+        first = np.sort(first)[:k]
+        return items[first], scores[first], rows[first]
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    empty = np.empty(0, dtype=np.int64)
+    return empty, np.empty(0, dtype=np.float32), empty

@@ -1,14 +1,14 @@
 """Fusing dense and keyword rankings.
 
-Two fusions, both safe to leave on:
+Two fusions over the union of both halves' candidates:
 
-* ``rrf`` — reciprocal rank fusion, ``sum(w / (k + rank))``. Unlike a naive RRF over
-  every document, an item gets keyword credit only if it matched a query term: otherwise
-  the sparse ranking's arbitrary order among zero scores would hand rank credit to
-  unrelated documents and drown the dense signal on paraphrased queries.
-* ``convex`` — ``alpha * dense + (1 - alpha) * bm25 / bm25_max(query)``. The BM25 scale
-  is the best score the query's own terms could reach, so a query whose words barely
-  occur contributes little keyword weight and dense ranking survives.
+* ``convex`` (default) — ``alpha * cosine + (1 - alpha) * bm25 / bm25_max(query)``. The
+  BM25 scale is the best score the query's own terms could reach, so a query whose words
+  barely occur contributes little keyword weight and the dense ranking survives
+  (paraphrases), while strong keyword matches lift documents dense search ranks low.
+* ``rrf`` — reciprocal rank fusion, ``sum(1 / (60 + rank))``. Unlike a naive RRF over
+  every document, only items that matched a query term are in the keyword list, so the
+  arbitrary order of zero scores never hands out rank credit.
 """
 
 from __future__ import annotations
@@ -16,32 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidInputError
-from .results import Ranking
 
-FUSIONS = ("rrf", "convex")
+FUSIONS = ("convex", "rrf")
 RRF_K = 60
 
 
-def rrf_scores(
-    dense: np.ndarray,
-    sparse: np.ndarray,
-    eligible: np.ndarray | None,
-    *,
-    weights: tuple[float, float] = (1.0, 1.0),
-    depth: int = 1000,
-    k: int = RRF_K,
-) -> np.ndarray:
-    """Per-item RRF score from per-item dense and sparse scores (same alignment)."""
-    fused = np.zeros(len(dense), dtype=np.float64)
-    keyword_hits = sparse > 0
-    keyword_eligible = keyword_hits if eligible is None else keyword_hits & eligible
-    for weight, scores, allowed in (
-        (weights[0], dense, eligible),
-        (weights[1], sparse, keyword_eligible),
-    ):
-        ranking = Ranking.top(scores, depth, allowed)
-        fused[ranking.positions] += weight / (k + 1 + np.arange(len(ranking.positions)))
-    return fused
+def rrf_scores(candidates: np.ndarray, ranked: np.ndarray, k: int = RRF_K) -> np.ndarray:
+    """1 / (k + rank) for each candidate found in ``ranked`` (best first), else 0."""
+    rank_of = {int(pos): rank for rank, pos in enumerate(ranked, start=1)}
+    return np.array([1.0 / (k + rank_of[int(c)]) if int(c) in rank_of else 0.0 for c in candidates])
 
 
 def convex_scores(dense: np.ndarray, sparse_normalised: np.ndarray, alpha: float) -> np.ndarray:

@@ -16,10 +16,9 @@ class SparseSearcher:
     def item_scores(self, query: str) -> np.ndarray:
         return self.model.scores(query).astype(np.float32)
 
-    def normalised_scores(self, query: str) -> np.ndarray:
+    def normalised(self, scores: np.ndarray, query: str) -> np.ndarray:
         """Scores on a 0..1 scale that depends on the query only, not on the results:
         BM25 / the best BM25 the query's terms could reach; cosine models already are."""
-        scores = self.item_scores(query)
         if isinstance(self.model, Bm25Model):
             best_possible = self.model.max_score(query)
             return scores / best_possible if best_possible > 0 else scores

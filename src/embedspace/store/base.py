@@ -75,7 +75,9 @@ class Store(Protocol):
 
     def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]: ...
 
-    def vectors(self) -> VectorSnapshot: ...
+    def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
+        """All live chunk ids, and full rows of the chunks with a larger id."""
+        ...
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
         """(item rowids, texts) of every item, for keyword scorers."""

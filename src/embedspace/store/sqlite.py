@@ -234,30 +234,45 @@ class SqliteStore:
         return [r[0] for r in self._read("SELECT id FROM items ORDER BY rowid")]
 
     # -- bulk reads for search ----------------------------------------------------------
-    def vectors(self) -> VectorSnapshot:
+    def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
+        """All live chunk ids, and the full rows of chunks with id > ``after_chunk_id``.
+
+        Chunk ids only grow (AUTOINCREMENT), so a caller holding rows up to some id can
+        catch up incrementally: removed = held ids not in the first array, added = the
+        snapshot. Both come from one read transaction, so they are consistent.
+        """
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute("BEGIN")  # one consistent snapshot even while another process writes
+            cur.execute("BEGIN")
             try:
-                rows = cur.execute(
-                    "SELECT chunk_id, item_rowid, start, end, vector FROM chunks ORDER BY chunk_id"
-                ).fetchall()
-                dim = (
-                    int(cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()[0])
-                    if rows
-                    else 0
+                live = np.fromiter(
+                    (r[0] for r in cur.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
+                    dtype=np.int64,
                 )
+                rows = cur.execute(
+                    "SELECT chunk_id, item_rowid, start, end, vector FROM chunks "
+                    "WHERE chunk_id > ? ORDER BY chunk_id",
+                    (after_chunk_id,),
+                ).fetchall()
+                dim_row = cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()
             finally:
                 cur.execute("COMMIT")
+        dim = int(dim_row[0]) if dim_row else 0
         if not rows:
             empty = np.empty(0, dtype=np.int64)
-            return VectorSnapshot(empty, empty, empty, empty, np.empty((0, 0), dtype=np.float32))
+            return live, VectorSnapshot(
+                empty, empty, empty, empty, np.empty((0, dim), dtype=np.float32)
+            )
         chunk_ids, item_rowids, starts, ends, blobs = zip(*rows, strict=True)
         matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dim)
-        as_int = lambda xs: np.fromiter(xs, dtype=np.int64, count=len(rows))  # noqa: E731
-        return VectorSnapshot(
+
+        def as_int(values: tuple) -> np.ndarray:
+            return np.fromiter(values, dtype=np.int64, count=len(rows))
+
+        snapshot = VectorSnapshot(
             as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix
         )
+        return live, snapshot
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
         rows = self._read("SELECT rowid, text FROM items ORDER BY rowid")

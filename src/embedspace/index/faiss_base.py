@@ -1,0 +1,169 @@
+"""Shared machinery of the FAISS-backed indexes (HNSW, IVF).
+
+FAISS ids are our chunk labels (``IndexIDMap2``). Filters and deletions both become an
+``IDSelector`` at search time, so an index whose structure cannot delete (HNSW) hides
+tombstoned labels instead, and is rebuilt by its owner once they pile up. Files are
+written atomically (temp file + rename): a crash mid-save leaves the previous index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingDependencyError
+from .base import Metric, pad_results, prepare_vectors
+
+
+def import_faiss():
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingDependencyError("ANN indexes need faiss-cpu: pip install faiss-cpu") from exc
+    return faiss
+
+
+class FaissIndex:
+    """Base class: subclasses build ``self._index`` and may support native removal."""
+
+    kind = "faiss"
+    native_remove = False
+
+    def __init__(self, dim: int, metric: Metric = "cosine", **params: Any) -> None:
+        self.faiss = import_faiss()
+        self.dim, self.metric, self.params = dim, metric, params
+        self._tombstones: set[int] = set()
+        self._index = None
+
+    # -- subclass hooks -------------------------------------------------------------------
+    def _faiss_metric(self) -> int:
+        return (
+            self.faiss.METRIC_L2 if self.metric == "euclidean" else self.faiss.METRIC_INNER_PRODUCT
+        )
+
+    def _build(self, vectors: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def _search_params(self, selector: Any) -> Any:
+        raise NotImplementedError
+
+    def _wrap(self, index: Any) -> Any:
+        """Give the index our labels as ids (HNSW needs an id map; IVF stores ids itself)."""
+        return self.faiss.IndexIDMap2(index)
+
+    def _stored_ids(self) -> np.ndarray:
+        return self.faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def _remove_native(self, labels: np.ndarray) -> int:
+        raise NotImplementedError
+
+    # -- protocol -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return 0 if self._index is None else int(self._index.ntotal) - len(self._tombstones)
+
+    def labels(self) -> np.ndarray:
+        if self._index is None:
+            return np.empty(0, dtype=np.int64)
+        ids = self._stored_ids()
+        if self._tombstones:
+            ids = ids[~np.isin(ids, np.fromiter(self._tombstones, dtype=np.int64))]
+        return np.sort(ids)
+
+    @property
+    def tombstone_ratio(self) -> float:
+        total = 0 if self._index is None else int(self._index.ntotal)
+        return len(self._tombstones) / total if total else 0.0
+
+    def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
+        vectors = prepare_vectors(vectors, self.dim, self.metric)
+        labels = np.ascontiguousarray(labels, dtype=np.int64)
+        if len(labels) == 0:
+            return
+        if self._index is None:
+            self._index = self._wrap(self._build(vectors))
+        self._index.add_with_ids(vectors, labels)
+
+    def remove(self, labels: Iterable[int]) -> int:
+        labels = np.fromiter(labels, dtype=np.int64)
+        if self._index is None or len(labels) == 0:
+            return 0
+        present = labels[np.isin(labels, self._stored_ids())]
+        if self.native_remove:
+            return self._remove_native(present)
+        before = len(self._tombstones)
+        self._tombstones.update(int(x) for x in present)
+        return len(self._tombstones) - before
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        queries = prepare_vectors(queries, self.dim, self.metric)
+        if self._index is None or k <= 0:
+            empty = np.empty((len(queries), 0))
+            return pad_results(empty.astype(np.int64), empty.astype(np.float32), k)
+        selector = None
+        if allowed is not None:
+            selector = self.faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        if self._tombstones:
+            dead = self.faiss.IDSelectorNot(
+                self.faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
+            )
+            selector = dead if selector is None else self.faiss.IDSelectorAnd(selector, dead)
+        scores, labels = self._index.search(queries, k, params=self._search_params(selector))
+        if self.metric == "euclidean":
+            scores = -np.sqrt(np.maximum(scores, 0.0))
+        scores[labels < 0] = -np.inf
+        if allowed is not None and (labels < 0).any():
+            return self._exact_among(queries, k, allowed, labels, scores)
+        return labels, scores
+
+    def _exact_among(self, queries, k, allowed, labels, scores):
+        """A selective filter can starve a graph/cell walk of results: when rows came back
+        short although enough allowed labels exist, score the allowed vectors directly."""
+        alive = np.asarray(allowed, dtype=np.int64)
+        alive = alive[np.isin(alive, self._stored_ids())]
+        if self._tombstones:
+            alive = alive[~np.isin(alive, np.fromiter(self._tombstones, dtype=np.int64))]
+        if len(alive) == 0 or (labels >= 0).sum(axis=1).min() >= min(k, len(alive)):
+            return labels, scores
+        from .exact import similarity, top_k
+
+        vectors = np.vstack([self._index.reconstruct(int(label)) for label in alive])
+        idx, top = top_k(similarity(queries, vectors, self.metric), k)
+        return pad_results(alive[idx], top, k)
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        if self._index is None:
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        self.faiss.write_index(self._index, str(tmp))
+        meta = {
+            "kind": self.kind,
+            "dim": self.dim,
+            "metric": self.metric,
+            "params": self.params,
+            "tombstones": sorted(self._tombstones),
+        }
+        meta_tmp = path.with_name(path.name + ".json.tmp")
+        meta_tmp.write_text(json.dumps(meta))
+        os.replace(tmp, path)
+        os.replace(meta_tmp, path.with_name(path.name + ".json"))
+
+    @classmethod
+    def load(cls, path: Path) -> FaissIndex:
+        """Read an index saved by :meth:`save` (raises on a missing or damaged file)."""
+        path = Path(path)
+        meta = json.loads(path.with_name(path.name + ".json").read_text())
+        index = cls(meta["dim"], meta["metric"], **meta["params"])
+        index._index = index.faiss.read_index(str(path))
+        if index._index.ntotal and index._index.d != meta["dim"]:
+            raise ValueError(f"{path}: dimension mismatch")
+        index._tombstones = set(meta["tombstones"])
+        return index

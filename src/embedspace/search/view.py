@@ -1,0 +1,162 @@
+"""SearchView: everything search needs, kept in step with the store.
+
+It owns the chunk table, the vector index over it and (lazily) keyword scorers. Any
+commit by any process bumps the store's generation; the next search catches the table
+up incrementally, applies the same changes to the ANN index, and drops keyword scorers
+(rebuilt on demand). The ANN index is saved beside the store and reloaded on open; a
+missing, damaged or stale file is repaired from the table, never trusted blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..index.exact import ExactIndex
+from ..index.factory import AUTO_ANN_THRESHOLD, load_index, make_index
+from ..store.base import Store
+from .chunks import ChunkTable
+from .dense import DenseSearcher
+from .sparse import SparseSearcher
+
+log = logging.getLogger(__name__)
+
+#: Rebuild an HNSW graph once this share of its nodes are tombstones.
+REBUILD_TOMBSTONE_RATIO = 0.25
+
+
+class StaleView(Exception):
+    """The store changed while a view was being completed; catch up and retry."""
+
+
+class SearchView:
+    def __init__(
+        self,
+        store: Store,
+        folder: Path,
+        dim: int,
+        metric: str,
+        index_kind: str,
+        index_params: dict[str, Any],
+    ) -> None:
+        self._store, self._folder = store, folder
+        self.index_kind, self.index_params = index_kind, index_params
+        self.table = ChunkTable(dim, metric)
+        self.generation = -1
+        self._ann = None
+        self._ann_dirty = 0
+        self._sparse: dict[str, SparseSearcher] = {}
+        self._lock = threading.RLock()
+
+    # -- keeping up -----------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        with self._lock:
+            generation = self._store.generation()
+            if generation == self.generation and not force:
+                return
+            first = self.generation < 0
+            labels, vectors, removed = self.table.catch_up(self._store)
+            self.generation = generation
+            self._sparse.clear()
+            if first:
+                self._open_ann()
+            elif self._ann is not None:
+                self._ann.remove(removed)
+                self._ann.add(labels, vectors)
+                self._ann_dirty += len(labels) + len(removed)
+            self._maybe_switch_or_rebuild()
+
+    def _wanted_ann_kind(self) -> str | None:
+        if self.index_kind == "exact":
+            return None
+        if self.index_kind == "auto":
+            return "hnsw" if len(self.table) >= AUTO_ANN_THRESHOLD else None
+        return self.index_kind
+
+    def _index_path(self, kind: str) -> Path:
+        return self._folder / f"index-{kind}.faiss"
+
+    def _open_ann(self) -> None:
+        kind = self._wanted_ann_kind()
+        if kind is None:
+            return
+        path = self._index_path(kind)
+        if path.exists():
+            try:
+                ann = load_index(kind, path)
+                stored = ann.labels()
+                ann.remove(np.setdiff1d(stored, self.table.chunk_ids, assume_unique=True))
+                missing = np.isin(self.table.chunk_ids, stored, assume_unique=True, invert=True)
+                ann.add(self.table.chunk_ids[missing], self.table.matrix[missing])
+                self._ann, self._ann_dirty = ann, int(missing.sum())
+                return
+            except Exception as exc:  # a damaged file is rebuilt, not trusted
+                log.warning("rebuilding %s index: %s could not be used (%s)", kind, path, exc)
+        self._build_ann(kind)
+
+    def _build_ann(self, kind: str) -> None:
+        started = time.perf_counter()
+        params = {k: v for k, v in self.index_params.items() if k != "trained_on"}
+        ann = make_index(kind, self.table.dim, self.table.metric, **params)
+        ann.add(self.table.chunk_ids, self.table.matrix)
+        self._ann, self._ann_dirty = ann, len(self.table) or 1
+        log.info(
+            "built %s index over %d vectors in %.1f s",
+            kind,
+            len(self.table),
+            time.perf_counter() - started,
+        )
+
+    def _maybe_switch_or_rebuild(self) -> None:
+        kind = self._wanted_ann_kind()
+        current = getattr(self._ann, "kind", None)
+        if kind != current:
+            self._ann = None
+            if kind is not None:
+                self._build_ann(kind)
+        elif (
+            self._ann is not None
+            and getattr(self._ann, "tombstone_ratio", 0.0) > REBUILD_TOMBSTONE_RATIO
+        ):
+            self._build_ann(kind)
+        elif kind in ("ivf", "ivfpq") and len(self.table) > 4 * max(
+            self._ann.params["trained_on"], 1
+        ):
+            self._build_ann(kind)  # cells trained on a small start no longer fit the data
+
+    def save_index(self, force: bool = False) -> None:
+        """Persist the ANN index if it changed enough since the last save (atomic write)."""
+        with self._lock:
+            if self._ann is None or not self._ann_dirty:
+                return
+            if force or self._ann_dirty >= max(1000, len(self.table) // 10):
+                self._ann.save(self._index_path(self._ann.kind))
+                self._ann_dirty = 0
+
+    # -- searching ------------------------------------------------------------------------
+    @property
+    def dense(self) -> DenseSearcher:
+        index = (
+            self._ann
+            if self._ann is not None
+            else ExactIndex.over(self.table.chunk_ids, self.table.matrix, self.table.metric)
+        )
+        return DenseSearcher(self.table, index)
+
+    @property
+    def index_name(self) -> str:
+        return getattr(self._ann, "kind", "exact")
+
+    def sparse(self, model: str) -> SparseSearcher:
+        with self._lock:
+            if model not in self._sparse:
+                rowids, texts = self._store.texts()
+                if not np.array_equal(rowids, self.table.items):
+                    raise StaleView
+                self._sparse[model] = SparseSearcher(texts, model)
+            return self._sparse[model]

@@ -1,0 +1,158 @@
+"""Vector indexes: recall at default parameters, deletes, filters, save/load; and the
+Space choosing, persisting and repairing its ANN index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import embedspace as es
+from embedspace.index.exact import ExactIndex
+from embedspace.index.factory import load_index, make_index
+
+ANN_KINDS = ("hnsw", "ivf", "ivfpq")
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    """8,000 64-d vectors in 40 gaussian clusters (fixed seed) and 100 held-out queries."""
+    rng = np.random.default_rng(42)
+    centres = rng.normal(size=(40, 64))
+    data = centres[rng.integers(0, 40, 8100)] + 0.35 * rng.normal(size=(8100, 64))
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    return data[:8000], data[8000:]
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)])
+
+
+@pytest.fixture(scope="module")
+def truth(clustered):
+    data, queries = clustered
+    exact = ExactIndex(64, "cosine")
+    exact.add(np.arange(len(data)), data)
+    return exact.search(queries, 10)[0]
+
+
+@pytest.mark.parametrize("kind", ANN_KINDS)
+def test_recall_at_default_params(kind, clustered, truth):
+    data, queries = clustered
+    index = make_index(kind, 64, "cosine")
+    index.add(np.arange(len(data)), data)
+    assert len(index) == len(data)
+    if getattr(index, "approximate_scores", False):
+        # PQ scores are approximate: its top-100 must hold the true top-10 for re-scoring
+        assert _recall(index.search(queries, 100)[0], truth) >= 0.9
+    else:
+        assert _recall(index.search(queries, 10)[0], truth) >= 0.9
+
+
+@pytest.mark.parametrize("kind", ("exact",) + ANN_KINDS)
+def test_deletes_never_come_back_and_filters_hold(kind, clustered, tmp_path):
+    data, queries = clustered
+    index = make_index(kind, 64, "cosine")
+    index.add(np.arange(len(data)), data)
+    removed = np.arange(0, len(data), 2)
+    assert index.remove(removed) == len(removed)
+    labels, _ = index.search(queries, 10)
+    assert not np.isin(labels, removed).any()
+    allowed = np.arange(1, 400, 2)  # a selective filter: 200 of 8,000
+    labels, scores = index.search(queries[:10], 10, allowed)
+    assert np.isin(labels, allowed).all() and np.isfinite(scores).all()  # still k results
+    if kind != "exact":
+        index.save(tmp_path / "x.faiss")
+        again = load_index(kind, tmp_path / "x.faiss")
+        assert not np.isin(again.search(queries, 10)[0], removed).any()
+        np.testing.assert_array_equal(again.labels(), index.labels())
+
+
+def test_euclidean_and_dot_scores_are_higher_is_closer():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(500, 16)).astype(np.float32)
+    for metric in ("euclidean", "dot"):
+        exact, hnsw = make_index("exact", 16, metric), make_index("hnsw", 16, metric)
+        for index in (exact, hnsw):
+            index.add(np.arange(500), data)
+        e_labels, e_scores = exact.search(data[:5], 3)
+        h_labels, h_scores = hnsw.search(data[:5], 3)
+        assert (np.diff(e_scores, axis=1) <= 1e-6).all()
+        np.testing.assert_allclose(
+            h_scores, e_scores, rtol=1e-4, atol=5e-3
+        )  # sqrt of fp32 rounding near 0
+        if metric == "euclidean":
+            assert (e_labels[:, 0] == np.arange(5)).all() and np.allclose(
+                e_scores[:, 0], 0, atol=5e-3
+            )
+
+
+@pytest.fixture(scope="module")
+def review_vectors(demo_docs, encoder):
+    texts = [d.text for d in demo_docs if d.metadata["kind"] != "plot"][:3000]
+    return texts, encoder.encode(texts)
+
+
+@pytest.mark.parametrize("kind", ANN_KINDS)
+def test_space_with_ann_index_matches_exact(kind, review_vectors, tmp_path):
+    texts, vectors = review_vectors
+    ids = [f"r{i}" for i in range(len(texts))]
+    meta = [{"even": i % 2 == 0} for i in range(len(texts))]
+    with (
+        es.Space(tmp_path / "exact.space", model=None, dim=384, index="exact") as exact,
+        es.Space(tmp_path / "ann.space", model=None, dim=384, index=kind) as ann,
+    ):
+        for sp in (exact, ann):
+            sp.add_vectors(vectors, ids=ids, metadata=meta, texts=texts)
+        queries = vectors[:50] + 0.01
+        overlap = np.mean(
+            [
+                len(
+                    {h.id for h in ann.search_vector(q, k=10)}
+                    & {h.id for h in exact.search_vector(q, k=10)}
+                )
+                / 10
+                for q in queries
+            ]
+        )
+        assert overlap >= 0.9
+        assert ann.info()["index"] == kind
+        assert all(
+            h.metadata["even"] for h in ann.search_vector(queries[0], k=10, where={"even": True})
+        )
+        ann.delete(ids[:100])
+        assert not {h.id for h in ann.search_vector(vectors[0], k=20)} & set(ids[:100])
+    # reopen: the saved index is reused and still excludes deleted items
+    assert (tmp_path / "ann.space" / f"index-{kind}.faiss").exists()
+    with es.Space(tmp_path / "ann.space", model=None, index=kind) as again:
+        assert not {h.id for h in again.search_vector(vectors[0], k=20)} & set(ids[:100])
+        assert again.search_vector(vectors[150], k=1)[0].id == "r150"
+
+
+def test_damaged_or_stale_index_file_is_repaired(review_vectors, tmp_path):
+    texts, vectors = review_vectors
+    path = tmp_path / "h.space"
+    with es.Space(path, model=None, dim=384, index="hnsw") as sp:
+        sp.add_vectors(vectors[:1000], ids=[f"r{i}" for i in range(1000)])
+        sp.search_vector(vectors[0], k=1)
+    # another process (index="exact") adds items: the saved HNSW file is now stale
+    with es.Space(path, model=None, index="exact") as sp:
+        sp.add_vectors(vectors[1000:1200], ids=[f"r{i}" for i in range(1000, 1200)])
+    with es.Space(path, model=None, index="hnsw") as sp:
+        assert sp.search_vector(vectors[1100], k=1)[0].id == "r1100"
+    (path / "index-hnsw.faiss").write_bytes(b"not a faiss index")
+    with es.Space(path, model=None, index="hnsw") as sp:
+        assert sp.search_vector(vectors[5], k=1)[0].id == "r5"
+
+
+def test_auto_switches_to_hnsw_above_threshold(review_vectors, tmp_path, monkeypatch):
+    import embedspace.search.view as view
+
+    monkeypatch.setattr(view, "AUTO_ANN_THRESHOLD", 500)
+    texts, vectors = review_vectors
+    with es.Space(tmp_path / "auto.space", model=None, dim=384) as sp:
+        sp.add_vectors(vectors[:400], ids=[f"r{i}" for i in range(400)])
+        sp.search_vector(vectors[0], k=1)
+        assert sp.info()["index"] == "exact"
+        sp.add_vectors(vectors[400:800], ids=[f"r{i}" for i in range(400, 800)])
+        assert sp.search_vector(vectors[600], k=1)[0].id == "r600"
+        assert sp.info()["index"] == "hnsw"
