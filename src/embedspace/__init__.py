@@ -6,6 +6,7 @@ space.add(["Refunds: return an item within 30 days for your money back"])
 space.search("I'd like my money back", k=5)
 """
 
+from .analysis.classify import Prediction
 from .encoders.registry import load_encoder, models, words
 from .encoders.words import WordVectors
 from .errors import (
@@ -22,7 +23,7 @@ from .errors import (
     UnsupportedFileError,
 )
 from .search.results import Hit
-from .space import Item, Space, SyncReport, cosine, embed
+from .space import Item, Space, SyncReport, classify, cosine, embed, embed_images
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,9 @@ __all__ = [
     "Item",
     "SyncReport",
     "embed",
+    "embed_images",
+    "classify",
+    "Prediction",
     "cosine",
     "load_encoder",
     "models",

