@@ -20,7 +20,13 @@ import numpy as np
 
 from .analysis.classify import Prediction, zero_shot
 from .encoders.base import Encoder, l2_normalise
-from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike, image_digest, to_rgb
+from .encoders.image import (
+    IMAGE_SUFFIXES,
+    ImageEncoder,
+    ImageLike,
+    check_image_file,
+    image_digest,
+)
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
 from .index.base import METRICS
@@ -483,7 +489,7 @@ class Space:
         items = []
         for file, rel in discover(map(Path, paths), IMAGE_SUFFIXES):
             try:
-                to_rgb(file)
+                check_image_file(file)
             except UnsupportedFileError as exc:
                 report.skipped.append(str(exc))
                 continue

@@ -76,6 +76,16 @@ def to_rgb(image: ImageLike):
     )
 
 
+def check_image_file(path: Path) -> None:
+    """Raise UnsupportedFileError unless ``path`` is an image Pillow can read (header only)."""
+    Image = _pillow()
+    try:
+        with Image.open(path) as opened:
+            opened.verify()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise UnsupportedFileError(f"{path} is not a readable image: {exc}") from exc
+
+
 def image_digest(path: Path) -> str:
     """Hash of an image file's bytes: the re-embed-only-what-changed key for images."""
     digest = hashlib.sha256()
