@@ -104,3 +104,39 @@ def analogy_accuracy(
     answers = vectors.analogies([(b, a, c) for a, b, c, _ in usable], restrict_vocab=restrict_vocab)
     correct = sum(ans == q[3] for ans, q in zip(answers, usable, strict=True))
     return AnalogyResult(correct, len(usable), len(questions))
+
+
+def words_markdown(vectors: WordVectors, wordsim_dir: Path | None) -> str:
+    """The word-vector section of docs/benchmarks.md: packaged sets always, the shared
+    word-similarity collection when ``wordsim_dir`` exists."""
+    lines = [
+        f"### Word vectors: {vectors.name} ({len(vectors):,} words, {vectors.dim}d)",
+        "",
+        "Similarity: Spearman ρ between cosine and human scores (pairs with an unknown word "
+        "skipped, coverage shown). Analogies: 3CosAdd over the 30,000 most frequent words "
+        "(gensim's protocol), questions outside them skipped.",
+        "",
+        "| similarity set | pairs covered | Spearman ρ |",
+        "|---|---|---|",
+    ]
+    sets = [(name, gensim_test_data(name)) for name in ("wordsim353.tsv", "simlex999.txt")]
+    if wordsim_dir is not None and wordsim_dir.is_dir():
+        sets += [(p.stem, p) for p in sorted(wordsim_dir.glob("*.txt"))]
+    for name, path in sets:
+        result = similarity_spearman(vectors, read_pairs(path))
+        lines.append(f"| {name} | {result.covered}/{result.pairs} | {result.spearman:.3f} |")
+    lines += [
+        "",
+        "| analogy section (questions-words.txt) | answered | accuracy |",
+        "|---|---|---|",
+    ]
+    totals = {"semantic": [0, 0], "syntactic": [0, 0]}
+    for name, questions in read_analogies(gensim_test_data("questions-words.txt")).items():
+        result = analogy_accuracy(vectors, questions)
+        group = totals["syntactic" if name.startswith("gram") else "semantic"]
+        group[0] += result.correct
+        group[1] += result.answered
+        lines.append(f"| {name} | {result.answered}/{result.questions} | {result.accuracy:.3f} |")
+    for group, (correct, answered) in totals.items():
+        lines.append(f"| **{group}** | {answered} | **{correct / answered:.3f}** |")
+    return "\n".join(lines)
