@@ -89,6 +89,10 @@ def test_space_holds_texts_and_images_together(space, photo_dir):
     assert space.classify("chelsea.png", ["a dog", "a cat", "a car"])[0].label == "a cat"
     assert space.search_image(data.rocket(), k=1)[0].id == "rocket.png"
 
+    (photo_dir / "notes.txt").write_text("Cats sleep most of the day.")
+    assert space.sync(photo_dir).deleted == 0  # syncing the folder's texts keeps its images
+    assert len(space) == 2 + len(PHOTOS) + 1
+
 
 def test_re_adding_images_embeds_only_what_changed(space, photo_dir, tmp_path):
     assert space.add_images([photo_dir / "*.png"]).added == len(PHOTOS)

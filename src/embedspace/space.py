@@ -451,7 +451,13 @@ class Space:
         items, report, unreadable = _load_files([folder], text_field, id_field, raise_errors=False)
         report.merge(self._upsert(items))
         current = {it.id for it in items}
-        stale = [i for i, src in before.items() if i not in current and src not in unreadable]
+        stale = [
+            i
+            for i, src in before.items()
+            if i not in current
+            and src not in unreadable
+            and Path(src).suffix.lower() not in IMAGE_SUFFIXES  # images are add_images' job
+        ]
         report.deleted = self._store.delete(stale) if stale else 0
         return report
 
