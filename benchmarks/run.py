@@ -17,11 +17,13 @@ from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from embedspace.demo import demo_corpus  # noqa: E402
+from embedspace.encoders.registry import words  # noqa: E402
 from embedspace.errors import EmbedspaceWarning  # noqa: E402
 from embedspace.eval.datasets import data_root  # noqa: E402
 from embedspace.eval.report import update_section  # noqa: E402
 from embedspace.eval.retrieval import evaluate_retrieval, results_markdown  # noqa: E402
 from embedspace.eval.throughput import encoding_throughput, throughput_markdown  # noqa: E402
+from embedspace.eval.words import words_markdown  # noqa: E402
 
 REPORT = Path("docs/benchmarks.md")
 
@@ -60,7 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=None, help="shared datasets folder")
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["encoding", "scifact", "banking77"]
+        "--skip", nargs="*", default=[], choices=["encoding", "scifact", "banking77", "words"]
     )
     args = parser.parse_args()
     root = args.data or data_root()
@@ -76,6 +78,10 @@ def main() -> int:
             rows += encoding_throughput(long, f"{len(long)} plot summaries (256 tokens, truncated)")
         update_section(REPORT, "encoding", throughput_markdown(rows))
         print(throughput_markdown(rows))
+    if "words" not in args.skip:
+        section = words_markdown(words(), root / "wordsim" if root else None)
+        update_section(REPORT, "words", section)
+        print(section)
     for name, relative in (
         ("scifact", "retrieval/scifact/scifact.zip"),
         ("banking77", "cls/banking77"),

@@ -70,3 +70,35 @@ def test_embed_and_help():
     assert row["dim"] == 384 and len(row["embedding"]) == 384
     for command in ("add", "sync", "search", "info", "embed", "demo", "eval"):
         assert runner.invoke(app, [command, "--help"]).exit_code == 0
+
+
+def test_words_and_classify_commands():
+    result = runner.invoke(app, ["words", "analogy", "king", "man", "woman", "--json"])
+    assert result.exit_code == 0, result.output
+    assert _json_lines(result.output)[0]["word"] == "queen"
+
+    result = runner.invoke(app, ["words", "similar", "qwzxvplk"])
+    assert result.exit_code == 1 and "not among" in result.output
+
+    result = runner.invoke(
+        app, ["classify", "I love my new puppy", "-l", "a dog", "-l", "a car", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [r["label"] for r in _json_lines(result.output)] == ["a dog", "a car"]
+
+
+def test_add_images_then_search_them_with_words(tmp_path):
+    from skimage import data, io
+
+    io.imsave(tmp_path / "cat.png", data.chelsea(), check_contrast=False)
+    io.imsave(tmp_path / "coffee.png", data.coffee(), check_contrast=False)
+    space = str(tmp_path / "s.space")
+    result = runner.invoke(app, ["add-images", space, str(tmp_path / "*.png"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert _json_lines(result.output)[-1]["added"] == 2
+    result = runner.invoke(app, ["search", space, "espresso", "--k", "1", "--json"])
+    assert _json_lines(result.output)[0]["id"] == "coffee.png"
+    result = runner.invoke(
+        app, ["classify", str(tmp_path / "cat.png"), "-l", "a cat", "-l", "a car", "--json"]
+    )
+    assert _json_lines(result.output)[0]["label"] == "a cat"

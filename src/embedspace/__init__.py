@@ -6,7 +6,9 @@ space.add(["Refunds: return an item within 30 days for your money back"])
 space.search("I'd like my money back", k=5)
 """
 
-from .encoders.registry import load_encoder, models
+from .analysis.classify import Prediction
+from .encoders.registry import load_encoder, models, words
+from .encoders.words import WordVectors
 from .errors import (
     EmbedspaceError,
     EmbedspaceWarning,
@@ -17,10 +19,11 @@ from .errors import (
     ModelNotFoundError,
     NotASpaceError,
     SpaceLockedError,
+    UnknownWordError,
     UnsupportedFileError,
 )
 from .search.results import Hit
-from .space import Item, Space, SyncReport, cosine, embed
+from .space import Item, Space, SyncReport, classify, cosine, embed, embed_images
 
 __version__ = "0.1.0"
 
@@ -30,9 +33,14 @@ __all__ = [
     "Item",
     "SyncReport",
     "embed",
+    "embed_images",
+    "classify",
+    "Prediction",
     "cosine",
     "load_encoder",
     "models",
+    "words",
+    "WordVectors",
     "EmbedspaceError",
     "EmbedspaceWarning",
     "InvalidInputError",
@@ -42,5 +50,6 @@ __all__ = [
     "ModelNotFoundError",
     "NotASpaceError",
     "SpaceLockedError",
+    "UnknownWordError",
     "UnsupportedFileError",
 ]

@@ -20,13 +20,17 @@ from rich.table import Table
 from .errors import EmbedspaceError
 
 app = typer.Typer(
-    help="Turn text into vectors in one space and search it by meaning. Try: embedspace demo",
+    help="Turn text and images into vectors in one space and search it by meaning. Try: embedspace demo",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 eval_app = typer.Typer(help="Measure quality on public benchmark data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+words_app = typer.Typer(
+    help="Static word vectors (GloVe): neighbours and analogies.", no_args_is_help=True
+)
+app.add_typer(words_app, name="words")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -99,6 +103,73 @@ def sync(
     with _open(space, model) as sp:
         report = sp.sync(folder, text_field=text_field, id_field=id_field)
         _report(report.to_dict() | {"items": len(sp)}, as_json)
+
+
+@app.command("add-images")
+@handles_errors
+def add_images(
+    space: SpaceArg,
+    paths: Annotated[
+        list[str], typer.Argument(help="Image files, folders or globs ('covers/*.jpg').")
+    ],
+    model: ModelOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add images to SPACE, in the same space as its texts: text queries find them."""
+    with _open(space, model) as sp:
+        report = sp.add_images(paths)
+        _report(report.to_dict() | {"items": len(sp)}, as_json)
+
+
+@app.command()
+@handles_errors
+def classify(
+    item: Annotated[str, typer.Argument(help="A text, or the path of an image file.")],
+    label: Annotated[list[str], typer.Option("--label", "-l", help="A candidate label (repeat).")],
+    model: Annotated[str, typer.Option(help="Model name, local folder or hub id.")] = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Zero-shot: rank the labels by closeness to ITEM (no training on the labels)."""
+    from .space import classify as classify_item
+
+    predictions = classify_item(item, label, model=model)
+    _ranked([(p.label, p.score) for p in predictions], "label", as_json)
+
+
+def _ranked(rows: list[tuple[str, float]], key: str, as_json: bool) -> None:
+    for rank, (name, score) in enumerate(rows, start=1):
+        if as_json:
+            _emit({"rank": rank, key: name, "score": round(score, 6)})
+        else:
+            console.print(f"{rank:>2}. {score:.3f}  {name}", highlight=False)
+
+
+@words_app.command("similar")
+@handles_errors
+def words_similar(
+    word: Annotated[str, typer.Argument(help="A word, e.g. king.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many neighbours.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """The words nearest to WORD."""
+    from .encoders.registry import words
+
+    _ranked(words().most_similar(word, k=k), "word", as_json)
+
+
+@words_app.command("analogy")
+@handles_errors
+def words_analogy(
+    a: Annotated[str, typer.Argument(help="e.g. king")],
+    b: Annotated[str, typer.Argument(help="e.g. man")],
+    c: Annotated[str, typer.Argument(help="e.g. woman")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many candidates.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """A - B + C: `embedspace words analogy king man woman` -> queen."""
+    from .encoders.registry import words
+
+    _ranked(words().most_similar([a, c], [b], k=k), "word", as_json)
 
 
 def _report(summary: dict[str, Any], as_json: bool) -> None:

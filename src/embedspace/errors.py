@@ -24,11 +24,17 @@ class ModelMismatchError(EmbedspaceError, ValueError):
     """A space built with one model was opened with another: vectors would not mix."""
 
 
-class ItemNotFoundError(EmbedspaceError, KeyError):
-    """An id that is not in the space."""
-
+class _ReadableKeyError(EmbedspaceError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class ItemNotFoundError(_ReadableKeyError):
+    """An id that is not in the space."""
+
+
+class UnknownWordError(_ReadableKeyError):
+    """A word that a static word-vector model has no vector for."""
 
 
 class UnsupportedFileError(EmbedspaceError, ValueError):

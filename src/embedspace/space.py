@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .analysis.classify import Prediction, zero_shot
 from .encoders.base import Encoder, l2_normalise
-from .encoders.registry import DEFAULT_MODEL, load_encoder
+from .encoders.image import (
+    IMAGE_SUFFIXES,
+    ImageEncoder,
+    ImageLike,
+    check_image_file,
+    image_digest,
+)
+from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
 from .index.base import METRICS
 from .index.factory import INDEX_KINDS
@@ -245,9 +253,23 @@ class Space:
         )
         return ids
 
-    def _upsert(self, items: Sequence[LoadedItem], *, keep_metadata: bool = False) -> Counter:
-        """Embed what changed, batch by batch, one transaction per batch."""
+    def _upsert(
+        self,
+        items: Sequence[LoadedItem],
+        *,
+        keep_metadata: bool = False,
+        digest: Callable[[LoadedItem], str] | None = None,
+        embed: Callable[[list[ItemRecord]], None] | None = None,
+    ) -> Counter:
+        """Embed what changed, batch by batch, one transaction per batch.
+
+        ``digest`` says when an item changed (default: its text's hash) and ``embed`` fills
+        in the vectors of changed records (default: the text encoder, chunked); images
+        pass their own.
+        """
         encoder = self._require_encoder("adding text")
+        digest = digest or (lambda item: text_hash(item.text))
+        embed = embed or (lambda records: self._embed_chunks(encoder, records))
         counts: Counter = Counter()
         with progress_bar(
             len(items), "adding", self.progress and len(items) > self.batch_size
@@ -257,18 +279,18 @@ class Space:
                 known = self._store.hashes([it.id for it in batch])
                 to_embed, metadata_only = [], {}
                 for it in batch:
-                    digest = text_hash(it.text)
+                    item_hash = digest(it)
                     previous = known.get(it.id)
-                    if previous is None or previous[0] != digest:
+                    if previous is None or previous[0] != item_hash:
                         counts["updated" if previous else "added"] += 1
                         md = previous[1] if (previous and keep_metadata) else it.metadata
-                        to_embed.append(ItemRecord(it.id, it.text, md, digest, it.source))
+                        to_embed.append(ItemRecord(it.id, it.text, md, item_hash, it.source))
                     else:
                         counts["unchanged"] += 1
                         if not keep_metadata and previous[1] != it.metadata:
                             metadata_only[it.id] = it.metadata
                 if to_embed:
-                    self._embed_chunks(encoder, to_embed)
+                    embed(to_embed)
                     self._store.upsert(to_embed)
                 if metadata_only:
                     self._store.update_metadata(metadata_only)
@@ -416,9 +438,79 @@ class Space:
         items, report, unreadable = _load_files([folder], text_field, id_field, raise_errors=False)
         report.merge(self._upsert(items))
         current = {it.id for it in items}
-        stale = [i for i, src in before.items() if i not in current and src not in unreadable]
+        stale = [
+            i
+            for i, src in before.items()
+            if i not in current
+            and src not in unreadable
+            and Path(src).suffix.lower() not in IMAGE_SUFFIXES  # images are add_images' job
+        ]
         report.deleted = self._store.delete(stale) if stale else 0
         return report
+
+    # -- images ---------------------------------------------------------------------------
+    def _image_tower(self, *, record: bool = False) -> ImageEncoder:
+        """The image tower for this space's model; a space never mixes two towers."""
+        tower = load_image_encoder(self._require_encoder("images"))
+        stored = self._store.get_meta("image_model_id")
+        if stored and stored != tower.model_id:
+            raise ModelMismatchError(
+                f"{self.path} holds images embedded by {stored!r}, but this install's image "
+                f"tower is {tower.model_id!r}; install the tower it was built with, or delete "
+                "its images and add them again"
+            )
+        if record and not stored:
+            self._store.set_meta({"image_model_id": tower.model_id})
+        return tower
+
+    def add_images(
+        self, paths: Sequence[str | Path], metadata: dict[str, Any] | None = None
+    ) -> SyncReport:
+        """Add image files, folders (recursively) or glob patterns such as ``covers/*.jpg``.
+
+        Images land in this space's own vector space, so text queries find them and
+        ``search_image`` finds texts. An image's id and text are its path (relative to the
+        folder named, else its file name), so keyword search can match file names; its
+        metadata is ``metadata`` plus ``modality="image"`` and the absolute ``path``.
+        Unchanged files are not re-embedded; unreadable ones are skipped and reported.
+        """
+        tower = self._image_tower(record=True)
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        extra = _validate_metadata([metadata or {}], 1)[0]
+        report = SyncReport(skipped=[])
+        items = []
+        for file, rel in discover(map(Path, paths), IMAGE_SUFFIXES):
+            try:
+                check_image_file(file)
+            except UnsupportedFileError as exc:
+                report.skipped.append(str(exc))
+                continue
+            source = str(file.resolve())
+            items.append(
+                LoadedItem(rel, rel, {**extra, "modality": "image", "path": source}, source)
+            )
+        _validate_ids([it.id for it in items], [it.text for it in items])
+
+        def embed(records: list[ItemRecord]) -> None:
+            vectors = tower.encode_images([rec.source for rec in records])
+            for rec, vector in zip(records, vectors, strict=True):
+                rec.chunks = [ChunkRecord(0, len(rec.text), vector)]
+
+        report.merge(
+            self._upsert(items, digest=lambda it: image_digest(Path(it.source)), embed=embed)
+        )
+        return report
+
+    def search_image(
+        self, image: ImageLike, k: int = 10, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
+        """The k items (images or texts) closest to an image: reverse image search."""
+        return self.search_vector(self._image_tower().encode_images([image]), k, where)
+
+    def classify(self, id: str, labels: Sequence[str]) -> list[Prediction]:
+        """Zero-shot: rank ``labels`` by closeness to a stored item (text or image)."""
+        return zero_shot(self.vectors([id]), labels, self._require_encoder("classify"))[0]
 
     # -- reading --------------------------------------------------------------------------
     def _with_view(self, fn):
@@ -603,6 +695,29 @@ def embed(texts: Sequence[str], model: str | Encoder = "default") -> np.ndarray:
     return load_encoder(model).encode(texts, role="document")
 
 
+def embed_images(images: Sequence[ImageLike], model: str | Encoder = "default") -> np.ndarray:
+    """Embed images into ``model``'s text space: float32 (n, d), rows L2-normalised."""
+    return load_image_encoder(model).encode_images(images)
+
+
+def _is_image(item: Any) -> bool:
+    if isinstance(item, str):  # a string is text unless it names an existing image file
+        return Path(item).suffix.lower() in IMAGE_SUFFIXES and Path(item).is_file()
+    return not isinstance(item, bytes)
+
+
+def classify(
+    item: str | ImageLike, labels: Sequence[str], model: str | Encoder = "default"
+) -> list[Prediction]:
+    """Zero-shot classification of a text or an image (a path to an image file, a Path,
+    a Pillow image or an array): ``labels`` ranked by closeness, best first."""
+    if _is_image(item):
+        vector = embed_images([item], model)
+    else:
+        vector = embed(_validate_texts([item]), model)
+    return zero_shot(vector, labels, load_encoder(model))[0]
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
     """Cosine similarity: a float for two vectors, a matrix for two stacks of vectors."""
     a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
@@ -612,4 +727,14 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
     return float(sims[0, 0]) if a.ndim == 1 and b.ndim == 1 else sims
 
 
-__all__ = ["Space", "Hit", "Item", "embed", "cosine", "DEFAULT_MODEL", "SyncReport"]
+__all__ = [
+    "Space",
+    "Hit",
+    "Item",
+    "embed",
+    "embed_images",
+    "classify",
+    "cosine",
+    "DEFAULT_MODEL",
+    "SyncReport",
+]

