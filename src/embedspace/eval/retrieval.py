@@ -42,7 +42,11 @@ def evaluate_retrieval(
 
     data = load_retrieval_set(dataset)
     query_ids = [q for q in data.queries if data.qrels.get(q)][:limit_queries]
-    cache = (cache_dir or default_cache_dir()) / f"{data.name}-{Path(model).name}.space"
+    from ..encoders.registry import load_encoder
+
+    model_id = load_encoder(model).model_id  # a new model (or recipe) gets a fresh cache
+    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
+    cache = (cache_dir or default_cache_dir()) / f"{data.name}-{safe_id}.space"
     with Space(cache, model=model, progress=progress) as space:
         ingest_s = _ingest_seconds(space, data.corpus, cache.with_suffix(".ingest.json"))
         rows = []
