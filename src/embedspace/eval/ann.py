@@ -25,7 +25,9 @@ NPROBE_SWEEP = (4, 8, 16, 32, 64, 128)
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Current resident set size (not the peak: builds are measured as differences)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:

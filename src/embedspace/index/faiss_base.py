@@ -128,13 +128,26 @@ class FaissIndex:
             params = self._plain_params
         else:
             params = self._search_params(selector)
-        scores, labels = self._index.search(queries, k, params=params)
+        scores, labels = self._search_few_threads(queries, k, params)
         if self.metric == "euclidean":
             scores = -np.sqrt(np.maximum(scores, 0.0))
         scores[labels < 0] = -np.inf
         if allowed is not None and (labels < 0).any():
             return self._exact_among(queries, k, allowed, labels, scores)
         return labels, scores
+
+    def _search_few_threads(self, queries: np.ndarray, k: int, params: Any) -> tuple:
+        """One query cannot use several threads, but FAISS still starts an OpenMP team
+        per call; for a handful of queries that start-up costs up to a third of the
+        time. The thread count is per calling thread, so concurrent callers are unaffected."""
+        if len(queries) > 2:
+            return self._index.search(queries, k, params=params)
+        before = self.faiss.omp_get_max_threads()
+        self.faiss.omp_set_num_threads(1)
+        try:
+            return self._index.search(queries, k, params=params)
+        finally:
+            self.faiss.omp_set_num_threads(before)
 
     def _live_selector(self) -> Any:
         """Selector hiding tombstones, built once per change of the tombstone set."""
