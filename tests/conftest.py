@@ -32,3 +32,25 @@ def demo_docs():
     from embedspace.demo import demo_corpus
 
     return demo_corpus()
+
+
+@pytest.fixture(scope="session")
+def served_space_path(tmp_path_factory, demo_docs):
+    """A small real space (60 demo reviews and plots) for the server tests."""
+    path = tmp_path_factory.mktemp("served") / "movies.space"
+    docs = demo_docs[:60]
+    with es.Space(path, progress=False) as sp:
+        sp.add([d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs])
+    return path
+
+
+@pytest.fixture(scope="session")
+def server_url(served_space_path):
+    """A real uvicorn server over the served space, no API key (read-only tests only)."""
+    pytest.importorskip("fastapi", reason="the server extra is not installed")
+    from serving import running
+
+    from embedspace.server import create_app
+
+    with running(create_app(served_space_path)) as url:
+        yield url

@@ -617,6 +617,30 @@ class Space:
             hits.append(Hit(rec.id, float(score), rec.text, rec.metadata, span))
         return hits
 
+    def ids(self) -> list[str]:
+        """Every item id, in insertion order (for exports and maps of the whole space)."""
+        return self._store.ids()
+
+    def items(self, ids: Sequence[str]) -> list[Item]:
+        """Several items at once, in the order of ``ids``; unknown ids raise."""
+        ids = list(ids)
+        found = {rec.id: rec for rec in self._store.get(ids)}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ItemNotFoundError(f"unknown ids: {missing[:5]}")
+        return [Item(found[i].id, found[i].text, found[i].metadata) for i in ids]
+
+    @property
+    def generation(self) -> int:
+        """The store's write counter: it changes whenever any process commits a write,
+        so anything derived from the items (a map, a cache) is keyed by it."""
+        return self._store.generation()
+
+    def refresh(self) -> None:
+        """Catch the in-memory search view up with the store now rather than at the next
+        search (a server does it right after a write, while readers wait)."""
+        self._view.refresh()
+
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vector of each id (the first chunk's for chunked documents)."""
         ids = list(ids)

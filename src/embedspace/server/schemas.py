@@ -1,0 +1,175 @@
+"""Request and response bodies (pydantic): the server's OpenAPI spec is generated from them.
+
+Names follow the Python API (``query``, ``k``, ``mode``, ``where``, ``fusion``, ``alpha``);
+``/v1/embeddings`` follows OpenAI's field names exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Metadata = dict[str, Any]
+
+
+# -- OpenAI-compatible embeddings ---------------------------------------------------------
+class EmbeddingRequest(BaseModel):
+    """OpenAI's body. ``input`` is checked by hand so token-id arrays get a clear 400."""
+
+    model: str
+    input: Any = Field(description="A string or a list of strings.")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, description="Truncate, then re-normalise.")
+    user: str | None = None
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: Usage
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "embedspace"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+# -- the space ------------------------------------------------------------------------------
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    items: int
+    model: str | None
+    dim: int
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1)
+    k: int = Field(default=10, ge=1, le=1000)
+    mode: Literal["dense", "sparse", "hybrid"] = "dense"
+    where: Metadata | None = None
+    fusion: Literal["convex", "rrf"] = "convex"
+    alpha: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class HitOut(BaseModel):
+    id: str
+    score: float
+    text: str
+    metadata: Metadata
+    chunk: list[int] | None = None
+
+
+class SearchResponse(BaseModel):
+    hits: list[HitOut]
+    #: Where the query falls on the /map projection (dense and hybrid modes).
+    position: list[float] | None = None
+
+
+class SimilarRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k: int = Field(default=10, ge=1, le=1000)
+    where: Metadata | None = None
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, min_length=1, max_length=1024)
+    text: str = Field(min_length=1)
+    metadata: Metadata | None = None
+
+
+class AddRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class IdsResponse(BaseModel):
+    ids: list[str]
+
+
+class ItemOut(BaseModel):
+    id: str
+    text: str
+    metadata: Metadata
+
+
+class UpdateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(default=None, min_length=1)
+    metadata: Metadata | None = None
+
+
+class DeleteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] = Field(min_length=1)
+
+
+class DeleteResponse(BaseModel):
+    deleted: int
+
+
+class ClassifyRequest(BaseModel):
+    """Zero-shot labels for a stored item (``id``) or a new text (``text``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = None
+    text: str | None = Field(default=None, min_length=1)
+    labels: list[str] = Field(min_length=1)
+
+
+class Prediction(BaseModel):
+    label: str
+    score: float
+
+
+class AnalogyRequest(BaseModel):
+    """``a - b + c`` over the packaged word vectors: king - man + woman -> queen."""
+
+    model_config = ConfigDict(extra="forbid")
+    a: str = Field(min_length=1)
+    b: str = Field(min_length=1)
+    c: str = Field(min_length=1)
+    k: int = Field(default=5, ge=1, le=100)
+
+
+class SimilarWordsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    word: str = Field(min_length=1)
+    k: int = Field(default=10, ge=1, le=100)
+
+
+class WordScore(BaseModel):
+    word: str
+    score: float
+
+
+class MapResponse(BaseModel):
+    """Columns, not one object per point, so 100k points stay a compact payload."""
+
+    generation: int
+    count: int
+    ids: list[str]
+    x: list[float]
+    y: list[float]
+    text: list[str]

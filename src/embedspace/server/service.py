@@ -1,0 +1,156 @@
+"""SpaceService: the one Space a server shares between its worker threads.
+
+Every method is blocking and meant to run in a worker thread (never on the event loop).
+Reads share a readers-writer lock; a write holds it alone and brings the search view up
+to date before releasing it, so readers never rebuild the view concurrently. The map is
+cached per store generation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..encoders.base import Encoder, l2_normalise
+from ..ingest.hashing import content_id
+from ..search.results import Hit
+from ..space import Item, Space
+from .errors import ApiError, RequestTooLargeError
+from .locks import ReadWriteLock
+from .projection import SpaceMap, pca_map
+
+#: Characters of each item's text sent with the map (hover labels, not the whole text).
+MAP_TEXT_CHARS = 200
+
+
+class SpaceService:
+    def __init__(self, path: str | Path, *, max_batch: int = 256) -> None:
+        self.space = Space(path, create=False, progress=False)
+        self.max_batch = max_batch
+        self.model_name: str = self.space.info()["model"] or "none"
+        self._lock = ReadWriteLock()
+        self._map: SpaceMap | None = None
+        self._map_lock = threading.Lock()
+
+    # -- helpers --------------------------------------------------------------------------
+    def check_batch(self, n: int, param: str) -> None:
+        if n > self.max_batch:
+            raise RequestTooLargeError(
+                f"{n} entries in one request; the limit is {self.max_batch}, split the batch",
+                param=param,
+            )
+
+    def encoder(self) -> Encoder:
+        if self.space.encoder is None:
+            raise ApiError("this space stores your own vectors (no model): it cannot embed text")
+        return self.space.encoder
+
+    # -- OpenAI embeddings ---------------------------------------------------------------
+    def check_model(self, name: str) -> None:
+        """The space serves its own model only: vectors of another would not fit it."""
+        accepted = {self.model_name, self.space.model_id, "default"}
+        if name not in accepted:
+            raise ApiError(
+                f"this server embeds with {self.model_name!r} (the space's model); "
+                f"model {name!r} is not served",
+                404,
+                param="model",
+                code="model_not_found",
+            )
+
+    def embed(self, texts: list[str], dimensions: int | None) -> tuple[np.ndarray, int]:
+        """Vectors (optionally truncated to ``dimensions`` and re-normalised) and the
+        token count by the model's own tokenizer (0 if the encoder cannot tell)."""
+        encoder = self.encoder()
+        if dimensions is not None and not 1 <= dimensions <= encoder.dim:
+            raise ApiError(
+                f"dimensions must be between 1 and {encoder.dim} for this model",
+                param="dimensions",
+            )
+        vectors = encoder.encode(texts, role="document")
+        if dimensions is not None and dimensions < encoder.dim:
+            vectors = l2_normalise(vectors[:, :dimensions])
+        count = getattr(encoder, "count_tokens", None)
+        return vectors, (sum(count(texts)) if count else 0)
+
+    # -- reads ----------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        info = self.space.info()
+        return {"items": info["items"], "model": info["model"], "dim": info["dim"]}
+
+    def search(self, query: str, **options: Any) -> tuple[list[Hit], list[float] | None]:
+        with self._lock.reading():
+            hits = self.space.search(query, **options)
+        position = None
+        if options.get("mode", "dense") != "sparse":
+            space_map = self.map()
+            query_vector = self.encoder().encode([query], role="query")
+            position = space_map.place(query_vector)[0].round(5).tolist()
+        return hits, position
+
+    def similar(self, id: str, k: int, where: dict | None) -> list[Hit]:
+        """The k items nearest to a stored item, itself excluded."""
+        with self._lock.reading():
+            hits = self.space.search_vector(self.space.vectors([id]), k + 1, where)
+        return [h for h in hits if h.id != id][:k]
+
+    def get(self, id: str) -> Item:
+        with self._lock.reading():
+            return self.space.get(id)
+
+    def classify(self, id: str | None, text: str | None, labels: list[str]):
+        from ..space import classify
+
+        if (id is None) == (text is None):
+            raise ApiError("give either id (a stored item) or text, not both", param="id")
+        self.check_batch(len(labels), "labels")
+        with self._lock.reading():
+            if id is not None:
+                return self.space.classify(id, labels)
+            return classify(text, labels, model=self.encoder())
+
+    def map(self) -> SpaceMap:
+        """The 2-D PCA map of every item, recomputed only when the store has changed."""
+        with self._map_lock:
+            with self._lock.reading():
+                generation = self.space.generation
+                if self._map is None or self._map.generation != generation:
+                    ids = self.space.ids()
+                    items = self.space.items(ids)
+                    vectors = self.space.vectors(ids) if ids else np.zeros((0, self.space.dim))
+                    texts = [it.text[:MAP_TEXT_CHARS] for it in items]
+                    self._map = pca_map(ids, texts, vectors, generation)
+            return self._map
+
+    # -- writes ---------------------------------------------------------------------------
+    def add(self, items: Sequence[dict[str, Any]]) -> list[str]:
+        self.check_batch(len(items), "items")
+        texts = [it["text"] for it in items]
+        ids = [it.get("id") or content_id(it["text"]) for it in items]
+        given = [it.get("metadata") for it in items]
+        metadata = None if all(m is None for m in given) else [m or {} for m in given]
+        with self._lock.writing():
+            ids = self.space.add(texts, ids=ids, metadata=metadata)
+            self.space.refresh()
+        return ids
+
+    def update(self, id: str, text: str | None, metadata: dict | None) -> Item:
+        with self._lock.writing():
+            self.space.update(id, text=text, metadata=metadata)
+            self.space.refresh()
+            return self.space.get(id)
+
+    def delete(self, ids: list[str]) -> int:
+        self.check_batch(len(ids), "ids")
+        with self._lock.writing():
+            deleted = self.space.delete(ids)
+            self.space.refresh()
+        return deleted
+
+    def close(self) -> None:
+        with self._lock.writing():
+            self.space.close()

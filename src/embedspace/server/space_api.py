@@ -1,0 +1,107 @@
+"""Routes over the Space: health, search, similar, items, classify and the map.
+
+Each handler validates, then runs the blocking work in a worker thread so the event
+loop keeps serving other requests while a model encodes.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from .schemas import (
+    AddRequest,
+    ClassifyRequest,
+    DeleteRequest,
+    DeleteResponse,
+    Health,
+    HitOut,
+    IdsResponse,
+    ItemOut,
+    MapResponse,
+    Prediction,
+    SearchRequest,
+    SearchResponse,
+    SimilarRequest,
+    UpdateRequest,
+)
+from .service import SpaceService
+
+router = APIRouter()
+
+
+def _service(request: Request) -> SpaceService:
+    return request.app.state.service
+
+
+def _hits(hits) -> list[HitOut]:
+    return [HitOut(**hit.to_dict()) for hit in hits]
+
+
+@router.get("/health", response_model=Health, tags=["space"])
+async def health(request: Request) -> Health:
+    return Health(**await run_in_threadpool(_service(request).health))
+
+
+@router.post("/search", response_model=SearchResponse, tags=["space"])
+async def search(body: SearchRequest, request: Request) -> SearchResponse:
+    options = body.model_dump(exclude={"query"})
+    hits, position = await run_in_threadpool(_service(request).search, body.query, **options)
+    return SearchResponse(hits=_hits(hits), position=position)
+
+
+@router.post("/similar/{id}", response_model=SearchResponse, tags=["space"])
+async def similar(id: str, body: SimilarRequest, request: Request) -> SearchResponse:
+    hits = await run_in_threadpool(_service(request).similar, id, body.k, body.where)
+    return SearchResponse(hits=_hits(hits))
+
+
+@router.post("/items", response_model=IdsResponse, tags=["items"])
+async def add_items(body: AddRequest, request: Request) -> IdsResponse:
+    service = _service(request)
+    service.check_batch(len(body.items), "items")
+    items = [it.model_dump() for it in body.items]
+    return IdsResponse(ids=await run_in_threadpool(service.add, items))
+
+
+@router.get("/items/{id}", response_model=ItemOut, tags=["items"])
+async def get_item(id: str, request: Request) -> ItemOut:
+    item = await run_in_threadpool(_service(request).get, id)
+    return ItemOut(**item.to_dict())
+
+
+@router.patch("/items/{id}", response_model=ItemOut, tags=["items"])
+async def update_item(id: str, body: UpdateRequest, request: Request) -> ItemOut:
+    item = await run_in_threadpool(_service(request).update, id, body.text, body.metadata)
+    return ItemOut(**item.to_dict())
+
+
+@router.delete("/items/{id}", response_model=DeleteResponse, tags=["items"])
+async def delete_item(id: str, request: Request) -> DeleteResponse:
+    return DeleteResponse(deleted=await run_in_threadpool(_service(request).delete, [id]))
+
+
+@router.post("/items/delete", response_model=DeleteResponse, tags=["items"])
+async def delete_items(body: DeleteRequest, request: Request) -> DeleteResponse:
+    return DeleteResponse(deleted=await run_in_threadpool(_service(request).delete, body.ids))
+
+
+@router.post("/classify", response_model=list[Prediction], tags=["space"])
+async def classify(body: ClassifyRequest, request: Request) -> list[Prediction]:
+    predictions = await run_in_threadpool(
+        _service(request).classify, body.id, body.text, body.labels
+    )
+    return [Prediction(label=p.label, score=p.score) for p in predictions]
+
+
+@router.get("/map", response_model=MapResponse, tags=["space"])
+async def space_map(request: Request) -> MapResponse:
+    projected = await run_in_threadpool(_service(request).map)
+    return MapResponse(
+        generation=projected.generation,
+        count=len(projected.ids),
+        ids=projected.ids,
+        x=projected.xy[:, 0].round(5).tolist(),
+        y=projected.xy[:, 1].round(5).tolist(),
+        text=projected.texts,
+    )

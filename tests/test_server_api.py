@@ -1,0 +1,246 @@
+"""The HTTP API, through a real uvicorn server on 127.0.0.1 and the real packaged model."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="the server extra is not installed")
+openai = pytest.importorskip("openai", reason="the test extra is not installed")
+httpx = pytest.importorskip("httpx")
+
+import embedspace as es  # noqa: E402
+from embedspace.server import create_app  # noqa: E402
+from embedspace.server.security import check_bind_host  # noqa: E402
+
+from serving import running  # noqa: E402
+
+
+@pytest.fixture
+def client(server_url):
+    return openai.OpenAI(api_key="unused", base_url=f"{server_url}/v1", max_retries=0)
+
+
+@pytest.fixture
+def writable_url(served_space_path, tmp_path):
+    """A server over a private copy of the space, for tests that write."""
+    copy = tmp_path / "copy.space"
+    shutil.copytree(served_space_path, copy)
+    with running(create_app(copy, max_batch=8, max_body_bytes=20_000)) as url:
+        yield url
+
+
+# -- OpenAI compatibility --------------------------------------------------------------
+def test_openai_client_gets_the_models_vectors(client, encoder):
+    texts = ["I'd like my money back", "a gripping thriller"]
+    response = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
+    got = np.array([d.embedding for d in response.data], dtype=np.float32)
+    assert [d.index for d in response.data] == [0, 1]
+    assert got.shape == (2, 384)
+    np.testing.assert_allclose(got, es.embed(texts, model=encoder), atol=1e-6)
+    assert response.usage.prompt_tokens == sum(encoder.count_tokens(texts))
+    assert response.usage.total_tokens == response.usage.prompt_tokens
+    assert response.model == "all-MiniLM-L6-v2"
+
+
+def test_float_and_base64_agree_and_a_single_string_works(client, server_url):
+    # The client asks for base64 by default and decodes it; ask for floats explicitly too.
+    b64 = client.embeddings.create(model="default", input="space adventure")
+    floats = client.embeddings.create(
+        model="default", input="space adventure", encoding_format="float"
+    )
+    np.testing.assert_allclose(b64.data[0].embedding, floats.data[0].embedding, atol=1e-7)
+    raw = httpx.post(
+        f"{server_url}/v1/embeddings",
+        json={"model": "default", "input": "space adventure", "encoding_format": "base64"},
+    ).json()
+    decoded = np.frombuffer(__import__("base64").b64decode(raw["data"][0]["embedding"]), "<f4")
+    np.testing.assert_allclose(decoded, floats.data[0].embedding, atol=1e-7)
+
+
+def test_dimensions_truncate_and_renormalise(client):
+    full = np.array(
+        client.embeddings.create(model="default", input="hello", encoding_format="float")
+        .data[0]
+        .embedding
+    )
+    short = np.array(client.embeddings.create(model="default", input="hello", dimensions=64).data[0].embedding)
+    assert short.shape == (64,)
+    assert np.linalg.norm(short) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(short, full[:64] / np.linalg.norm(full[:64]), atol=1e-6)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="default", input="hello", dimensions=999)
+    assert err.value.body["param"] == "dimensions"
+
+
+def test_openai_shaped_errors(client):
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="default", input=[[101, 2023, 102]])
+    assert err.value.body["param"] == "input"
+    assert "token-id" in err.value.body["message"]
+    with pytest.raises(openai.BadRequestError):
+        client.embeddings.create(model="default", input=["fine", "   "])
+    with pytest.raises(openai.NotFoundError) as err:
+        client.embeddings.create(model="text-embedding-3-small", input="hi")
+    assert err.value.body["code"] == "model_not_found"
+    assert [m.id for m in client.models.list()] == ["all-MiniLM-L6-v2"]
+
+
+# -- the space ---------------------------------------------------------------------------
+def test_health_search_and_similar(server_url, served_space_path):
+    health = httpx.get(f"{server_url}/health").json()
+    assert health == {"status": "ok", "items": 60, "model": "all-MiniLM-L6-v2", "dim": 384}
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        expected = [h.id for h in sp.search("a gripping thriller", k=5, mode="hybrid")]
+        first = sp.ids()[0]
+    body = httpx.post(
+        f"{server_url}/search", json={"query": "a gripping thriller", "k": 5, "mode": "hybrid"}
+    ).json()
+    assert [h["id"] for h in body["hits"]] == expected
+    assert len(body["position"]) == 2
+    sparse = httpx.post(f"{server_url}/search", json={"query": "thriller", "mode": "sparse"})
+    assert all("thriller" in h["text"].lower() for h in sparse.json()["hits"])
+    kind = httpx.get(f"{server_url}/items/{first}").json()["metadata"]
+    filtered = httpx.post(
+        f"{server_url}/search", json={"query": "a film", "k": 50, "where": kind}
+    ).json()["hits"]
+    assert filtered and all(h["metadata"] == kind for h in filtered)
+    similar = httpx.post(f"{server_url}/similar/{first}", json={"k": 3}).json()["hits"]
+    assert len(similar) == 3 and first not in [h["id"] for h in similar]
+
+
+def test_map_projects_every_item(server_url):
+    body = httpx.get(f"{server_url}/map").json()
+    assert body["count"] == 60 == len(body["x"]) == len(body["ids"]) == len(body["text"])
+    xy = np.array([body["x"], body["y"]])
+    assert np.abs(xy).max() == pytest.approx(1.0, abs=1e-4) and xy.std(axis=1).min() > 0.05
+
+
+def test_errors_are_4xx_without_paths(server_url, served_space_path):
+    missing = httpx.get(f"{server_url}/items/no-such-id")
+    assert missing.status_code == 404
+    assert str(served_space_path.parent) not in missing.text
+    assert "no-such-id" in missing.json()["error"]["message"]
+    bad_mode = httpx.post(f"{server_url}/search", json={"query": "x", "mode": "fuzzy"})
+    assert bad_mode.status_code == 422 and bad_mode.json()["error"]["param"] == "mode"
+    bad_filter = httpx.post(f"{server_url}/search", json={"query": "x", "where": {"a b": 1}})
+    assert bad_filter.status_code == 400 and "Traceback" not in bad_filter.text
+    assert httpx.post(f"{server_url}/search", content=b"{not json").status_code == 422
+
+
+def test_words_and_classify(server_url):
+    answers = httpx.post(
+        f"{server_url}/analogy", json={"a": "king", "b": "man", "c": "woman"}
+    ).json()
+    assert answers[0]["word"] == "queen"
+    unknown = httpx.post(f"{server_url}/words/similar", json={"word": "qwzxv"})
+    assert unknown.status_code == 404
+    ranked = httpx.post(
+        f"{server_url}/classify",
+        json={"text": "the spaceship landed on mars", "labels": ["cooking", "space travel"]},
+    ).json()
+    assert ranked[0]["label"] == "space travel"
+
+
+# -- writing -----------------------------------------------------------------------------
+def test_items_add_get_update_delete(writable_url):
+    added = httpx.post(
+        f"{writable_url}/items",
+        json={"items": [{"id": "n1", "text": "a cat on a mat", "metadata": {"kind": "pet"}},
+                         {"text": "dogs chase cats"}]},
+    ).json()["ids"]
+    assert added[0] == "n1" and len(added) == 2
+    assert httpx.get(f"{writable_url}/health").json()["items"] == 62
+    hits = httpx.post(f"{writable_url}/search", json={"query": "kitten on a rug", "k": 1})
+    assert hits.json()["hits"][0]["id"] == "n1"
+    updated = httpx.patch(f"{writable_url}/items/n1", json={"text": "a rocket to the moon"})
+    assert updated.json() == {"id": "n1", "text": "a rocket to the moon", "metadata": {"kind": "pet"}}
+    hits = httpx.post(f"{writable_url}/search", json={"query": "moon landing", "k": 1})
+    assert hits.json()["hits"][0]["id"] == "n1"
+    assert httpx.get(f"{writable_url}/map").json()["count"] == 62
+    assert httpx.delete(f"{writable_url}/items/n1").json() == {"deleted": 1}
+    assert httpx.post(f"{writable_url}/items/delete", json={"ids": [added[1], "zz"]}).json() == {
+        "deleted": 1
+    }
+    assert httpx.get(f"{writable_url}/items/n1").status_code == 404
+    assert httpx.get(f"{writable_url}/map").json()["count"] == 60
+
+
+def test_body_and_batch_limits(writable_url):
+    too_many = {"items": [{"text": f"text {i}"} for i in range(9)]}
+    response = httpx.post(f"{writable_url}/items", json=too_many)
+    assert response.status_code == 413 and response.json()["error"]["param"] == "items"
+    huge = {"model": "default", "input": "word " * 10_000}
+    response = httpx.post(f"{writable_url}/v1/embeddings", json=huge)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+    def chunks():
+        for _ in range(10):
+            yield b'{"input": "' + b"x" * 5_000
+
+    streamed = httpx.post(f"{writable_url}/v1/embeddings", content=chunks())
+    assert streamed.status_code == 413
+
+
+def test_concurrent_readers_and_a_writer(writable_url):
+    errors: list[str] = []
+
+    def read():
+        for _ in range(8):
+            r = httpx.post(f"{writable_url}/search", json={"query": "a funny comedy", "k": 3})
+            if r.status_code != 200 or len(r.json()["hits"]) != 3:
+                errors.append(r.text)
+
+    def write():
+        for i in range(6):
+            r = httpx.post(f"{writable_url}/items", json={"items": [{"text": f"new film {i}"}]})
+            if r.status_code != 200:
+                errors.append(r.text)
+
+    threads = [threading.Thread(target=read) for _ in range(3)] + [threading.Thread(target=write)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert httpx.get(f"{writable_url}/health").json()["items"] == 66
+
+
+# -- security ----------------------------------------------------------------------------
+def test_api_key_guards_every_route_but_health(served_space_path):
+    with running(create_app(served_space_path, api_key="s3cret")) as url:
+        assert httpx.get(f"{url}/health").status_code == 200
+        assert httpx.get(f"{url}/").status_code == 200  # the page shell holds no data
+        for method, path in [("GET", "/map"), ("POST", "/search"), ("GET", "/openapi.json")]:
+            response = httpx.request(method, f"{url}{path}", json={"query": "x"})
+            assert response.status_code == 401, path
+            assert response.json()["error"]["code"] == "invalid_api_key"
+        wrong = openai.OpenAI(api_key="guess", base_url=f"{url}/v1", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            wrong.embeddings.create(model="default", input="hi")
+        right = openai.OpenAI(api_key="s3cret", base_url=f"{url}/v1", max_retries=0)
+        assert len(right.embeddings.create(model="default", input="hi").data[0].embedding) == 384
+
+
+def test_no_cors_headers_by_default(server_url):
+    response = httpx.options(
+        f"{server_url}/search",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1"])
+def test_refuses_non_loopback_hosts_without_allow_remote(host):
+    with pytest.raises(es.InvalidInputError, match="--allow-remote"):
+        check_bind_host(host, allow_remote=False)
+    check_bind_host(host, allow_remote=True)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_loopback_hosts_are_fine(host):
+    check_bind_host(host, allow_remote=False)
