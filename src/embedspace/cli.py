@@ -294,6 +294,40 @@ def list_models(as_json: JsonOpt = False) -> None:
 
 @app.command()
 @handles_errors
+def serve(
+    space: SpaceArg,
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (loopback only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(help="Name of an environment variable holding the API key (Bearer auth)."),
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")
+    ] = False,
+) -> None:
+    """Serve SPACE over HTTP: OpenAI-compatible /v1/embeddings, search, items, and the web explorer at /."""
+    from .errors import InvalidInputError, MissingDependencyError
+
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise InvalidInputError(f"--api-key-env {api_key_env}: that variable is empty or unset")
+    try:
+        from .server import serve as run_server
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the server needs its extra: pip install 'embedspace[server]'"
+        ) from exc
+    err_console.print(f"explorer and API on http://{host}:{port}/", highlight=False)
+    run_server(space, host, port, api_key=api_key, allow_remote=allow_remote)
+
+
+@app.command()
+@handles_errors
 def demo(
     space: Annotated[Path, typer.Option(help="Where to build the demo space.")] = Path(
         "demo.space"

@@ -28,9 +28,7 @@ class SpaceMap:
         return ((np.atleast_2d(vectors) - self.mean) @ self.axes) / self.scale
 
 
-def pca_map(
-    ids: list[str], texts: list[str], vectors: np.ndarray, generation: int
-) -> SpaceMap:
+def pca_map(ids: list[str], texts: list[str], vectors: np.ndarray, generation: int) -> SpaceMap:
     """Project ``vectors`` on their two main axes (fewer than 3 items: trivial axes)."""
     vectors = np.asarray(vectors, dtype=np.float64)
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
