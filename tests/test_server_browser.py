@@ -1,0 +1,139 @@
+"""The web explorer in a real browser: Playwright driving Debian's Chromium.
+
+Skipped (saying why) where /usr/bin/chromium is missing; CI sets
+EMBEDSPACE_REQUIRE_BROWSER=1 so there a missing browser fails instead. With
+EMBEDSPACE_SCREENSHOTS=1 each view's screenshot is written to docs/img/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import embedspace as es
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+
+if not CHROMIUM.exists() and not os.environ.get("EMBEDSPACE_REQUIRE_BROWSER"):
+    pytest.skip(
+        f"{CHROMIUM} not found: `make browser` (as root) installs Debian's chromium",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="the test extra is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(server_url + "/")
+    page.wait_for_selector("#map[data-points='60']")
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    return DOCS_IMG if os.environ.get("EMBEDSPACE_SCREENSHOTS") else tmp_path
+
+
+def _point(page, item_id: str) -> dict[str, float]:
+    x, y = page.evaluate("(id) => toScreen(state.map.index.get(id))", item_id)
+    return {"x": x, "y": y}
+
+
+def _loneliest(page) -> str:
+    """The id of the point farthest from any other on screen: hovering it is unambiguous."""
+    return page.evaluate(
+        """() => {
+        const n = state.map.ids.length, pts = [...Array(n).keys()].map(toScreen);
+        let best = 0, bestGap = -1;
+        for (let i = 0; i < n; i++) {
+            let gap = Infinity;
+            for (let j = 0; j < n; j++) if (j !== i)
+                gap = Math.min(gap, Math.hypot(pts[i][0] - pts[j][0], pts[i][1] - pts[j][1]));
+            if (gap > bestGap) { best = i; bestGap = gap; }
+        }
+        return state.map.ids[best];
+    }"""
+    )
+
+
+def test_map_draws_every_item(page, shots):
+    assert page.title() == "embedspace explorer"
+    assert page.locator("#status").inner_text() == "60 items"
+    painted = page.evaluate(
+        """() => {
+        const c = document.querySelector('#map');
+        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+        return n;
+    }"""
+    )
+    dpr = page.evaluate("window.devicePixelRatio")
+    assert painted >= 60 * 4 * dpr * dpr  # at least a few pixels of every point
+    page.screenshot(path=str(shots / "explorer-map.png"))
+
+
+def test_hover_and_click_show_the_item_and_its_neighbours(page, served_space_path, shots):
+    item_id = _loneliest(page)
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        text = sp.get(item_id).text
+        expected = [h.id for h in sp.search_vector(sp.vectors([item_id]), 11) if h.id != item_id]
+    canvas = page.locator("#map")
+    canvas.hover(position=_point(page, item_id))
+    assert page.locator("#tooltip").is_visible()
+    assert page.locator("#tooltip").inner_text() == text[:200]
+    canvas.click(position=_point(page, item_id))
+    page.wait_for_function("document.querySelectorAll('#neighbours li').length === 10")
+    assert page.locator("#selected").inner_text() == text[:200]
+    got = page.eval_on_selector_all("#neighbours li", "els => els.map(e => e.dataset.id)")
+    assert got == expected[:10]
+    scores = [float(s) for s in page.locator("#neighbours .score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True)
+    page.screenshot(path=str(shots / "explorer-neighbours.png"))
+
+
+def test_search_lists_results_and_marks_the_query(page, served_space_path, shots):
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        expected = [h.id for h in sp.search("a gripping thriller", k=10, mode="hybrid")]
+    page.click("#tabs button[data-view='search']")
+    page.fill("#query", "a gripping thriller")
+    page.select_option("#mode", "hybrid")
+    page.click("#search-form button")
+    page.wait_for_function("document.querySelectorAll('#results li').length === 10")
+    got = page.eval_on_selector_all("#results li", "els => els.map(e => e.dataset.id)")
+    assert got == expected
+    assert page.evaluate("state.query.length") == 2
+    page.screenshot(path=str(shots / "explorer-search.png"))
+
+
+def test_words_analogy(page, shots):
+    page.click("#tabs button[data-view='words']")
+    page.click("#analogy-form button")
+    page.wait_for_selector("#analogies li")
+    assert page.locator("#analogies li").first.inner_text().endswith("queen")
+    page.click("#nearest-form button")
+    page.wait_for_function("document.querySelectorAll('#nearest li').length === 10")
+    page.screenshot(path=str(shots / "explorer-words.png"))
