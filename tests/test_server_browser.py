@@ -137,3 +137,22 @@ def test_words_analogy(page, shots):
     page.click("#nearest-form button")
     page.wait_for_function("document.querySelectorAll('#nearest li').length === 10")
     page.screenshot(path=str(shots / "explorer-words.png"))
+
+
+def test_exported_html_map_works_from_a_file(browser, served_space_path, tmp_path):
+    from embedspace.map_export import export_map
+
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        export_map(sp, tmp_path / "map.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.route(
+        "**/*",
+        lambda route: route.abort() if route.request.url.startswith("http") else route.continue_(),
+    )
+    page.goto((tmp_path / "map.html").as_uri())
+    page.wait_for_selector("#map[data-points='60']")
+    assert not page.locator("#tabs button[data-view='search']").is_visible()
+    item_id = _loneliest(page)
+    page.locator("#map").click(position=_point(page, item_id))
+    page.wait_for_function("document.querySelectorAll('#neighbours li').length === 10")
+    page.close()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -59,3 +60,23 @@ def test_serve_runs_until_interrupted(served_space_path):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
+
+
+def test_map_export_png_and_html(served_space_path, tmp_path):
+    from PIL import Image
+
+    png = tmp_path / "map.png"
+    result = runner.invoke(app, ["map", str(served_space_path), "--out", str(png), "--json"])
+    assert result.exit_code == 0, result.output
+    image = Image.open(png)
+    assert image.size == (1600, 1600)
+    point_pixels = (np.asarray(image) == (50, 90, 160)).all(axis=2).sum()
+    assert point_pixels >= 60 * 9  # every point drawn, a few pixels each (some may overlap)
+
+    html = tmp_path / "map.html"
+    result = runner.invoke(app, ["map", str(served_space_path), "--out", str(html)])
+    assert result.exit_code == 0, result.output
+    page = html.read_text()
+    assert "/static/" not in page and "window.EMBEDSPACE_EXPORT" in page
+    bad = runner.invoke(app, ["map", str(served_space_path), "--out", str(tmp_path / "m.svg")])
+    assert bad.exit_code == 1 and ".html or .png" in bad.output

@@ -326,6 +326,24 @@ def serve(
     run_server(space, host, port, api_key=api_key, allow_remote=allow_remote)
 
 
+@app.command("map")
+@handles_errors
+def map_(
+    space: SpaceArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="map.html (interactive) or map.png.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Export the 2-D map of SPACE: a self-contained interactive .html, or a .png picture."""
+    from .map_export import export_map
+
+    with _open(space, create=False) as sp:
+        points = export_map(sp, out)
+    if as_json:
+        _emit({"out": str(out), "points": points})
+    else:
+        console.print(f"wrote {out} ({points} points)", highlight=False)
+
+
 @app.command()
 @handles_errors
 def demo(

@@ -15,16 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.projection import SpaceMap, project_space
 from ..encoders.base import Encoder, l2_normalise
 from ..ingest.hashing import content_id
 from ..search.results import Hit
 from ..space import Item, Space
 from .errors import ApiError, RequestTooLargeError
 from .locks import ReadWriteLock
-from .projection import SpaceMap, pca_map
-
-#: Characters of each item's text sent with the map (hover labels, not the whole text).
-MAP_TEXT_CHARS = 200
 
 
 class SpaceService:
@@ -117,13 +114,8 @@ class SpaceService:
         """The 2-D PCA map of every item, recomputed only when the store has changed."""
         with self._map_lock:
             with self._lock.reading():
-                generation = self.space.generation
-                if self._map is None or self._map.generation != generation:
-                    ids = self.space.ids()
-                    items = self.space.items(ids)
-                    vectors = self.space.vectors(ids) if ids else np.zeros((0, self.space.dim))
-                    texts = [it.text[:MAP_TEXT_CHARS] for it in items]
-                    self._map = pca_map(ids, texts, vectors, generation)
+                if self._map is None or self._map.generation != self.space.generation:
+                    self._map = project_space(self.space)
             return self._map
 
     # -- writes ---------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
+// `embedspace map --out x.html` inlines the map and each item's neighbours here: no server.
+const EXPORTED = window.EMBEDSPACE_EXPORT || null;
 const state = { map: null, hover: -1, selected: -1, marked: new Map(), query: null };
 
 // -- talking to the API -------------------------------------------------------------------
@@ -108,7 +110,7 @@ function nearestPoint(mx, my, radius = 8) {
 }
 
 async function loadMap() {
-  const data = await api("/map");
+  const data = EXPORTED ? EXPORTED.map : await api("/map");
   data.index = new Map(data.ids.map((id, i) => [id, i]));
   state.map = data;
   canvas.dataset.points = String(data.count);
@@ -126,7 +128,10 @@ async function select(i) {
   $("#selected").textContent = state.map.text[i];
   showView("map");
   try {
-    const { hits } = await api(`/similar/${encodeURIComponent(id)}`, { k: 10 });
+    const { hits } = EXPORTED
+      ? { hits: EXPORTED.neighbours[i].map(([j, score]) => ({ id: state.map.ids[j], score,
+          text: state.map.text[j] })) }
+      : await api(`/similar/${encodeURIComponent(id)}`, { k: 10 });
     state.marked = new Map(hits.map((h) => [state.map.index.get(h.id), h.score]));
     listInto($("#neighbours"), hits.map((h) => ({ label: h.text, score: h.score, id: h.id })));
   } catch (err) { status(err.message, true); }
@@ -193,4 +198,7 @@ $("#key-form").addEventListener("submit", (event) => {
   loadMap().catch((err) => status(err.message, true));
 });
 
+if (EXPORTED) {
+  for (const b of document.querySelectorAll("#tabs button:not([data-view='map'])")) b.hidden = true;
+}
 loadMap().catch((err) => status(err.message, true));

@@ -7,8 +7,15 @@ same projection (``SpaceMap.place``); coordinates are scaled into [-1, 1] for dr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..space import Space
+
+#: Characters of each item's text kept on the map (hover labels, not whole documents).
+MAP_TEXT_CHARS = 200
 
 
 @dataclass
@@ -43,3 +50,12 @@ def pca_map(ids: list[str], texts: list[str], vectors: np.ndarray, generation: i
     xy = centred @ axes
     scale = float(np.abs(xy).max()) if xy.size and np.abs(xy).max() > 0 else 1.0
     return SpaceMap(ids, texts, (xy / scale).astype(np.float32), mean, axes, scale, generation)
+
+
+def project_space(space: Space) -> SpaceMap:
+    """The map of every item in ``space`` (first-chunk vectors, text cut for labels)."""
+    generation = space.generation
+    ids = space.ids()
+    texts = [item.text[:MAP_TEXT_CHARS] for item in space.items(ids)]
+    vectors = space.vectors(ids) if ids else np.zeros((0, space.dim), dtype=np.float32)
+    return pca_map(ids, texts, vectors, generation)

@@ -1,0 +1,85 @@
+"""`embedspace map`: the explorer's map for people who don't run a server.
+
+``.html`` is one self-contained file: the explorer's own page, script and style inlined,
+with the projection and each item's nearest neighbours (computed in the full space)
+embedded, so hover and click work offline from a file. ``.png`` is a plain picture of the
+points drawn with Pillow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from .analysis.projection import SpaceMap, project_space
+from .errors import InvalidInputError
+from .space import Space
+
+STATIC = Path(__file__).parent / "server" / "static"
+#: Neighbours stored per item in an HTML export (what a click shows).
+EXPORT_NEIGHBOURS = 10
+
+
+def export_map(space: Space, out: str | Path, *, size: int = 1600) -> int:
+    """Write the map of ``space`` to ``out`` (.html or .png); returns the number of points."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".png"):
+        raise InvalidInputError(f"--out must end in .html or .png, not {out.name!r}")
+    space_map = project_space(space)
+    if suffix == ".png":
+        _png(space_map, size).save(out)
+    else:
+        out.write_text(_html(space_map, _neighbours(space, space_map)), encoding="utf-8")
+    return len(space_map.ids)
+
+
+def _neighbours(space: Space, space_map: SpaceMap) -> list[list[tuple[int, float]]]:
+    """Each item's nearest items in the full space, as (map index, rounded score)."""
+    index = {item_id: i for i, item_id in enumerate(space_map.ids)}
+    vectors = space.vectors(space_map.ids) if space_map.ids else []
+    rows = []
+    for item_id, vector in zip(space_map.ids, vectors, strict=True):
+        hits = space.search_vector(vector, EXPORT_NEIGHBOURS + 1)
+        rows.append(
+            [(index[h.id], round(h.score, 4)) for h in hits if h.id != item_id][:EXPORT_NEIGHBOURS]
+        )
+    return rows
+
+
+def _html(space_map: SpaceMap, neighbours: list) -> str:
+    data = {
+        "map": {
+            "generation": space_map.generation,
+            "count": len(space_map.ids),
+            "ids": space_map.ids,
+            "x": space_map.xy[:, 0].round(5).tolist(),
+            "y": space_map.xy[:, 1].round(5).tolist(),
+            "text": space_map.texts,
+        },
+        "neighbours": neighbours,
+    }
+    # "</" would end the inline script early; "<\/" is the same string to JavaScript.
+    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    style = (STATIC / "explorer.css").read_text(encoding="utf-8")
+    script = (STATIC / "explorer.js").read_text(encoding="utf-8").replace("</", "<\\/")
+    link = '<link rel="stylesheet" href="/static/explorer.css">'
+    tag = '<script src="/static/explorer.js"></script>'
+    page = page.replace(link, f"<style>\n{style}</style>")
+    return page.replace(
+        tag, f"<script>window.EMBEDSPACE_EXPORT = {payload};</script>\n<script>\n{script}</script>"
+    )
+
+
+def _png(space_map: SpaceMap, size: int) -> Image.Image:
+    image = Image.new("RGB", (size, size), (251, 251, 253))
+    draw = ImageDraw.Draw(image)
+    half = size * 0.46  # a 4% margin around the [-1, 1] square
+    radius = max(1.5, size / 600)
+    for x, y in space_map.xy:
+        cx, cy = size / 2 + x * half, size / 2 - y * half
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(50, 90, 160))
+    return image
