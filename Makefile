@@ -36,8 +36,12 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "chromium missing and not root: browser tests will skip (apt-get install chromium)"; fi
 
+# Ends by serving the explorer over the demo space when run from a terminal (Ctrl+C stops
+# it); non-interactive runs (CI) only print the command, so they never block.
 demo: install
 	$(BIN)/embedspace demo
+	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/embedspace serve demo.space; \
+	else echo "explore it: $(BIN)/embedspace serve demo.space  (then open http://127.0.0.1:8765/)"; fi
 
 test: install browser
 	$(BIN)/python -m pytest -q
