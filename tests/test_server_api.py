@@ -254,3 +254,33 @@ def test_refuses_non_loopback_hosts_without_allow_remote(host):
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
 def test_loopback_hosts_are_fine(host):
     check_bind_host(host, allow_remote=False)
+
+
+def _png_base64(array) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_search_image_ranks_labels_and_finds_items(server_url, served_space_path):
+    from skimage import data
+
+    labels = ["a rocket", "a cat", "a cup of coffee"]
+    body = httpx.post(
+        f"{server_url}/search_image",
+        json={"image": _png_base64(data.chelsea()), "k": 5, "labels": labels},
+        timeout=120,
+    ).json()
+    assert body["predictions"][0]["label"] == "a cat"
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        expected = [h.id for h in sp.search_image(data.chelsea(), k=5)]
+    assert [h["id"] for h in body["hits"]] == expected
+    assert len(body["position"]) == 2
+    for image in ("not base64!", "aGVsbG8="):  # the second decodes to b"hello"
+        response = httpx.post(f"{server_url}/search_image", json={"image": image})
+        assert response.status_code == 400 and response.json()["error"]["param"] == "image"

@@ -156,3 +156,17 @@ def test_exported_html_map_works_from_a_file(browser, served_space_path, tmp_pat
     page.locator("#map").click(position=_point(page, item_id))
     page.wait_for_function("document.querySelectorAll('#neighbours li').length === 10")
     page.close()
+
+
+def test_images_tab_labels_a_photo(page, tmp_path, shots):
+    from skimage import data, io
+
+    photo = tmp_path / "cat.png"
+    io.imsave(photo, data.chelsea(), check_contrast=False)
+    page.click("#tabs button[data-view='images']")
+    page.set_input_files("#image-file", str(photo))
+    page.wait_for_function(
+        "document.querySelectorAll('#image-results li').length === 10", timeout=120_000
+    )
+    assert page.locator("#image-predictions li").first.inner_text().endswith("a cat")
+    page.screenshot(path=str(shots / "explorer-images.png"))

@@ -80,6 +80,11 @@ class HitOut(BaseModel):
     chunk: list[int] | None = None
 
 
+class Prediction(BaseModel):
+    label: str
+    score: float
+
+
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     #: Where the query falls on the /map projection (dense and hybrid modes).
@@ -90,6 +95,20 @@ class SimilarRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     k: int = Field(default=10, ge=1, le=1000)
     where: Metadata | None = None
+
+
+class ImageSearchRequest(BaseModel):
+    """An image as base64 file bytes (PNG, JPEG...; a ``data:`` URL works too)."""
+
+    model_config = ConfigDict(extra="forbid")
+    image: str = Field(min_length=1)
+    k: int = Field(default=10, ge=1, le=1000)
+    where: Metadata | None = None
+    labels: list[str] = Field(default_factory=list, description="Zero-shot labels to rank.")
+
+
+class ImageSearchResponse(SearchResponse):
+    predictions: list[Prediction]
 
 
 class ItemIn(BaseModel):
@@ -136,11 +155,6 @@ class ClassifyRequest(BaseModel):
     id: str | None = None
     text: str | None = Field(default=None, min_length=1)
     labels: list[str] = Field(min_length=1)
-
-
-class Prediction(BaseModel):
-    label: str
-    score: float
 
 
 class AnalogyRequest(BaseModel):

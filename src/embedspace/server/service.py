@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
+from ..analysis.classify import Prediction, zero_shot
 from ..analysis.projection import SpaceMap, project_space
 from ..encoders.base import Encoder, l2_normalise
 from ..ingest.hashing import content_id
 from ..search.results import Hit
-from ..space import Item, Space
+from ..space import Item, Space, embed_images
 from .errors import ApiError, RequestTooLargeError
 from .locks import ReadWriteLock
 
@@ -84,10 +86,25 @@ class SpaceService:
             hits = self.space.search(query, **options)
         position = None
         if options.get("mode", "dense") != "sparse":
-            space_map = self.map()
-            query_vector = self.encoder().encode([query], role="query")
-            position = space_map.place(query_vector)[0].round(5).tolist()
+            position = self._position(self.encoder().encode([query], role="query"))
         return hits, position
+
+    def _position(self, vector: np.ndarray) -> list[float]:
+        """Where a query vector falls on the current map."""
+        return self.map().place(vector)[0].round(5).tolist()
+
+    def search_image(
+        self, image: Image.Image, k: int, where: dict | None, labels: list[str]
+    ) -> tuple[list[Hit], list[Prediction], list[float]]:
+        """Items nearest to an image, zero-shot ``labels`` for it, and its map position:
+        the image tower runs once for all three."""
+        self.check_batch(len(labels), "labels")
+        encoder = self.encoder()
+        vector = embed_images([image], model=encoder)
+        with self._lock.reading():
+            hits = self.space.search_vector(vector, k, where)
+        predictions = zero_shot(vector, labels, encoder)[0] if labels else []
+        return hits, predictions, self._position(vector)
 
     def similar(self, id: str, k: int, where: dict | None) -> list[Hit]:
         """The k items nearest to a stored item, itself excluded."""

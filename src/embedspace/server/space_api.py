@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from .images import decode_image
 from .schemas import (
     AddRequest,
     ClassifyRequest,
@@ -17,6 +18,8 @@ from .schemas import (
     Health,
     HitOut,
     IdsResponse,
+    ImageSearchRequest,
+    ImageSearchResponse,
     ItemOut,
     MapResponse,
     Prediction,
@@ -38,6 +41,10 @@ def _hits(hits) -> list[HitOut]:
     return [HitOut(**hit.to_dict()) for hit in hits]
 
 
+def _predictions(predictions) -> list[Prediction]:
+    return [Prediction(label=p.label, score=p.score) for p in predictions]
+
+
 @router.get("/health", response_model=Health, tags=["space"])
 async def health(request: Request) -> Health:
     return Health(**await run_in_threadpool(_service(request).health))
@@ -48,6 +55,19 @@ async def search(body: SearchRequest, request: Request) -> SearchResponse:
     options = body.model_dump(exclude={"query"})
     hits, position = await run_in_threadpool(_service(request).search, body.query, **options)
     return SearchResponse(hits=_hits(hits), position=position)
+
+
+@router.post("/search_image", response_model=ImageSearchResponse, tags=["space"])
+async def search_image(body: ImageSearchRequest, request: Request) -> ImageSearchResponse:
+    image = await run_in_threadpool(decode_image, body.image)
+    hits, predictions, position = await run_in_threadpool(
+        _service(request).search_image, image, body.k, body.where, body.labels
+    )
+    return ImageSearchResponse(
+        hits=_hits(hits),
+        position=position,
+        predictions=_predictions(predictions),
+    )
 
 
 @router.post("/similar/{id}", response_model=SearchResponse, tags=["space"])
@@ -91,7 +111,7 @@ async def classify(body: ClassifyRequest, request: Request) -> list[Prediction]:
     predictions = await run_in_threadpool(
         _service(request).classify, body.id, body.text, body.labels
     )
-    return [Prediction(label=p.label, score=p.score) for p in predictions]
+    return _predictions(predictions)
 
 
 @router.get("/map", response_model=MapResponse, tags=["space"])

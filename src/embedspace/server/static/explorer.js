@@ -168,12 +168,7 @@ $("#search-form").addEventListener("submit", async (event) => {
   try {
     const { hits, position } = await api("/search",
       { query: $("#query").value, mode: $("#mode").value, k: 10 });
-    state.selected = -1;
-    state.query = position;
-    state.marked = new Map(hits.filter((h) => state.map.index.has(h.id))
-      .map((h) => [state.map.index.get(h.id), h.score]));
-    listInto($("#results"), hits.map((h) => ({ label: h.text, score: h.score, id: h.id })));
-    draw();
+    showHits($("#results"), hits, position);
   } catch (err) { status(err.message, true); }
 });
 
@@ -190,6 +185,38 @@ words($("#analogy-form"), "/analogy",
   () => ({ a: $("#a").value, b: $("#b").value, c: $("#c").value, k: 5 }), $("#analogies"));
 words($("#nearest-form"), "/words/similar", () => ({ word: $("#word").value, k: 10 }),
   $("#nearest"));
+
+function showHits(list, hits, position) {
+  // Results in a panel, the same items marked on the map, the query's own spot crossed.
+  state.selected = -1;
+  state.query = position;
+  state.marked = new Map(hits.filter((h) => state.map.index.has(h.id))
+    .map((h) => [state.map.index.get(h.id), h.score]));
+  listInto(list, hits.map((h) => ({ label: h.text, score: h.score, id: h.id })));
+  draw();
+}
+
+async function searchImage() {
+  const file = $("#image-file").files[0];
+  if (!file) return;
+  const dataUrl = await new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+  $("#image-preview").src = dataUrl;
+  $("#image-preview").hidden = false;
+  const labels = $("#image-labels").value.split(",").map((l) => l.trim()).filter(Boolean);
+  try {
+    const { hits, position, predictions } = await api("/search_image",
+      { image: dataUrl, k: 10, labels });
+    listInto($("#image-predictions"), predictions.map((p) => ({ label: p.label, score: p.score })));
+    showHits($("#image-results"), hits, position);
+  } catch (err) { status(err.message, true); }
+}
+$("#image-file").addEventListener("change", searchImage);
+$("#image-form").addEventListener("submit", (event) => { event.preventDefault(); searchImage(); });
 
 $("#key-form").addEventListener("submit", (event) => {
   event.preventDefault();
