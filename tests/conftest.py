@@ -36,9 +36,10 @@ def demo_docs():
 
 @pytest.fixture(scope="session")
 def served_space_path(tmp_path_factory, demo_docs):
-    """A small real space (60 demo reviews and plots) for the server tests."""
+    """A small real space for the server tests: 60 demo items spread over the corpus, so
+    plots and fresh and rotten reviews are all there (the map colours them by kind)."""
     path = tmp_path_factory.mktemp("served") / "movies.space"
-    docs = demo_docs[:60]
+    docs = demo_docs[:: len(demo_docs) // 60][:60]
     with es.Space(path, progress=False) as sp:
         sp.add(
             [d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs]

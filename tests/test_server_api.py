@@ -119,6 +119,13 @@ def test_map_projects_every_item(server_url):
     assert body["count"] == 60 == len(body["x"]) == len(body["ids"]) == len(body["text"])
     xy = np.array([body["x"], body["y"]])
     assert np.abs(xy).max() == pytest.approx(1.0, abs=1e-4) and xy.std(axis=1).min() > 0.05
+    assert body["keys"] == ["kind", "movie"] and body["groups"] is None
+    coloured = httpx.get(f"{server_url}/map", params={"color_by": "kind"}).json()
+    kinds = {
+        httpx.get(f"{server_url}/items/{i}").json()["metadata"]["kind"] for i in body["ids"][:5]
+    }
+    assert kinds <= set(coloured["groups"]) and len(coloured["groups"]) == 60
+    assert set(httpx.get(f"{server_url}/map?color_by=nope").json()["groups"]) == {""}
 
 
 def test_errors_are_4xx_without_paths(server_url, served_space_path):

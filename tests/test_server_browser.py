@@ -93,6 +93,10 @@ def test_map_draws_every_item(page, shots):
     )
     dpr = page.evaluate("window.devicePixelRatio")
     assert painted >= 60 * 4 * dpr * dpr  # at least a few pixels of every point
+    page.select_option("#color-by", "kind")
+    page.wait_for_function("state.map.color_by === 'kind'")
+    legend = page.locator("#legend li").all_inner_texts()
+    assert len(legend) >= 2 and sum(int(t.rsplit("(", 1)[1].rstrip(")")) for t in legend) == 60
     page.screenshot(path=str(shots / "explorer-map.png"))
 
 

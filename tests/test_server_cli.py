@@ -72,6 +72,10 @@ def test_map_export_png_and_html(served_space_path, tmp_path):
     assert image.size == (1600, 1600)
     point_pixels = (np.asarray(image) == (50, 90, 160)).all(axis=2).sum()
     assert point_pixels >= 60 * 9  # every point drawn, a few pixels each (some may overlap)
+    args = ["map", str(served_space_path), "--out", str(png), "--color-by", "kind"]
+    assert runner.invoke(app, args).exit_code == 0
+    colours = {tuple(c) for c in np.asarray(Image.open(png)).reshape(-1, 3)}
+    assert len(colours) >= 3  # background plus one colour per kind of item
 
     html = tmp_path / "map.html"
     result = runner.invoke(app, ["map", str(served_space_path), "--out", str(html)])

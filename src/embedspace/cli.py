@@ -331,13 +331,16 @@ def serve(
 def map_(
     space: SpaceArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="map.html (interactive) or map.png.")],
+    color_by: Annotated[
+        str | None, typer.Option(help="Colour points by this metadata key, e.g. kind.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export the 2-D map of SPACE: a self-contained interactive .html, or a .png picture."""
     from .map_export import export_map
 
     with _open(space, create=False) as sp:
-        points = export_map(sp, out)
+        points = export_map(sp, out, color_by=color_by)
     if as_json:
         _emit({"out": str(out), "points": points})
     else:

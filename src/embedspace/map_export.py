@@ -9,6 +9,7 @@ points drawn with Pillow.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -22,17 +23,20 @@ STATIC = Path(__file__).parent / "server" / "static"
 EXPORT_NEIGHBOURS = 10
 
 
-def export_map(space: Space, out: str | Path, *, size: int = 1600) -> int:
-    """Write the map of ``space`` to ``out`` (.html or .png); returns the number of points."""
+def export_map(
+    space: Space, out: str | Path, *, color_by: str | None = None, size: int = 1600
+) -> int:
+    """Write the map of ``space`` to ``out`` (.html or .png), coloured by the metadata key
+    ``color_by`` if given; returns the number of points."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".html", ".png"):
         raise InvalidInputError(f"--out must end in .html or .png, not {out.name!r}")
     space_map = project_space(space)
     if suffix == ".png":
-        _png(space_map, size).save(out)
+        _png(space_map, color_by, size).save(out)
     else:
-        out.write_text(_html(space_map, _neighbours(space, space_map)), encoding="utf-8")
+        out.write_text(_html(space_map, _neighbours(space, space_map), color_by), encoding="utf-8")
     return len(space_map.ids)
 
 
@@ -49,18 +53,8 @@ def _neighbours(space: Space, space_map: SpaceMap) -> list[list[tuple[int, float
     return rows
 
 
-def _html(space_map: SpaceMap, neighbours: list) -> str:
-    data = {
-        "map": {
-            "generation": space_map.generation,
-            "count": len(space_map.ids),
-            "ids": space_map.ids,
-            "x": space_map.xy[:, 0].round(5).tolist(),
-            "y": space_map.xy[:, 1].round(5).tolist(),
-            "text": space_map.texts,
-        },
-        "neighbours": neighbours,
-    }
+def _html(space_map: SpaceMap, neighbours: list, color_by: str | None) -> str:
+    data = {"map": space_map.to_columns(color_by), "neighbours": neighbours}
     # "</" would end the inline script early; "<\/" is the same string to JavaScript.
     payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
@@ -74,12 +68,27 @@ def _html(space_map: SpaceMap, neighbours: list) -> str:
     )
 
 
-def _png(space_map: SpaceMap, size: int) -> Image.Image:
+#: Tableau 10, as in the explorer: the most common groups get a colour, the rest grey.
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+           "#edc948", "#b07aa1", "#ff9da7", "#9c755f")  # fmt: skip
+DEFAULT_COLOUR, OTHER_COLOUR = "#325aa0", "#bab0ac"
+
+
+def _colours(space_map: SpaceMap, color_by: str | None) -> list[str]:
+    if not color_by:
+        return [DEFAULT_COLOUR] * len(space_map.ids)
+    groups = space_map.groups(color_by)
+    ranked = [g for g, _ in Counter(groups).most_common(len(PALETTE))]
+    colour = dict(zip(ranked, PALETTE, strict=False))
+    return [colour.get(g, OTHER_COLOUR) for g in groups]
+
+
+def _png(space_map: SpaceMap, color_by: str | None, size: int) -> Image.Image:
     image = Image.new("RGB", (size, size), (251, 251, 253))
     draw = ImageDraw.Draw(image)
     half = size * 0.46  # a 4% margin around the [-1, 1] square
     radius = max(1.5, size / 600)
-    for x, y in space_map.xy:
+    for (x, y), colour in zip(space_map.xy, _colours(space_map, color_by), strict=True):
         cx, cy = size / 2 + x * half, size / 2 - y * half
-        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(50, 90, 160))
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=colour)
     return image

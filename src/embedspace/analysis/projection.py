@@ -7,7 +7,7 @@ same projection (``SpaceMap.place``); coordinates are scaled into [-1, 1] for dr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class SpaceMap:
 
     ids: list[str]
     texts: list[str]
+    metadata: list[dict[str, Any]]
     xy: np.ndarray  # (n, 2) in [-1, 1]
     mean: np.ndarray
     axes: np.ndarray  # (d, 2)
@@ -34,9 +35,47 @@ class SpaceMap:
         """Project new vectors (e.g. a query) onto this map."""
         return ((np.atleast_2d(vectors) - self.mean) @ self.axes) / self.scale
 
+    def to_columns(self, color_by: str | None = None) -> dict[str, Any]:
+        """The map as JSON-ready columns (one list per field, not one object per point,
+        so 100k points stay a compact payload); ``groups`` colour it by a metadata key."""
+        return {
+            "generation": self.generation,
+            "count": len(self.ids),
+            "ids": self.ids,
+            "x": self.xy[:, 0].round(5).tolist(),
+            "y": self.xy[:, 1].round(5).tolist(),
+            "text": self.texts,
+            "keys": self.keys(),
+            "color_by": color_by,
+            "groups": self.groups(color_by) if color_by else None,
+        }
 
-def pca_map(ids: list[str], texts: list[str], vectors: np.ndarray, generation: int) -> SpaceMap:
-    """Project ``vectors`` on their two main axes (fewer than 3 items: trivial axes)."""
+    def groups(self, key: str) -> list[str]:
+        """Each item's ``key`` metadata value as text ("" where it has none): map colours."""
+        return [_label(md.get(key)) for md in self.metadata]
+
+    def keys(self, limit: int = 20) -> list[str]:
+        """Metadata keys with scalar values, most common first (what a map can colour by)."""
+        counts: dict[str, int] = {}
+        for md in self.metadata:
+            for key, value in md.items():
+                if value is None or isinstance(value, str | int | float | bool):
+                    counts[key] = counts.get(key, 0) + 1
+        return sorted(counts, key=lambda k: (-counts[k], k))[:limit]
+
+
+def _label(value: object) -> str:
+    return "" if value is None or isinstance(value, dict | list) else str(value)
+
+
+def pca_map(
+    ids: list[str],
+    texts: list[str],
+    metadata: list[dict[str, Any]],
+    vectors: np.ndarray,
+    generation: int,
+) -> SpaceMap:
+    """Project ``vectors`` on their two main axes (fewer than 2 items: trivial axes)."""
     vectors = np.asarray(vectors, dtype=np.float64)
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
     mean = vectors.mean(axis=0) if len(vectors) else np.zeros(dim)
@@ -49,13 +88,15 @@ def pca_map(ids: list[str], texts: list[str], vectors: np.ndarray, generation: i
         axes *= np.where(axes[np.abs(axes).argmax(axis=0), [0, 1]] < 0, -1.0, 1.0)
     xy = centred @ axes
     scale = float(np.abs(xy).max()) if xy.size and np.abs(xy).max() > 0 else 1.0
-    return SpaceMap(ids, texts, (xy / scale).astype(np.float32), mean, axes, scale, generation)
+    xy = (xy / scale).astype(np.float32)
+    return SpaceMap(ids, texts, metadata, xy, mean, axes, scale, generation)
 
 
 def project_space(space: Space) -> SpaceMap:
     """The map of every item in ``space`` (first-chunk vectors, text cut for labels)."""
     generation = space.generation
     ids = space.ids()
-    texts = [item.text[:MAP_TEXT_CHARS] for item in space.items(ids)]
+    items = space.items(ids)
+    texts = [item.text[:MAP_TEXT_CHARS] for item in items]
     vectors = space.vectors(ids) if ids else np.zeros((0, space.dim), dtype=np.float32)
-    return pca_map(ids, texts, vectors, generation)
+    return pca_map(ids, texts, [item.metadata for item in items], vectors, generation)

@@ -187,3 +187,8 @@ class MapResponse(BaseModel):
     x: list[float]
     y: list[float]
     text: list[str]
+    #: Metadata keys the map can be coloured by, most common first.
+    keys: list[str]
+    color_by: str | None
+    #: Each item's ``color_by`` value ("" where missing), when colouring was asked for.
+    groups: list[str] | None

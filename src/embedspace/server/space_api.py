@@ -115,13 +115,7 @@ async def classify(body: ClassifyRequest, request: Request) -> list[Prediction]:
 
 
 @router.get("/map", response_model=MapResponse, tags=["space"])
-async def space_map(request: Request) -> MapResponse:
+async def space_map(request: Request, color_by: str | None = None) -> MapResponse:
+    """Every item's 2-D position (PCA), optionally grouped by a metadata key."""
     projected = await run_in_threadpool(_service(request).map)
-    return MapResponse(
-        generation=projected.generation,
-        count=len(projected.ids),
-        ids=projected.ids,
-        x=projected.xy[:, 0].round(5).tolist(),
-        y=projected.xy[:, 1].round(5).tolist(),
-        text=projected.texts,
-    )
+    return MapResponse(**projected.to_columns(color_by))

@@ -60,6 +60,37 @@ function project(x, y) {
 
 const toScreen = (i) => project(state.map.x[i], state.map.y[i]);
 
+// Tableau 10 (as in `embedspace map --out x.png`): the commonest groups get a colour each.
+const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+  "#ff9da7", "#9c755f"];
+const DEFAULT_COLOUR = "#325aa0", OTHER_COLOUR = "#bab0ac";
+
+function colourGroups(groups) {
+  // -> [[colour, label, [point indices]], ...]; one fillStyle per group keeps drawing fast.
+  const n = state.map.ids.length;
+  if (!groups) return [[DEFAULT_COLOUR, null, [...Array(n).keys()]]];
+  const members = new Map();
+  groups.forEach((g, i) => { if (!members.has(g)) members.set(g, []); members.get(g).push(i); });
+  const ranked = [...members.entries()].sort((a, b) => b[1].length - a[1].length);
+  const coloured = ranked.slice(0, PALETTE.length)
+    .map(([g, idx], c) => [PALETTE[c], g || "(none)", idx]);
+  const rest = ranked.slice(PALETTE.length).flatMap(([, idx]) => idx);
+  return rest.length ? [...coloured, [OTHER_COLOUR, "other", rest]] : coloured;
+}
+
+function showLegend() {
+  const legend = $("#legend");
+  legend.replaceChildren(...state.colours.filter(([, label]) => label !== null)
+    .map(([colour, label, idx]) => {
+      const li = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = colour;
+      li.append(swatch, `${label} (${idx.length})`);
+      return li;
+    }));
+}
+
 function draw() {
   const dpr = window.devicePixelRatio || 1;
   canvas.width = canvas.clientWidth * dpr;
@@ -67,13 +98,18 @@ function draw() {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
   if (!state.map) return;
-  const n = state.map.ids.length;
   const dim = state.marked.size > 0 || state.selected >= 0;
-  ctx.fillStyle = dim ? "rgba(90,110,140,0.25)" : "rgba(50,90,160,0.7)";
-  for (let i = 0; i < n; i++) {
-    const [px, py] = toScreen(i);
-    ctx.fillRect(px - 2, py - 2, 4, 4);
+  const n = state.map.ids.length;
+  const r = n < 2000 ? 3 : n < 20000 ? 2 : 1;  // smaller dots as the map fills up
+  ctx.globalAlpha = dim ? 0.25 : 0.8;
+  for (const [colour, , idx] of state.colours) {
+    ctx.fillStyle = colour;
+    for (const i of idx) {
+      const [px, py] = toScreen(i);
+      ctx.fillRect(px - r, py - r, 2 * r, 2 * r);
+    }
   }
+  ctx.globalAlpha = 1;
   const [sx, sy] = state.selected >= 0 ? toScreen(state.selected) : [0, 0];
   for (const [i, score] of state.marked) {
     const [px, py] = toScreen(i);
@@ -110,9 +146,17 @@ function nearestPoint(mx, my, radius = 8) {
 }
 
 async function loadMap() {
-  const data = EXPORTED ? EXPORTED.map : await api("/map");
+  const colourBy = $("#color-by").value;
+  const data = EXPORTED ? EXPORTED.map
+    : await api(colourBy ? `/map?color_by=${encodeURIComponent(colourBy)}` : "/map");
   data.index = new Map(data.ids.map((id, i) => [id, i]));
   state.map = data;
+  state.colours = colourGroups(data.groups);
+  showLegend();
+  const select = $("#color-by");
+  if (select.options.length === 1) {
+    for (const key of data.keys) select.add(new Option(key, key));
+  }
   canvas.dataset.points = String(data.count);
   canvas.dataset.generation = String(data.generation);
   status(`${data.count.toLocaleString()} items`);
@@ -225,7 +269,10 @@ $("#key-form").addEventListener("submit", (event) => {
   loadMap().catch((err) => status(err.message, true));
 });
 
+$("#color-by").addEventListener("change", () => loadMap().catch((e) => status(e.message, true)));
+
 if (EXPORTED) {
+  $("#color-by-label").hidden = true;
   for (const b of document.querySelectorAll("#tabs button:not([data-view='map'])")) b.hidden = true;
 }
 loadMap().catch((err) => status(err.message, true));
