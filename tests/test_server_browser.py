@@ -46,10 +46,13 @@ def browser():
 @pytest.fixture
 def page(browser, server_url):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server_url + "/")
     page.wait_for_selector("#map[data-points='60']")
     yield page
     page.close()
+    assert errors == [], "JavaScript errors on the page"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""2-D maps of a space: PCA of the item vectors (numpy SVD, no extra dependency).
+"""2-D maps of a space: PCA of the item vectors (numpy only, no extra dependency).
 
 PCA is deterministic and linear, so a new query can be placed on the same map with the
 same projection (``SpaceMap.place``); coordinates are scaled into [-1, 1] for drawing.
@@ -75,15 +75,19 @@ def pca_map(
     vectors: np.ndarray,
     generation: int,
 ) -> SpaceMap:
-    """Project ``vectors`` on their two main axes (fewer than 2 items: trivial axes)."""
-    vectors = np.asarray(vectors, dtype=np.float64)
+    """Project ``vectors`` on their two main axes (fewer than 2 items: trivial axes).
+
+    The axes are the top eigenvectors of the d x d scatter matrix: one pass over the
+    items and a small eigenproblem, where an SVD of the n x d matrix took ~20 s at 100k.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
-    mean = vectors.mean(axis=0) if len(vectors) else np.zeros(dim)
-    centred = vectors - mean
+    mean = vectors.mean(axis=0, dtype=np.float64) if len(vectors) else np.zeros(dim)
+    centred = vectors - mean.astype(np.float32)
     axes = np.zeros((dim, 2))
     if len(vectors) >= 2:
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        axes[:, : min(2, len(vt))] = vt[:2].T
+        _, eigenvectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
+        axes = eigenvectors[:, ::-1][:, :2].copy()  # eigh sorts ascending
         # A sign convention, so the same data always gives the same picture.
         axes *= np.where(axes[np.abs(axes).argmax(axis=0), [0, 1]] < 0, -1.0, 1.0)
     xy = centred @ axes

@@ -90,8 +90,10 @@ class SpaceService:
         return hits, position
 
     def _position(self, vector: np.ndarray) -> list[float]:
-        """Where a query vector falls on the current map."""
-        return self.map().place(vector)[0].round(5).tolist()
+        """Where a query vector falls on the map. Any cached projection will do (its axes
+        barely move with a few writes), so searches never wait for a 100k-item re-map."""
+        space_map = self._map or self.map()
+        return space_map.place(vector)[0].round(5).tolist()
 
     def search_image(
         self, image: Image.Image, k: int, where: dict | None, labels: list[str]

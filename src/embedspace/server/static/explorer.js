@@ -58,7 +58,21 @@ function project(x, y) {
   return [pad + w / 2 + x * size, pad + h / 2 - y * size];
 }
 
-const toScreen = (i) => project(state.map.x[i], state.map.y[i]);
+function layout() {
+  // Every point's screen position, once per draw: hover and click scan these typed
+  // arrays instead of re-projecting each point on every mouse move.
+  const n = state.map.ids.length;
+  state.sx = new Float32Array(n);
+  state.sy = new Float32Array(n);
+  const [x0, y0] = project(0, 0), [x1, y1] = project(1, 1);
+  const kx = x1 - x0, ky = y1 - y0;
+  for (let i = 0; i < n; i++) {
+    state.sx[i] = x0 + state.map.x[i] * kx;
+    state.sy[i] = y0 + state.map.y[i] * ky;
+  }
+}
+
+const toScreen = (i) => [state.sx[i], state.sy[i]];
 
 // Tableau 10 (as in `embedspace map --out x.png`): the commonest groups get a colour each.
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
@@ -98,31 +112,30 @@ function draw() {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
   if (!state.map) return;
+  layout();
+  const { sx, sy } = state;
   const dim = state.marked.size > 0 || state.selected >= 0;
   const n = state.map.ids.length;
   const r = n < 2000 ? 3 : n < 20000 ? 2 : 1;  // smaller dots as the map fills up
   ctx.globalAlpha = dim ? 0.25 : 0.8;
   for (const [colour, , idx] of state.colours) {
     ctx.fillStyle = colour;
-    for (const i of idx) {
-      const [px, py] = toScreen(i);
-      ctx.fillRect(px - r, py - r, 2 * r, 2 * r);
-    }
+    for (const i of idx) ctx.fillRect(sx[i] - r, sy[i] - r, 2 * r, 2 * r);
   }
   ctx.globalAlpha = 1;
-  const [sx, sy] = state.selected >= 0 ? toScreen(state.selected) : [0, 0];
+  const [selX, selY] = state.selected >= 0 ? toScreen(state.selected) : [0, 0];
   for (const [i, score] of state.marked) {
     const [px, py] = toScreen(i);
     if (state.selected >= 0) {
       ctx.strokeStyle = `rgba(230,120,20,${0.2 + 0.6 * Math.max(score, 0)})`;
-      ctx.beginPath(); ctx.moveTo(sx, sy); ctx.lineTo(px, py); ctx.stroke();
+      ctx.beginPath(); ctx.moveTo(selX, selY); ctx.lineTo(px, py); ctx.stroke();
     }
     ctx.fillStyle = "#e67814";
     ctx.beginPath(); ctx.arc(px, py, 5, 0, 2 * Math.PI); ctx.fill();
   }
   if (state.selected >= 0) {
     ctx.fillStyle = "#d02040";
-    ctx.beginPath(); ctx.arc(sx, sy, 7, 0, 2 * Math.PI); ctx.fill();
+    ctx.beginPath(); ctx.arc(selX, selY, 7, 0, 2 * Math.PI); ctx.fill();
   }
   if (state.query) {
     const [qx, qy] = project(state.query[0], state.query[1]);
@@ -134,12 +147,13 @@ function draw() {
 }
 
 function nearestPoint(mx, my, radius = 8) {
-  // A linear scan is ~1 ms for 100k points: cheaper than keeping a spatial index in sync.
+  // A linear scan of the laid-out positions: no spatial index to keep in step.
   let best = -1, bestDist = radius * radius;
   const n = state.map ? state.map.ids.length : 0;
+  const { sx, sy } = state;
   for (let i = 0; i < n; i++) {
-    const [px, py] = toScreen(i);
-    const d = (px - mx) ** 2 + (py - my) ** 2;
+    const dx = sx[i] - mx, dy = sy[i] - my;
+    const d = dx * dx + dy * dy;
     if (d < bestDist) { best = i; bestDist = d; }
   }
   return best;
