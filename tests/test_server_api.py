@@ -183,6 +183,11 @@ def test_items_add_get_update_delete(writable_url):
         "deleted": 1
     }
     assert httpx.get(f"{writable_url}/items/n1").status_code == 404
+    # Ids from files look like paths ("reviews/a b.txt"): they work in URLs too.
+    httpx.post(f"{writable_url}/items", json={"items": [{"id": "reviews/a b.txt", "text": "ok"}]})
+    assert httpx.get(f"{writable_url}/items/reviews%2Fa%20b.txt").json()["text"] == "ok"
+    assert httpx.post(f"{writable_url}/similar/reviews/a b.txt", json={"k": 1}).status_code == 200
+    assert httpx.delete(f"{writable_url}/items/reviews/a b.txt").json() == {"deleted": 1}
     assert httpx.get(f"{writable_url}/map").json()["count"] == 60
 
 

@@ -134,6 +134,17 @@ def test_search_lists_results_and_marks_the_query(page, served_space_path, shots
     assert got == expected
     assert page.evaluate("state.query.length") == 2
     page.screenshot(path=str(shots / "explorer-search.png"))
+    page.fill("#where", "kind=rotten")
+    page.click("#search-form button")
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        rotten = [
+            h.id for h in sp.search("a gripping thriller", 10, "hybrid", where={"kind": "rotten"})
+        ]
+    page.wait_for_function(
+        "(ids) => JSON.stringify([...document.querySelectorAll('#results li')]"
+        ".map(li => li.dataset.id)) === JSON.stringify(ids)",
+        arg=rotten,
+    )
 
 
 def test_words_analogy(page, shots):

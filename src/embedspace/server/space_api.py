@@ -70,7 +70,7 @@ async def search_image(body: ImageSearchRequest, request: Request) -> ImageSearc
     )
 
 
-@router.post("/similar/{id}", response_model=SearchResponse, tags=["space"])
+@router.post("/similar/{id:path}", response_model=SearchResponse, tags=["space"])
 async def similar(id: str, body: SimilarRequest, request: Request) -> SearchResponse:
     hits = await run_in_threadpool(_service(request).similar, id, body.k, body.where)
     return SearchResponse(hits=_hits(hits))
@@ -84,19 +84,19 @@ async def add_items(body: AddRequest, request: Request) -> IdsResponse:
     return IdsResponse(ids=await run_in_threadpool(service.add, items))
 
 
-@router.get("/items/{id}", response_model=ItemOut, tags=["items"])
+@router.get("/items/{id:path}", response_model=ItemOut, tags=["items"])
 async def get_item(id: str, request: Request) -> ItemOut:
     item = await run_in_threadpool(_service(request).get, id)
     return ItemOut(**item.to_dict())
 
 
-@router.patch("/items/{id}", response_model=ItemOut, tags=["items"])
+@router.patch("/items/{id:path}", response_model=ItemOut, tags=["items"])
 async def update_item(id: str, body: UpdateRequest, request: Request) -> ItemOut:
     item = await run_in_threadpool(_service(request).update, id, body.text, body.metadata)
     return ItemOut(**item.to_dict())
 
 
-@router.delete("/items/{id}", response_model=DeleteResponse, tags=["items"])
+@router.delete("/items/{id:path}", response_model=DeleteResponse, tags=["items"])
 async def delete_item(id: str, request: Request) -> DeleteResponse:
     return DeleteResponse(deleted=await run_in_threadpool(_service(request).delete, [id]))
 

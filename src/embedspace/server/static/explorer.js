@@ -224,8 +224,10 @@ for (const button of document.querySelectorAll("#tabs button")) {
 $("#search-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const { hits, position } = await api("/search",
-      { query: $("#query").value, mode: $("#mode").value, k: 10 });
+    const body = { query: $("#query").value, mode: $("#mode").value, k: 10 };
+    const where = parseWhere($("#where").value);
+    if (where) body.where = where;
+    const { hits, position } = await api("/search", body);
     showHits($("#results"), hits, position);
   } catch (err) { status(err.message, true); }
 });
@@ -243,6 +245,18 @@ words($("#analogy-form"), "/analogy",
   () => ({ a: $("#a").value, b: $("#b").value, c: $("#c").value, k: 5 }), $("#analogies"));
 words($("#nearest-form"), "/words/similar", () => ({ word: $("#word").value, k: 10 }),
   $("#nearest"));
+
+function parseWhere(text) {
+  // "kind=fresh, lang=en" -> {kind: "fresh", lang: "en"}; JSON passes through as is.
+  text = text.trim();
+  if (!text) return null;
+  if (text.startsWith("{")) return JSON.parse(text);
+  return Object.fromEntries(text.split(",").map((pair) => {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`filter ${JSON.stringify(pair.trim())}: write key=value`);
+    return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+  }));
+}
 
 function showHits(list, hits, position) {
   // Results in a panel, the same items marked on the map, the query's own spot crossed.
