@@ -164,12 +164,16 @@ def words_analogy(
     b: Annotated[str, typer.Argument(help="e.g. man")],
     c: Annotated[str, typer.Argument(help="e.g. woman")],
     k: Annotated[int, typer.Option("--k", "-k", help="How many candidates.")] = 5,
+    restrict: Annotated[
+        int | None, typer.Option(help="Answer only with the N most frequent words.")
+    ] = None,
+    method: Annotated[str, typer.Option(help="add (3CosAdd) | mul (3CosMul)")] = "add",
     as_json: JsonOpt = False,
 ) -> None:
     """A - B + C: `embedspace words analogy king man woman` -> queen."""
     from .encoders.registry import words
 
-    _ranked(words().most_similar([a, c], [b], k=k), "word", as_json)
+    _ranked(words().analogy(a, b, c, k=k, restrict=restrict, method=method), "word", as_json)
 
 
 def _report(summary: dict[str, Any], as_json: bool) -> None:
