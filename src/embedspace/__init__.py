@@ -7,6 +7,7 @@ space.search("I'd like my money back", k=5)
 """
 
 from .analysis.classify import Prediction
+from .analysis.tokens import token_vectors
 from .encoders.registry import load_encoder, models, words
 from .encoders.words import WordVectors
 from .errors import (
@@ -34,6 +35,7 @@ __all__ = [
     "SyncReport",
     "embed",
     "embed_images",
+    "token_vectors",
     "classify",
     "Prediction",
     "cosine",

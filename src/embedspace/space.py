@@ -689,10 +689,21 @@ def _check_k(k: int) -> int:
     return int(min(k, 2**31 - 1))
 
 
-def embed(texts: Sequence[str], model: str | Encoder = "default") -> np.ndarray:
-    """Embed texts with a model: float32 (n, d), rows L2-normalised."""
+def embed(
+    texts: Sequence[str],
+    model: str | Encoder = "default",
+    *,
+    pooling: str | None = None,
+    dim: int | None = None,
+) -> np.ndarray:
+    """Embed texts with a model: float32 (n, d), rows L2-normalised.
+
+    ``pooling`` ("mean", "cls", "max") chooses how token vectors become one vector (ONNX
+    models); ``dim`` keeps the first ``dim`` coordinates, re-normalised. Both are the
+    model-name options ``"default+cls+dim=128"`` spelled as keywords.
+    """
     texts = _validate_texts(texts)
-    return load_encoder(model).encode(texts, role="document")
+    return load_encoder(model, pooling=pooling, dim=dim).encode(texts, role="document")
 
 
 def embed_images(images: Sequence[ImageLike], model: str | Encoder = "default") -> np.ndarray:

