@@ -7,6 +7,7 @@ space.search("I'd like my money back", k=5)
 """
 
 from .analysis.classify import Prediction
+from .analysis.compare import compare
 from .analysis.tokens import token_vectors
 from .encoders.registry import load_encoder, models, words
 from .encoders.words import WordVectors
@@ -36,6 +37,7 @@ __all__ = [
     "embed",
     "embed_images",
     "token_vectors",
+    "compare",
     "classify",
     "Prediction",
     "cosine",

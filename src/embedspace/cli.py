@@ -176,6 +176,32 @@ def words_analogy(
     _ranked(words().analogy(a, b, c, k=k, restrict=restrict, method=method), "word", as_json)
 
 
+@app.command()
+@handles_errors
+def compare(
+    a: Annotated[str, typer.Argument(help='A text, e.g. "Paris is beautiful".')],
+    b: Annotated[str, typer.Argument(help='Another text, e.g. "France is lovely".')],
+    model: Annotated[
+        str, typer.Option(help="The dense model (name, folder or hub id).")
+    ] = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Cosine of A and B under six representations, from integer ids to the dense model."""
+    from .analysis.compare import REPRESENTATIONS
+    from .analysis.compare import compare as compare_texts
+
+    scores = compare_texts(a, b, model=model)
+    if as_json:
+        _emit({"a": a, "b": b} | {key: round(value, 6) for key, value in scores.items()})
+        return
+    table = Table(title=f"{a!r} vs {b!r}")
+    for col in ("representation", "cosine", "what it sees"):
+        table.add_column(col, overflow="fold")
+    for row in REPRESENTATIONS:
+        table.add_row(row.key, f"{scores[row.key]:.3f}", row.sees)
+    console.print(table)
+
+
 def _report(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         for reason in summary.get("skipped", []):
