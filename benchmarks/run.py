@@ -97,6 +97,18 @@ def main() -> int:
         results = evaluate_retrieval(root / relative)
         update_section(REPORT, f"retrieval-{results['dataset']}", results_markdown(results))
         print(results_markdown(results))
+
+    # -- issue 2: sentence similarity (packaged Lee + shared STS-B), smaller vectors (SciFact)
+    from embedspace.eval.compression import compression_benchmark
+    from embedspace.eval.sentences import sentence_similarity_markdown
+
+    section = sentence_similarity_markdown(root / "sts" / "stsbenchmark" if root else None)
+    update_section(REPORT, "sentence-similarity", section)
+    print(section)
+    section = compression_benchmark(REPORT, root)
+    print(
+        section or "skipping compression: retrieval/scifact/scifact.zip not found", file=sys.stderr
+    )
     return 0
 
 
