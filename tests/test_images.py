@@ -60,6 +60,17 @@ def test_zero_shot_picks_each_photos_caption():
         )
 
 
+def test_done_means_labels_with_and_without_a_prompt_template():
+    """ISSUE 2's check: mixed phrasings, one of them CLIP-style, must not capture the photos."""
+    labels = ["a photo of a cat", "a cup of coffee", "a rocket", "a photo of a dog", "a car"]
+    for name, expected in (
+        ("chelsea", "a photo of a cat"),
+        ("coffee", "a cup of coffee"),
+        ("rocket", "a rocket"),
+    ):
+        assert es.classify(getattr(data, name)(), labels)[0].label == expected, name
+
+
 def test_zero_shot_works_on_text_too():
     best = es.classify("I love my new puppy", ["a dog", "a car", "a beach"])[0]
     assert best.label == "a dog"

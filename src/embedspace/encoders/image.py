@@ -184,9 +184,11 @@ class ConceptImageEncoder:
     """ConSE: an image is the probability-weighted mean of its top ImageNet concepts'
     names, embedded by ``text_encoder``; its vectors live in that encoder's space."""
 
-    #: How the concept names are phrased before embedding: CLIP's prompt, which also
-    #: matches how people phrase queries ("a photo of a dog").
-    TEMPLATE = "a photo of a {}"
+    #: How the concept names are phrased before embedding: bare names. A prompt template
+    #: such as CLIP's "a photo of a {}" on the image side makes every label that shares
+    #: the template ("a photo of a cat") look close to every image, and sent the rocket
+    #: photo to "a photo of a cat" against ["a photo of a cat", "a rocket", ...].
+    TEMPLATE = "{}"
 
     def __init__(
         self, text_encoder: Encoder, classifier: ImageNetClassifier, *, top: int = 10
@@ -195,7 +197,7 @@ class ConceptImageEncoder:
         self.classifier = classifier
         self.top = top
         self.dim = text_encoder.dim
-        self.model_id = f"conse-top{top}:{classifier.model_id}>{text_encoder.model_id}"
+        self.model_id = f"conse-top{top}-names:{classifier.model_id}>{text_encoder.model_id}"
         self._concepts: np.ndarray | None = None
 
     def __repr__(self) -> str:
