@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
-from .base import Role, l2_normalise
+from .base import Role, hf_token_spans, l2_normalise, require_text_list
 from .image import ImageLike, pixels, to_rgb
 from .text import file_fingerprint
 
@@ -70,15 +70,13 @@ class ClipEncoder:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the tokens of ``text`` (for chunking long texts)."""
-        encoded = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        return [tuple(span) for span in encoded["offset_mapping"]]
+        return hf_token_spans(self._tokenizer, text)
 
     def encode(
         self, items: Sequence[str], role: Role = "document", *, progress: bool = False
     ) -> np.ndarray:
         """Text tower: projected, L2-normalised text features (truncated to max_tokens)."""
-        if isinstance(items, str):
-            raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
+        require_text_list(items)
         return self._batched(list(items), self._text_features)
 
     def encode_images(self, images: Sequence[ImageLike]) -> np.ndarray:

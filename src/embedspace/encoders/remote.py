@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InvalidInputError, RemoteModelError
 from ..progress import progress_bar
-from .base import Role, l2_normalise
+from .base import Role, l2_normalise, require_text_list
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 API_KEY_VARIABLES = ("EMBEDSPACE_API_KEY", "OPENAI_API_KEY")
@@ -87,8 +87,7 @@ class RemoteEncoder:
     def encode(
         self, items: Sequence[str], role: Role = "document", *, progress: bool = False
     ) -> np.ndarray:
-        if isinstance(items, str):
-            raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
+        require_text_list(items)
         rows: list[list[float]] = []
         with progress_bar(len(items), f"encoding with {self.name}", progress) as bar:
             for start in range(0, len(items), self.batch_size):

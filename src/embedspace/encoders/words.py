@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InvalidInputError, UnknownWordError
-from .base import Role, l2_normalise
+from .base import Role, l2_normalise, require_text_list
 from .sparse import Analyzer
 
 #: Same word tokens as the sparse models, without stop words or stemming: GloVe has a
@@ -213,8 +213,7 @@ class WordVectors:
         self, items: Sequence[str], role: Role = "document", *, progress: bool = False
     ) -> np.ndarray:
         """Mean of the known words' vectors, L2-normalised; all-unknown texts give zeros."""
-        if isinstance(items, str):
-            raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
+        require_text_list(items)
         out = np.zeros((len(items), self.dim), dtype=np.float32)
         for i, text in enumerate(items):
             rows = [self._index[t] for t in self.tokens(text)]
