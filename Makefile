@@ -37,6 +37,7 @@ test-all: install
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: install
+	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 
 lint: install

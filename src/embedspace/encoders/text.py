@@ -66,6 +66,7 @@ class OnnxTextEncoder:
         document_prefix: str = "",
         batch_size: int = 32,
         threads: int | None = None,
+        model_id: str | None = None,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -77,7 +78,7 @@ class OnnxTextEncoder:
         if pooling not in ("mean", "cls", "max"):
             raise InvalidInputError(f"pooling must be 'mean', 'cls' or 'max', not {pooling!r}")
         self.name = name or model_file.parent.name
-        self.model_id = f"{self.name}@{file_fingerprint(model_file)}"
+        self.model_id = model_id or f"{self.name}@{file_fingerprint(model_file)}"
         self.max_tokens = max_tokens
         self.pooling: Pooling = pooling
         self.prefixes = {"query": query_prefix, "document": document_prefix}

@@ -2,7 +2,7 @@
 full-precision re-rank, measured on SciFact (nDCG@10, Recall@100, latency, memory).
 
 The corpus vectors come from the same cached space ``embedspace eval retrieval`` builds
-(``.cache/eval/<dataset>-<model>.space``; built here if missing, ~4 min for SciFact), then
+(``.cache/eval/<dataset>-<model id>.space``; built here if missing, ~4 min for SciFact), then
 are kept as an .npz beside it, so re-runs take seconds. A document's score is its best
 chunk's, as in ``Space.search``.
 """
@@ -20,7 +20,7 @@ from ..encoders.quantization import CompressedIndex
 from ..encoders.registry import load_encoder
 from .datasets import RetrievalSet, load_retrieval_set
 from .metrics import mean, ndcg_at_k, recall_at_k
-from .retrieval import default_cache_dir
+from .retrieval import cached_space_path
 
 #: (label, CompressedIndex keyword arguments), cheapest-first within each family.
 CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -46,10 +46,11 @@ class ChunkVectors:
     model_id: str
 
 
-def chunk_vectors(data: RetrievalSet, model: str, cache_dir: Path) -> ChunkVectors:
+def chunk_vectors(data: RetrievalSet, model: str, cache_dir: Path | None) -> ChunkVectors:
     """The corpus's chunk vectors, from the .npz cache, else from the cached space."""
     encoder = load_encoder(model)
-    npz = cache_dir / f"{data.name}-{Path(model).name}-chunks.npz"
+    path = cached_space_path(data.name, model, cache_dir)
+    npz = path.with_suffix(".chunks.npz")
     if npz.is_file():
         cached = np.load(npz)
         if str(cached["model_id"]) == encoder.model_id:
@@ -59,7 +60,6 @@ def chunk_vectors(data: RetrievalSet, model: str, cache_dir: Path) -> ChunkVecto
     from ..space import Space
     from ..store.sqlite import SqliteStore
 
-    path = cache_dir / f"{data.name}-{Path(model).name}.space"
     with Space(path, model=model) as space:
         space.add(list(data.corpus.values()), ids=list(data.corpus))
     store = SqliteStore(path, create=False)
@@ -73,7 +73,6 @@ def chunk_vectors(data: RetrievalSet, model: str, cache_dir: Path) -> ChunkVecto
     starts = np.flatnonzero(np.r_[True, rowids[1:] != rowids[:-1]])
     doc_ids = [by_rowid[int(r)].id for r in rowids[starts]]
     vectors = snapshot.vectors[order].astype(np.float32)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(
         npz,
         doc_ids=np.array(doc_ids),
@@ -89,7 +88,7 @@ def evaluate_compression(
 ) -> dict[str, Any]:
     """Quality, latency and first-stage memory of every configuration in CONFIGS."""
     data = load_retrieval_set(dataset)
-    chunks = chunk_vectors(data, model, cache_dir or default_cache_dir())
+    chunks = chunk_vectors(data, model, cache_dir)
     query_ids = [q for q in data.queries if data.qrels.get(q)]
     queries = load_encoder(model).encode([data.queries[q] for q in query_ids], role="query")
     baseline_bytes = chunks.vectors.nbytes

@@ -39,6 +39,8 @@ class FaissIndex:
         self.dim, self.metric, self.params = dim, metric, params
         self._tombstones: set[int] = set()
         self._index = None
+        self._plain_params = None  # cached search parameters without a selector
+        self._dead = None  # cached selector hiding tombstones
 
     # -- subclass hooks -------------------------------------------------------------------
     def _faiss_metric(self) -> int:
@@ -97,6 +99,7 @@ class FaissIndex:
             return self._remove_native(present)
         before = len(self._tombstones)
         self._tombstones.update(int(x) for x in present)
+        self._dead = None
         return len(self._tombstones) - before
 
     def search(
@@ -106,21 +109,52 @@ class FaissIndex:
         if self._index is None or k <= 0:
             empty = np.empty((len(queries), 0))
             return pad_results(empty.astype(np.int64), empty.astype(np.float32), k)
-        selector = None
+        # Selectors are C++ objects that reference each other by raw pointer: every one
+        # stays bound to a local name until the search returns.
+        selector = allowed_selector = None
         if allowed is not None:
-            selector = self.faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            allowed_ids = np.ascontiguousarray(allowed, dtype=np.int64)
+            allowed_selector = selector = self.faiss.IDSelectorBatch(allowed_ids)
         if self._tombstones:
-            dead = self.faiss.IDSelectorNot(
-                self.faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
+            dead = self._live_selector()
+            selector = (
+                dead
+                if allowed_selector is None
+                else self.faiss.IDSelectorAnd(allowed_selector, dead)
             )
-            selector = dead if selector is None else self.faiss.IDSelectorAnd(selector, dead)
-        scores, labels = self._index.search(queries, k, params=self._search_params(selector))
+        if selector is None:  # the hot path: reuse one parameter object
+            if self._plain_params is None:
+                self._plain_params = self._search_params(None)
+            params = self._plain_params
+        else:
+            params = self._search_params(selector)
+        scores, labels = self._search_few_threads(queries, k, params)
         if self.metric == "euclidean":
             scores = -np.sqrt(np.maximum(scores, 0.0))
         scores[labels < 0] = -np.inf
         if allowed is not None and (labels < 0).any():
             return self._exact_among(queries, k, allowed, labels, scores)
         return labels, scores
+
+    def _search_few_threads(self, queries: np.ndarray, k: int, params: Any) -> tuple:
+        """One query cannot use several threads, but FAISS still starts an OpenMP team
+        per call; for a handful of queries that start-up costs up to a third of the
+        time. The thread count is per calling thread, so concurrent callers are unaffected."""
+        if len(queries) > 2:
+            return self._index.search(queries, k, params=params)
+        before = self.faiss.omp_get_max_threads()
+        self.faiss.omp_set_num_threads(1)
+        try:
+            return self._index.search(queries, k, params=params)
+        finally:
+            self.faiss.omp_set_num_threads(before)
+
+    def _live_selector(self) -> Any:
+        """Selector hiding tombstones, built once per change of the tombstone set."""
+        if self._dead is None:
+            batch = self.faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
+            self._dead = (self.faiss.IDSelectorNot(batch), batch)  # keep batch alive
+        return self._dead[0]
 
     def _exact_among(self, queries, k, allowed, labels, scores):
         """A selective filter can starve a graph/cell walk of results: when rows came back
@@ -166,4 +200,5 @@ class FaissIndex:
         if index._index.ntotal and index._index.d != meta["dim"]:
             raise ValueError(f"{path}: dimension mismatch")
         index._tombstones = set(meta["tombstones"])
+        index._dead = None
         return index

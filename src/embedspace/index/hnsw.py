@@ -39,3 +39,4 @@ class HnswIndex(FaissIndex):
     def set_ef_search(self, ef_search: int) -> None:
         """Trade speed for recall at query time."""
         self.params["ef_search"] = int(ef_search)
+        self._plain_params = None

@@ -95,3 +95,4 @@ class IvfIndex(FaissIndex):
 
     def set_nprobe(self, nprobe: int) -> None:
         self.params["nprobe"] = int(nprobe)
+        self._plain_params = None

@@ -1,0 +1,197 @@
+"""ANN benchmark: recall@10 vs queries/s for our indexes and the raw libraries.
+
+The ann-benchmarks protocol: held-out queries, ground truth by exact search, recall@10,
+single-query QPS (one query per call, the latency users see) and batched QPS. Our HNSW
+wrapper is timed against raw FAISS *on the same graph* (so the difference is exactly the
+wrapper's cost) and against raw hnswlib built with the same M / efConstruction.
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..index.exact import ExactIndex
+from ..index.factory import make_index
+
+HNSW_M, HNSW_EF_CONSTRUCTION = 32, 200
+EF_SWEEP = (16, 32, 64, 128, 256)
+NPROBE_SWEEP = (4, 8, 16, 32, 64, 128)
+
+
+def _rss_mb() -> float:
+    """Current resident set size (not the peak: builds are measured as differences)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
+    hits = [len(np.intersect1d(f[f >= 0], t)) for f, t in zip(found, truth, strict=True)]
+    return float(np.mean(hits) / truth.shape[1])
+
+
+def _qps(
+    search: Callable[[np.ndarray], np.ndarray], queries: np.ndarray, batched: bool
+) -> tuple[float, np.ndarray]:
+    if batched:
+        started = time.perf_counter()
+        labels = search(queries)
+        return len(queries) / (time.perf_counter() - started), labels
+    started = time.perf_counter()
+    labels = np.vstack([search(q[None, :]) for q in queries])
+    return len(queries) / (time.perf_counter() - started), labels
+
+
+def ground_truth(base: np.ndarray, queries: np.ndarray, metric: str = "cosine") -> np.ndarray:
+    exact = ExactIndex(base.shape[1], metric)  # type: ignore[arg-type]
+    exact.add(np.arange(len(base)), base)
+    return np.vstack(
+        [exact.search(queries[i : i + 512], 10)[0] for i in range(0, len(queries), 512)]
+    )
+
+
+def hnsw_curves(
+    base: np.ndarray, queries: np.ndarray, truth: np.ndarray, dataset: str
+) -> list[dict[str, Any]]:
+    """Our HnswIndex, raw FAISS on the same graph, and raw hnswlib, over an ef sweep."""
+    import hnswlib
+
+    rows: list[dict[str, Any]] = []
+    labels = np.arange(len(base))
+    gc.collect()
+    rss0, started = _rss_mb(), time.perf_counter()
+    ours = make_index(
+        "hnsw", base.shape[1], "cosine", M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION
+    )
+    ours.add(labels, base)
+    ours_build, ours_rss = time.perf_counter() - started, _rss_mb() - rss0
+    raw_faiss = ours._index  # IndexIDMap2(IndexHNSWFlat): the same graph, no wrapper
+    unit = ours.faiss  # the faiss module
+    normalised = base / np.linalg.norm(base, axis=1, keepdims=True)
+    rss0, started = _rss_mb(), time.perf_counter()
+    hnsw = hnswlib.Index(space="cosine", dim=base.shape[1])
+    hnsw.init_index(max_elements=len(base), M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
+    hnsw.add_items(normalised, labels)
+    hnswlib_build, hnswlib_rss = time.perf_counter() - started, _rss_mb() - rss0
+    q_unit = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    for ef in EF_SWEEP:
+        ours.set_ef_search(ef)
+        hnsw.set_ef(max(ef, 10))
+        params = unit.SearchParametersHNSW(efSearch=ef)
+        libraries = (
+            ("embedspace HnswIndex", lambda q: ours.search(q, 10)[0], ours_build, ours_rss),
+            (
+                "raw faiss (same graph)",
+                lambda q, p=params: raw_faiss.search(q, 10, params=p)[1],
+                ours_build,
+                ours_rss,
+            ),
+            (
+                "raw hnswlib",
+                lambda q: hnsw.knn_query(q, k=10)[0].astype(np.int64),
+                hnswlib_build,
+                hnswlib_rss,
+            ),
+        )
+        for library, search, build_s, rss in libraries:
+            single_qps, found = _qps(search, q_unit, batched=False)
+            batched_qps, _ = _qps(search, q_unit, batched=True)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "library": library,
+                    "param": f"ef={ef}",
+                    "recall@10": round(recall_at_10(found, truth), 4),
+                    "qps_single": round(single_qps),
+                    "qps_batched": round(batched_qps),
+                    "build_s": round(build_s, 1),
+                    "rss_mb": round(rss),
+                }
+            )
+    return rows
+
+
+def ivf_curves(
+    base: np.ndarray,
+    queries: np.ndarray,
+    truth: np.ndarray,
+    dataset: str,
+    kinds: tuple[str, ...] = ("ivf", "ivfpq"),
+) -> list[dict[str, Any]]:
+    """Our IVF-Flat and IVF-PQ over an nprobe sweep (PQ candidates re-scored exactly)."""
+    rows: list[dict[str, Any]] = []
+    labels = np.arange(len(base))
+    unit = (base / np.linalg.norm(base, axis=1, keepdims=True)).astype(np.float32)
+    for kind in kinds:
+        started = time.perf_counter()
+        index = make_index(kind, base.shape[1], "cosine")
+        index.add(labels, base)
+        build_s = time.perf_counter() - started
+        approximate = getattr(index, "approximate_scores", False)
+        for nprobe in NPROBE_SWEEP:
+            index.set_nprobe(nprobe)
+
+            def search(q: np.ndarray, index=index, approximate=approximate) -> np.ndarray:
+                if not approximate:
+                    return index.search(q, 10)[0]
+                cand = index.search(q, 100)[0]  # the Space's refine step: exact re-score of 10x
+                qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+                scores = np.einsum("qd,qkd->qk", qn, unit[np.maximum(cand, 0)])
+                scores[cand < 0] = -np.inf
+                return np.take_along_axis(cand, np.argsort(-scores, axis=1)[:, :10], axis=1)
+
+            single_qps, found = _qps(search, queries, batched=False)
+            batched_qps, _ = _qps(search, queries, batched=True)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "library": f"embedspace {kind}" + (" + exact re-score" if approximate else ""),
+                    "param": f"nprobe={nprobe}",
+                    "recall@10": round(recall_at_10(found, truth), 4),
+                    "qps_single": round(single_qps),
+                    "qps_batched": round(batched_qps),
+                    "build_s": round(build_s, 1),
+                    "rss_mb": None,
+                }
+            )
+    return rows
+
+
+def wrapper_overhead(rows: list[dict[str, Any]]) -> list[str]:
+    """For each dataset: our QPS at the first ef reaching recall >= 0.95 vs the best raw library."""
+    lines = []
+    for dataset in sorted({r["dataset"] for r in rows}):
+        ok = [r for r in rows if r["dataset"] == dataset and r["recall@10"] >= 0.95]
+        ours = [r for r in ok if r["library"] == "embedspace HnswIndex"]
+        raw = [r for r in ok if r["library"].startswith("raw")]
+        if not ours or not raw:
+            lines.append(f"- {dataset}: no setting reached recall@10 >= 0.95")
+            continue
+        best_ours = max(r["qps_single"] for r in ours)
+        best_raw = max(raw, key=lambda r: r["qps_single"])
+        lines.append(
+            f"- {dataset}: at recall@10 >= 0.95 our best single-query QPS is {best_ours:,} vs "
+            f"{best_raw['qps_single']:,} for {best_raw['library']} "
+            f"(ratio {best_ours / best_raw['qps_single']:.2f})."
+        )
+    return lines
+
+
+def curves_markdown(rows: list[dict[str, Any]], title: str) -> str:
+    lines = [
+        f"### {title}",
+        "",
+        "| dataset | library | param | recall@10 | QPS single | QPS batched | build s | build RSS MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['dataset']} | {r['library']} | {r['param']} | {r['recall@10']:.3f} | {r['qps_single']:,} | "
+        f"{r['qps_batched']:,} | {r['build_s']} | {r['rss_mb'] if r['rss_mb'] is not None else '-'} |"
+        for r in rows
+    ]
+    return "\n".join(lines)

