@@ -157,8 +157,10 @@ def compression_markdown(results: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "Command: `make bench` (section `compression`; `embedspace.eval.compression."
-        "compression_benchmark`).",
+        "Command: `python -c 'from pathlib import Path; from embedspace.eval.compression "
+        "import compression_benchmark; from embedspace.eval.datasets import data_root; "
+        "compression_benchmark(Path(\"docs/benchmarks.md\"), data_root())'` "
+        "(section `compression`).",
     ]
     return "\n".join(lines)
 
