@@ -159,7 +159,7 @@ def compression_markdown(results: dict[str, Any]) -> str:
         "",
         "Command: `python -c 'from pathlib import Path; from embedspace.eval.compression "
         "import compression_benchmark; from embedspace.eval.datasets import data_root; "
-        "compression_benchmark(Path(\"docs/benchmarks.md\"), data_root())'` "
+        'compression_benchmark(Path("docs/benchmarks.md"), data_root())\'` '
         "(section `compression`).",
     ]
     return "\n".join(lines)
