@@ -38,6 +38,8 @@ SECTIONS = (
     "scifact",
     "banking77",
     "words",
+    "sentences",
+    "compression",
 )
 
 
