@@ -102,3 +102,21 @@ def test_add_images_then_search_them_with_words(tmp_path):
         app, ["classify", str(tmp_path / "cat.png"), "-l", "a cat", "-l", "a car", "--json"]
     )
     assert _json_lines(result.output)[0]["label"] == "a cat"
+
+
+def test_models_lists_every_offline_encoder_with_its_size():
+    result = runner.invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in _json_lines(result.output)}
+    assert {
+        "all-MiniLM-L6-v2",
+        "all-MiniLM-L6-v2-fp32",
+        "glove-6b-50d",
+        "conse-efficientnet-lite0",
+    } <= set(rows)
+    default = rows["all-MiniLM-L6-v2"]
+    assert (default["dim"], default["max_tokens"], default["available"]) == (384, 256, True)
+    assert 15 < default["size_mb"] < 40  # int8 ONNX + tokenizer
+    assert rows["glove-6b-50d"]["dim"] == 50 and rows["glove-6b-50d"]["size_mb"] > 50
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0 and "Models available offline" in result.output

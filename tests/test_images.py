@@ -60,6 +60,17 @@ def test_zero_shot_picks_each_photos_caption():
         )
 
 
+def test_done_means_labels_with_and_without_a_prompt_template():
+    """ISSUE 2's check: mixed phrasings, one of them CLIP-style, must not capture the photos."""
+    labels = ["a photo of a cat", "a cup of coffee", "a rocket", "a photo of a dog", "a car"]
+    for name, expected in (
+        ("chelsea", "a photo of a cat"),
+        ("coffee", "a cup of coffee"),
+        ("rocket", "a rocket"),
+    ):
+        assert es.classify(getattr(data, name)(), labels)[0].label == expected, name
+
+
 def test_zero_shot_works_on_text_too():
     best = es.classify("I love my new puppy", ["a dog", "a car", "a beach"])[0]
     assert best.label == "a dog"
@@ -114,3 +125,104 @@ def test_bad_image_inputs_raise_embedspace_errors(space, tmp_path):
         es.embed_images(data.coffee())
     with pytest.raises(es.InvalidInputError, match="two distinct labels"):
         es.classify("a puppy", ["a dog"])
+
+
+def _save(image: np.ndarray, path, **params) -> None:
+    from PIL import Image
+
+    Image.fromarray(image).save(path, **params)
+
+
+def test_formats_orientation_and_transparency(tower, tmp_path):
+    """Same photo as JPEG, WebP, GIF, greyscale PNG, RGBA PNG and a sideways JPEG whose
+    EXIF says "rotate": every one is read upright and recognised as the cat."""
+    from PIL import Image
+
+    cat = data.chelsea()
+    _save(cat, tmp_path / "cat.jpg", quality=90)
+    _save(cat, tmp_path / "cat.webp")
+    Image.fromarray(cat).convert("P").save(tmp_path / "cat.gif")
+    _save(np.asarray(Image.fromarray(cat).convert("L")), tmp_path / "grey.png")
+    rgba = np.dstack([cat, np.full(cat.shape[:2], 255, np.uint8)])
+    rgba[:40, :40, 3] = 0  # a transparent corner
+    _save(rgba, tmp_path / "cat-rgba.png")
+    sideways = Image.fromarray(cat).rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    sideways.save(tmp_path / "sideways.jpg", exif=exif)
+
+    from embedspace.encoders.image import to_rgb
+
+    assert to_rgb(tmp_path / "sideways.jpg").size == (cat.shape[1], cat.shape[0])  # upright
+    assert to_rgb(tmp_path / "cat-rgba.png").getpixel((0, 0)) == (255, 255, 255)  # white
+    files = sorted(tmp_path.iterdir())
+    labels = ["a cat", "a cup of coffee", "a rocket"]
+    for file, vector in zip(files, es.embed_images(files), strict=True):
+        best = es.classify(str(file), labels)[0]
+        assert best.label == "a cat", file.name
+        assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_corrupt_and_truncated_files_are_skipped_and_nothing_is_lost(space, tmp_path):
+    io.imsave(tmp_path / "coffee.png", data.coffee(), check_contrast=False)
+    whole = tmp_path / "whole.jpg"
+    _save(data.rocket(), whole, quality=90)
+    (tmp_path / "truncated.jpg").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    report = space.add_images([tmp_path])
+    assert report.added == 2 and len(report.skipped) == 2
+    assert any("truncated.jpg" in s for s in report.skipped)
+    assert any("garbage.png" in s for s in report.skipped)
+    assert {h.id for h in space.search("a cup of coffee", k=5)} == {"coffee.png", "whole.jpg"}
+    with pytest.raises(es.UnsupportedFileError, match="truncated.jpg") as info:
+        es.embed_images([tmp_path / "truncated.jpg"])
+    assert isinstance(info.value, es.EmbedspaceError)
+
+
+def test_ids_metadata_and_thumbnails(space, photo_dir):
+    from PIL import Image
+
+    files = [photo_dir / "chelsea.png", photo_dir / "coffee.png"]
+    report = space.add_images(
+        files, ids=["cat-photo", "coffee-photo"], metadata=[{"by": "a"}, {"by": "b"}]
+    )
+    assert report.added == 2
+    item = space.get("cat-photo")
+    assert item.metadata["by"] == "a" and item.metadata["modality"] == "image"
+    thumbnail = space.path / item.metadata["thumbnail"]
+    with Image.open(thumbnail) as thumb:
+        assert thumb.format == "JPEG" and max(thumb.size) <= 256
+    assert space.search("a cup of coffee", k=1)[0].id == "coffee-photo"
+    with pytest.raises(es.InvalidInputError, match="ids"):
+        space.add_images(files, ids=["only-one"])
+    with pytest.raises(es.InvalidInputError, match="metadata"):
+        space.add_images(files, metadata=[{"by": "a"}])
+
+
+def test_space_classify_takes_an_id_a_text_or_an_image_path(space, photo_dir):
+    space.add_images([photo_dir / "rocket.png"])
+    labels = ["a cat", "a cup of coffee", "a rocket"]
+    assert space.classify("rocket.png", labels)[0].label == "a rocket"  # an id
+    assert space.classify(str(photo_dir / "chelsea.png"), labels)[0].label == "a cat"  # a path
+    assert space.classify("I need my morning espresso", labels)[0].label == "a cup of coffee"
+    assert space.classify(data.coffee(), labels)[0].label == "a cup of coffee"  # an array
+
+
+def test_cli_search_finds_the_coffee_photo_in_a_mixed_space(photo_dir, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from embedspace.cli import app
+
+    runner = CliRunner()
+    space = str(tmp_path / "mixed.space")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Quarterly revenue grew by four percent.")
+    assert runner.invoke(app, ["add", space, str(notes)]).exit_code == 0
+    result = runner.invoke(app, ["add-images", space, str(photo_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["search", space, "a cup of coffee", "--k", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    top = json.loads(result.output.splitlines()[0])
+    assert top["id"] == "coffee.png" and top["metadata"]["modality"] == "image"

@@ -154,6 +154,34 @@ def test_words_and_classify(server_url):
     assert ranked[0]["label"] == "space travel"
 
 
+def test_compare_matches_the_library(server_url, encoder):
+    rows = httpx.post(
+        f"{server_url}/compare", json={"a": "dog bites man", "b": "man bites dog"}
+    ).json()
+    expected = es.compare("dog bites man", "man bites dog", model=encoder)
+    assert {r["key"]: r["cosine"] for r in rows} == pytest.approx(expected, abs=1e-6)
+    assert [r["key"] for r in rows][-1] == "dense" and all(r["sees"] for r in rows)
+    empty = httpx.post(f"{server_url}/compare", json={"a": "!!!", "b": "words"})
+    assert empty.status_code == 400
+
+
+def test_classify_never_opens_server_files(server_url, tmp_path, encoder):
+    """A text naming an image file on the server is classified as that text."""
+    from skimage import data, io
+
+    photo = tmp_path / "cat.png"
+    io.imsave(photo, data.chelsea(), check_contrast=False)
+    labels = ["a cat", "a file name"]
+    ranked = httpx.post(f"{server_url}/classify", json={"text": str(photo), "labels": labels})
+    vector = encoder.encode([str(photo)], role="document")
+    expected = es.cosine(vector, encoder.encode(labels, role="query"))[0]
+    assert {p["label"]: p["score"] for p in ranked.json()} == pytest.approx(
+        dict(zip(labels, expected.tolist(), strict=True)), abs=1e-5
+    )
+    missing = httpx.post(f"{server_url}/classify", json={"id": str(photo), "labels": labels})
+    assert missing.status_code == 404
+
+
 # -- writing -----------------------------------------------------------------------------
 def test_items_add_get_update_delete(writable_url):
     added = httpx.post(

@@ -147,6 +147,30 @@ def test_search_lists_results_and_marks_the_query(page, served_space_path, shots
     )
 
 
+def test_compare_updates_live(page, encoder, shots):
+    page.click("#tabs button[data-view='compare']")
+    page.wait_for_selector("#compare-table tr[data-key='dense']")
+    page.click(".examples button:has-text('negation')")
+    expected = es.compare("the movie was good", "the movie was not good", model=encoder)
+    dense = f"{expected['dense']:.3f}"
+    page.wait_for_function(
+        "(v) => document.querySelector(\"tr[data-key='dense'] .cosine\").textContent === v",
+        arg=dense,
+    )
+    page.fill("#cmp-b", "the film was great")  # typing alone updates the table
+    again = es.compare("the movie was good", "the film was great", model=encoder)
+    page.wait_for_function(
+        "(v) => document.querySelector(\"tr[data-key='dense'] .cosine\").textContent === v",
+        arg=f"{again['dense']:.3f}",
+    )
+    page.click(".examples button:has-text('negation')")
+    page.wait_for_function(
+        "(v) => document.querySelector(\"tr[data-key='dense'] .cosine\").textContent === v",
+        arg=dense,
+    )
+    page.screenshot(path=str(shots / "explorer-compare.png"))
+
+
 def test_words_analogy(page, shots):
     page.click("#tabs button[data-view='words']")
     page.click("#analogy-form button")

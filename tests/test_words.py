@@ -30,7 +30,42 @@ def glove():
     ],
 )
 def test_seed_analogies(glove, a, b, c, expected):
-    assert glove.analogy(a, b, c) == expected
+    answers = glove.analogy(a, b, c)
+    assert answers[0][0] == expected and len(answers) == 10
+    assert not {a.lower(), b.lower(), c.lower()} & {w for w, _ in answers}  # inputs excluded
+    assert glove.analogy(a, b, c, k=3, method="mul")[0][0] == expected
+
+
+def test_analogy_scores_are_ranked_and_restrict_limits_answers(glove):
+    answers = glove.analogy("king", "man", "woman", k=5, restrict=5000)
+    assert answers[0][0] == "queen"
+    scores = [s for _, s in answers]
+    assert scores == sorted(scores, reverse=True)
+    top = set(glove.vocabulary(5000))
+    assert all(w in top for w, _ in answers)
+    assert all(
+        w in glove.vocabulary(50) for w, _ in glove.analogy("king", "man", "woman", restrict=50)
+    )
+    assert glove.vocabulary(3) == ["the", ",", "."] and len(glove.vocabulary()) == len(glove)
+    with pytest.raises(es.InvalidInputError, match="method"):
+        glove.analogy("king", "man", "woman", method="sub")
+    with pytest.raises(es.InvalidInputError, match="restrict"):
+        glove.analogy("king", "man", "woman", restrict=0)
+
+
+def test_loading_is_fast_because_the_matrix_is_memory_mapped(glove):
+    import time
+
+    from embedspace.encoders.registry import _load_glove
+
+    timings = []
+    for _ in range(3):  # best of three: the CPU may be shared
+        start = time.perf_counter()
+        fresh = _load_glove()
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 1.0
+    assert isinstance(fresh._matrix, np.memmap)
+    assert fresh.similarity("cat", "dog") == pytest.approx(glove.similarity("cat", "dog"))
 
 
 def test_most_similar_king_has_royalty_and_never_the_word_itself(glove):
@@ -67,7 +102,7 @@ def test_google_analogies_accuracy(glove):
     assert results["family"].accuracy > 0.6
     correct = sum(r.correct for r in results.values())
     answered = sum(r.answered for r in results.values())
-    assert answered > 14_000 and correct / answered > 0.4
+    assert answered > 14_000 and 0.45 < correct / answered < 0.55  # published: ~0.50
 
 
 def test_sentence_vector_is_mean_of_word_vectors(glove):

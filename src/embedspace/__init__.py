@@ -7,6 +7,8 @@ space.search("I'd like my money back", k=5)
 """
 
 from .analysis.classify import Prediction
+from .analysis.compare import compare
+from .analysis.tokens import token_vectors
 from .encoders.registry import load_encoder, models, words
 from .encoders.words import WordVectors
 from .errors import (
@@ -18,6 +20,7 @@ from .errors import (
     ModelMismatchError,
     ModelNotFoundError,
     NotASpaceError,
+    RemoteModelError,
     SpaceLockedError,
     UnknownWordError,
     UnsupportedFileError,
@@ -34,6 +37,8 @@ __all__ = [
     "SyncReport",
     "embed",
     "embed_images",
+    "token_vectors",
+    "compare",
     "classify",
     "Prediction",
     "cosine",
@@ -49,6 +54,7 @@ __all__ = [
     "ModelMismatchError",
     "ModelNotFoundError",
     "NotASpaceError",
+    "RemoteModelError",
     "SpaceLockedError",
     "UnknownWordError",
     "UnsupportedFileError",

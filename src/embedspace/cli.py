@@ -164,12 +164,42 @@ def words_analogy(
     b: Annotated[str, typer.Argument(help="e.g. man")],
     c: Annotated[str, typer.Argument(help="e.g. woman")],
     k: Annotated[int, typer.Option("--k", "-k", help="How many candidates.")] = 5,
+    restrict: Annotated[
+        int | None, typer.Option(help="Answer only with the N most frequent words.")
+    ] = None,
+    method: Annotated[str, typer.Option(help="add (3CosAdd) | mul (3CosMul)")] = "add",
     as_json: JsonOpt = False,
 ) -> None:
     """A - B + C: `embedspace words analogy king man woman` -> queen."""
     from .encoders.registry import words
 
-    _ranked(words().most_similar([a, c], [b], k=k), "word", as_json)
+    _ranked(words().analogy(a, b, c, k=k, restrict=restrict, method=method), "word", as_json)
+
+
+@app.command()
+@handles_errors
+def compare(
+    a: Annotated[str, typer.Argument(help='A text, e.g. "Paris is beautiful".')],
+    b: Annotated[str, typer.Argument(help='Another text, e.g. "France is lovely".')],
+    model: Annotated[
+        str, typer.Option(help="The dense model (name, folder or hub id).")
+    ] = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Cosine of A and B under six representations, from integer ids to the dense model."""
+    from .analysis.compare import REPRESENTATIONS
+    from .analysis.compare import compare as compare_texts
+
+    scores = compare_texts(a, b, model=model)
+    if as_json:
+        _emit({"a": a, "b": b} | {key: round(value, 6) for key, value in scores.items()})
+        return
+    table = Table(title=f"{a!r} vs {b!r}")
+    for col in ("representation", "cosine", "what it sees"):
+        table.add_column(col, overflow="fold")
+    for row in REPRESENTATIONS:
+        table.add_row(row.key, f"{scores[row.key]:.3f}", row.sees)
+    console.print(table)
 
 
 def _report(summary: dict[str, Any], as_json: bool) -> None:
@@ -281,15 +311,29 @@ def list_models(as_json: JsonOpt = False) -> None:
 
     from .encoders.registry import models
 
-    for info_ in models():
-        if as_json:
+    if as_json:
+        for info_ in models():
             _emit(asdict(info_))
-        else:
-            console.print(
-                f"[bold]{info_.name}[/bold] {info_.dim}d, {info_.max_tokens} tokens, "
-                f"{info_.modality}, {info_.licence}: {info_.source}",
-                highlight=False,
-            )
+        return
+    table = Table(title="Models available offline")
+    for col in ("name", "dim", "max tokens", "modality", "size", "licence", "available"):
+        table.add_column(col, overflow="fold")
+    for info_ in models():
+        table.add_row(
+            info_.name,
+            str(info_.dim),
+            str(info_.max_tokens or "-"),
+            info_.modality,
+            f"{info_.size_mb} MB" if info_.size_mb is not None else "not installed",
+            info_.licence,
+            "yes" if info_.available else "no",
+        )
+    console.print(table)
+    console.print(
+        "Variants: +cls / +max pooling, +dim=N truncation (e.g. default+cls+dim=128); "
+        "other models: a local folder, a hub id, clip:<folder>, openai:<model>@<base url>.",
+        highlight=False,
+    )
 
 
 @app.command()

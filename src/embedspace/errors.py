@@ -55,3 +55,7 @@ class SpaceLockedError(EmbedspaceError, RuntimeError):
 
 class EmbedspaceWarning(UserWarning):
     """Something worked but not the way the caller may assume (e.g. truncated text)."""
+
+
+class RemoteModelError(EmbedspaceError, RuntimeError):
+    """A remote embedding API refused, failed or answered something unusable."""

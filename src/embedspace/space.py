@@ -23,8 +23,8 @@ from .encoders.image import (
     IMAGE_SUFFIXES,
     ImageEncoder,
     ImageLike,
-    check_image_file,
     image_digest,
+    make_thumbnail,
 )
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
@@ -464,42 +464,54 @@ class Space:
         return tower
 
     def add_images(
-        self, paths: Sequence[str | Path], metadata: dict[str, Any] | None = None
+        self,
+        paths: Sequence[str | Path] | str | Path,
+        ids: Sequence[str] | None = None,
+        metadata: Sequence[dict[str, Any]] | dict[str, Any] | None = None,
     ) -> SyncReport:
         """Add image files, folders (recursively) or glob patterns such as ``covers/*.jpg``.
 
         Images land in this space's own vector space, so text queries find them and
-        ``search_image`` finds texts. An image's id and text are its path (relative to the
-        folder named, else its file name), so keyword search can match file names; its
-        metadata is ``metadata`` plus ``modality="image"`` and the absolute ``path``.
-        Unchanged files are not re-embedded; unreadable ones are skipped and reported.
+        ``search_image`` finds texts. An image's text is its path (relative to the folder
+        named, else its file name), so keyword search can match file names; so is its id
+        unless ``ids`` gives one per file found (in the order found). ``metadata`` is one
+        dict for every image or one per file; the space adds ``modality="image"``, the
+        absolute ``path`` and ``thumbnail``, a JPEG of at most 256 px kept in the space
+        folder (relative to it) for display. Unchanged files are not re-embedded;
+        unreadable, corrupt or truncated files are skipped and reported, and nothing
+        else in the batch is lost.
         """
         tower = self._image_tower(record=True)
         if isinstance(paths, str | Path):
             paths = [paths]
-        extra = _validate_metadata([metadata or {}], 1)[0]
+        files = list(discover(map(Path, paths), IMAGE_SUFFIXES))
+        names = [rel for _, rel in files]
+        ids = _validate_ids(names if ids is None else ids, names)
+        if metadata is None or isinstance(metadata, dict):
+            metas = [_validate_metadata([metadata or {}], 1)[0]] * len(files)
+        else:
+            metas = _validate_metadata(metadata, len(files))
         report = SyncReport(skipped=[])
-        items = []
-        for file, rel in discover(map(Path, paths), IMAGE_SUFFIXES):
+        items, digests = [], {}
+        for (file, rel), id_, extra in zip(files, ids, metas, strict=True):
             try:
-                check_image_file(file)
-            except UnsupportedFileError as exc:
+                digests[id_] = image_digest(file)
+                thumbnail = Path("thumbnails") / f"{digests[id_]}.jpg"
+                if not (self.path / thumbnail).is_file():
+                    make_thumbnail(file, self.path / thumbnail)  # decodes: catches bad files
+            except (UnsupportedFileError, OSError) as exc:
                 report.skipped.append(str(exc))
                 continue
             source = str(file.resolve())
-            items.append(
-                LoadedItem(rel, rel, {**extra, "modality": "image", "path": source}, source)
-            )
-        _validate_ids([it.id for it in items], [it.text for it in items])
+            md = {**extra, "modality": "image", "path": source, "thumbnail": str(thumbnail)}
+            items.append(LoadedItem(id_, rel, md, source))
 
         def embed(records: list[ItemRecord]) -> None:
             vectors = tower.encode_images([rec.source for rec in records])
             for rec, vector in zip(records, vectors, strict=True):
                 rec.chunks = [ChunkRecord(0, len(rec.text), vector)]
 
-        report.merge(
-            self._upsert(items, digest=lambda it: image_digest(Path(it.source)), embed=embed)
-        )
+        report.merge(self._upsert(items, digest=lambda it: digests[it.id], embed=embed))
         return report
 
     def search_image(
@@ -508,9 +520,20 @@ class Space:
         """The k items (images or texts) closest to an image: reverse image search."""
         return self.search_vector(self._image_tower().encode_images([image]), k, where)
 
-    def classify(self, id: str, labels: Sequence[str]) -> list[Prediction]:
-        """Zero-shot: rank ``labels`` by closeness to a stored item (text or image)."""
-        return zero_shot(self.vectors([id]), labels, self._require_encoder("classify"))[0]
+    def classify(self, item: str | ImageLike, labels: Sequence[str]) -> list[Prediction]:
+        """Zero-shot: rank ``labels`` by closeness to ``item``, best first.
+
+        ``item`` is the id of a stored item (text or image), else an image (a path to an
+        image file, a Pillow image or an array), else a text, in that order.
+        """
+        encoder = self._require_encoder("classify")
+        if isinstance(item, str) and self._store.get([item]):
+            vector = self.vectors([item])
+        elif _is_image(item):
+            vector = self._image_tower().encode_images([item])
+        else:
+            vector = encoder.encode(_validate_texts([item]), role="document")
+        return zero_shot(vector, labels, encoder)[0]
 
     # -- reading --------------------------------------------------------------------------
     def _with_view(self, fn):
@@ -713,10 +736,21 @@ def _check_k(k: int) -> int:
     return int(min(k, 2**31 - 1))
 
 
-def embed(texts: Sequence[str], model: str | Encoder = "default") -> np.ndarray:
-    """Embed texts with a model: float32 (n, d), rows L2-normalised."""
+def embed(
+    texts: Sequence[str],
+    model: str | Encoder = "default",
+    *,
+    pooling: str | None = None,
+    dim: int | None = None,
+) -> np.ndarray:
+    """Embed texts with a model: float32 (n, d), rows L2-normalised.
+
+    ``pooling`` ("mean", "cls", "max") chooses how token vectors become one vector (ONNX
+    models); ``dim`` keeps the first ``dim`` coordinates, re-normalised. Both are the
+    model-name options ``"default+cls+dim=128"`` spelled as keywords.
+    """
     texts = _validate_texts(texts)
-    return load_encoder(model).encode(texts, role="document")
+    return load_encoder(model, pooling=pooling, dim=dim).encode(texts, role="document")
 
 
 def embed_images(images: Sequence[ImageLike], model: str | Encoder = "default") -> np.ndarray:

@@ -51,3 +51,20 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     np.maximum(norms, 1e-12, out=norms)
     return vectors / norms
+
+
+def require_text_list(items: object) -> None:
+    """Reject a bare string where a list of texts belongs (it would embed each letter)."""
+    from ..errors import InvalidInputError
+
+    if isinstance(items, str):
+        raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
+
+
+def hf_token_spans(tokenizer, text: str) -> list[tuple[int, int]]:
+    """Character spans of the content tokens of ``text`` from a Hugging Face fast
+    tokenizer (no special tokens, no truncation): what chunking needs."""
+    encoded = tokenizer(
+        text, add_special_tokens=False, return_offsets_mapping=True, truncation=False
+    )
+    return [tuple(span) for span in encoded["offset_mapping"]]

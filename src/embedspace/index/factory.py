@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from .base import Metric, VectorIndex
 
-INDEX_KINDS = ("auto", "exact", "hnsw", "ivf", "ivfpq")
+INDEX_KINDS = ("auto", "exact", "hnsw", "ivf", "ivfpq", "int8", "binary")
 #: Below this many chunks "auto" searches exactly: a matmul over 50k x 384 takes a few ms.
 AUTO_ANN_THRESHOLD = 50_000
 
@@ -28,6 +28,14 @@ def make_index(kind: str, dim: int, metric: Metric, **params: Any) -> VectorInde
         if kind == "ivfpq":
             params.setdefault("pq_m", _default_pq_m(dim))
         return IvfIndex(dim, metric, **params)
+    if kind == "int8":
+        from .compressed import Int8Index
+
+        return Int8Index(dim, metric, **params)
+    if kind == "binary":
+        from .compressed import BinaryIndex
+
+        return BinaryIndex(dim, metric)
     raise InvalidInputError(f"index must be one of {INDEX_KINDS}, not {kind!r}")
 
 
@@ -36,6 +44,14 @@ def load_index(kind: str, path: Path) -> VectorIndex:
         from .hnsw import HnswIndex
 
         return HnswIndex.load(path)
+    if kind == "int8":
+        from .compressed import Int8Index
+
+        return Int8Index.load(path)
+    if kind == "binary":
+        from .compressed import BinaryIndex
+
+        return BinaryIndex.load(path)
     from .ivf import IvfIndex
 
     return IvfIndex.load(path)

@@ -157,6 +157,20 @@ class ClassifyRequest(BaseModel):
     labels: list[str] = Field(min_length=1)
 
 
+class CompareRequest(BaseModel):
+    """Two texts to compare under every representation, from integer ids to dense."""
+
+    model_config = ConfigDict(extra="forbid")
+    a: str = Field(min_length=1, max_length=10_000)
+    b: str = Field(min_length=1, max_length=10_000)
+
+
+class CompareRow(BaseModel):
+    key: str
+    sees: str
+    cosine: float
+
+
 class AnalogyRequest(BaseModel):
     """``a - b + c`` over the packaged word vectors: king - man + woman -> queen."""
 

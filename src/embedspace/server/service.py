@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..analysis.classify import Prediction, zero_shot
+from ..analysis.compare import REPRESENTATIONS, compare
 from ..analysis.projection import SpaceMap, project_space
 from ..encoders.base import Encoder, l2_normalise
 from ..ingest.hashing import content_id
@@ -118,16 +119,26 @@ class SpaceService:
         with self._lock.reading():
             return self.space.get(id)
 
-    def classify(self, id: str | None, text: str | None, labels: list[str]):
-        from ..space import classify
-
+    def classify(self, id: str | None, text: str | None, labels: list[str]) -> list[Prediction]:
+        """Zero-shot labels for a stored item or a text. A text is always embedded as text:
+        the library would open a string naming an image file, and clients must not make
+        the server read its own files."""
         if (id is None) == (text is None):
             raise ApiError("give either id (a stored item) or text, not both", param="id")
+        if text is not None and not text.strip():
+            raise ApiError("text is empty", param="text")
         self.check_batch(len(labels), "labels")
+        encoder = self.encoder()
+        if id is None:
+            return zero_shot(encoder.encode([text], role="document"), labels, encoder)[0]
         with self._lock.reading():
-            if id is not None:
-                return self.space.classify(id, labels)
-            return classify(text, labels, model=self.encoder())
+            vector = self.space.vectors([id])
+        return zero_shot(vector, labels, encoder)[0]
+
+    def compare(self, a: str, b: str) -> list[dict[str, Any]]:
+        """``a`` vs ``b`` under each representation of ``es.compare``, dense = this model."""
+        scores = compare(a, b, model=self.encoder())
+        return [{"key": r.key, "sees": r.sees, "cosine": scores[r.key]} for r in REPRESENTATIONS]
 
     def map(self) -> SpaceMap:
         """The 2-D PCA map of every item, recomputed only when the store has changed."""

@@ -13,6 +13,8 @@ from .images import decode_image
 from .schemas import (
     AddRequest,
     ClassifyRequest,
+    CompareRequest,
+    CompareRow,
     DeleteRequest,
     DeleteResponse,
     Health,
@@ -112,6 +114,13 @@ async def classify(body: ClassifyRequest, request: Request) -> list[Prediction]:
         _service(request).classify, body.id, body.text, body.labels
     )
     return _predictions(predictions)
+
+
+@router.post("/compare", response_model=list[CompareRow], tags=["space"])
+async def compare(body: CompareRequest, request: Request) -> list[CompareRow]:
+    """Cosine of two texts under one-hot, bag-of-words, TF-IDF, mean GloVe, dense..."""
+    rows = await run_in_threadpool(_service(request).compare, body.a, body.b)
+    return [CompareRow(**row) for row in rows]
 
 
 @router.get("/map", response_model=MapResponse, tags=["space"])

@@ -212,6 +212,7 @@ window.addEventListener("resize", draw);
 
 // -- panels -----------------------------------------------------------------------------
 function showView(name) {
+  if (name === "compare" && !$("#compare-table tbody").children.length) runCompare();
   for (const button of document.querySelectorAll("#tabs button")) {
     button.classList.toggle("active", button.dataset.view === name);
   }
@@ -231,6 +232,45 @@ $("#search-form").addEventListener("submit", async (event) => {
     showHits($("#results"), hits, position);
   } catch (err) { status(err.message, true); }
 });
+
+// -- Compare: cosine of two texts under each representation, live as you type ----------
+let compareTimer = null;
+async function runCompare() {
+  try {
+    const rows = await api("/compare", { a: $("#cmp-a").value, b: $("#cmp-b").value });
+    $("#compare-table tbody").replaceChildren(...rows.map((row) => {
+      const tr = document.createElement("tr");
+      tr.dataset.key = row.key;
+      const name = document.createElement("td");
+      name.innerHTML = "<strong></strong><div class='sees'></div>";
+      name.querySelector("strong").textContent = row.key;
+      name.querySelector(".sees").textContent = row.sees;
+      const value = document.createElement("td");
+      value.className = "cosine";
+      value.textContent = row.cosine.toFixed(3);
+      const bar = document.createElement("div");
+      bar.className = "bar";
+      bar.style.width = `${Math.max(0, row.cosine) * 100}%`;
+      value.append(bar);
+      tr.append(name, value);
+      return tr;
+    }));
+  } catch (err) { status(err.message, true); }
+}
+for (const input of [$("#cmp-a"), $("#cmp-b")]) {
+  input.addEventListener("input", () => {
+    clearTimeout(compareTimer);
+    compareTimer = setTimeout(runCompare, 250);
+  });
+}
+for (const example of document.querySelectorAll(".examples button")) {
+  example.addEventListener("click", () => {
+    $("#cmp-a").value = example.dataset.a;
+    $("#cmp-b").value = example.dataset.b;
+    runCompare();
+  });
+}
+$("#compare-form").addEventListener("submit", (event) => { event.preventDefault(); runCompare(); });
 
 function words(form, path, body, list) {
   form.addEventListener("submit", async (event) => {

