@@ -155,9 +155,11 @@ def test_words_and_classify(server_url):
 
 
 def test_compare_matches_the_library(server_url, encoder):
-    rows = httpx.post(
+    body = httpx.post(
         f"{server_url}/compare", json={"a": "dog bites man", "b": "man bites dog"}
     ).json()
+    rows = body["representations"]
+    assert len(body["positions"]) == 2 and all(len(p) == 2 for p in body["positions"])
     expected = es.compare("dog bites man", "man bites dog", model=encoder)
     assert {r["key"]: r["cosine"] for r in rows} == pytest.approx(expected, abs=1e-6)
     assert [r["key"] for r in rows][-1] == "dense" and all(r["sees"] for r in rows)

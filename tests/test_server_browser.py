@@ -168,6 +168,7 @@ def test_compare_updates_live(page, encoder, shots):
         "(v) => document.querySelector(\"tr[data-key='dense'] .cosine\").textContent === v",
         arg=dense,
     )
+    assert page.evaluate("state.pair.length") == 2
     page.screenshot(path=str(shots / "explorer-compare.png"))
 
 

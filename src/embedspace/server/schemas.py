@@ -171,6 +171,12 @@ class CompareRow(BaseModel):
     cosine: float
 
 
+class CompareResponse(BaseModel):
+    representations: list[CompareRow]
+    #: Where ``a`` and ``b`` fall on the /map projection (dense vectors).
+    positions: list[list[float]]
+
+
 class AnalogyRequest(BaseModel):
     """``a - b + c`` over the packaged word vectors: king - man + woman -> queen."""
 

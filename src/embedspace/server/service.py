@@ -135,10 +135,18 @@ class SpaceService:
             vector = self.space.vectors([id])
         return zero_shot(vector, labels, encoder)[0]
 
-    def compare(self, a: str, b: str) -> list[dict[str, Any]]:
-        """``a`` vs ``b`` under each representation of ``es.compare``, dense = this model."""
-        scores = compare(a, b, model=self.encoder())
-        return [{"key": r.key, "sees": r.sees, "cosine": scores[r.key]} for r in REPRESENTATIONS]
+    def compare(self, a: str, b: str) -> dict[str, Any]:
+        """``a`` vs ``b`` under each representation of ``es.compare`` (dense = this model),
+        and where the two texts fall on the map."""
+        encoder = self.encoder()
+        scores = compare(a, b, model=encoder)
+        vectors = encoder.encode([a, b], role="document")
+        return {
+            "representations": [
+                {"key": r.key, "sees": r.sees, "cosine": scores[r.key]} for r in REPRESENTATIONS
+            ],
+            "positions": [self._position(v) for v in vectors],
+        }
 
     def map(self) -> SpaceMap:
         """The 2-D PCA map of every item, recomputed only when the store has changed."""

@@ -14,7 +14,7 @@ from .schemas import (
     AddRequest,
     ClassifyRequest,
     CompareRequest,
-    CompareRow,
+    CompareResponse,
     DeleteRequest,
     DeleteResponse,
     Health,
@@ -116,11 +116,10 @@ async def classify(body: ClassifyRequest, request: Request) -> list[Prediction]:
     return _predictions(predictions)
 
 
-@router.post("/compare", response_model=list[CompareRow], tags=["space"])
-async def compare(body: CompareRequest, request: Request) -> list[CompareRow]:
+@router.post("/compare", response_model=CompareResponse, tags=["space"])
+async def compare(body: CompareRequest, request: Request) -> CompareResponse:
     """Cosine of two texts under one-hot, bag-of-words, TF-IDF, mean GloVe, dense..."""
-    rows = await run_in_threadpool(_service(request).compare, body.a, body.b)
-    return [CompareRow(**row) for row in rows]
+    return CompareResponse(**await run_in_threadpool(_service(request).compare, body.a, body.b))
 
 
 @router.get("/map", response_model=MapResponse, tags=["space"])

@@ -137,6 +137,18 @@ function draw() {
     ctx.fillStyle = "#d02040";
     ctx.beginPath(); ctx.arc(selX, selY, 7, 0, 2 * Math.PI); ctx.fill();
   }
+  if (state.pair && currentView === "compare") {
+    // The two compared texts on the map: A and B, joined.
+    const [[ax, ay], [bx, by]] = state.pair.map(([x, y]) => project(x, y));
+    ctx.strokeStyle = "#7a3fc0"; ctx.fillStyle = "#7a3fc0"; ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.moveTo(ax, ay); ctx.lineTo(bx, by); ctx.stroke();
+    ctx.font = "bold 14px system-ui, sans-serif";
+    for (const [label, x, y] of [["A", ax, ay], ["B", bx, by]]) {
+      ctx.beginPath(); ctx.arc(x, y, 6, 0, 2 * Math.PI); ctx.fill();
+      ctx.fillText(label, x + 8, y - 8);
+    }
+    ctx.lineWidth = 1;
+  }
   if (state.query) {
     const [qx, qy] = project(state.query[0], state.query[1]);
     ctx.strokeStyle = "#d02040"; ctx.lineWidth = 2;
@@ -211,12 +223,15 @@ canvas.addEventListener("click", (event) => select(nearestPoint(event.offsetX, e
 window.addEventListener("resize", draw);
 
 // -- panels -----------------------------------------------------------------------------
+let currentView = "map";
 function showView(name) {
+  currentView = name;
   if (name === "compare" && !$("#compare-table tbody").children.length) runCompare();
   for (const button of document.querySelectorAll("#tabs button")) {
     button.classList.toggle("active", button.dataset.view === name);
   }
   for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
+  draw();
 }
 for (const button of document.querySelectorAll("#tabs button")) {
   button.addEventListener("click", () => showView(button.dataset.view));
@@ -237,7 +252,10 @@ $("#search-form").addEventListener("submit", async (event) => {
 let compareTimer = null;
 async function runCompare() {
   try {
-    const rows = await api("/compare", { a: $("#cmp-a").value, b: $("#cmp-b").value });
+    const { representations: rows, positions } = await api("/compare",
+      { a: $("#cmp-a").value, b: $("#cmp-b").value });
+    state.pair = positions;
+    draw();
     $("#compare-table tbody").replaceChildren(...rows.map((row) => {
       const tr = document.createElement("tr");
       tr.dataset.key = row.key;
