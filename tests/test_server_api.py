@@ -239,21 +239,35 @@ def test_body_and_batch_limits(writable_url):
 
 
 def test_concurrent_readers_and_a_writer(writable_url):
+    """Searches keep answering, with full results, while items are being added."""
     errors: list[str] = []
+
+    def guarded(fn):
+        def run():
+            try:
+                fn()
+            except Exception as exc:  # a dead thread must fail the test, not vanish
+                errors.append(repr(exc))
+
+        return threading.Thread(target=run)
 
     def read():
         for _ in range(8):
-            r = httpx.post(f"{writable_url}/search", json={"query": "a funny comedy", "k": 3})
+            r = httpx.post(
+                f"{writable_url}/search", json={"query": "a funny comedy", "k": 3}, timeout=60
+            )
             if r.status_code != 200 or len(r.json()["hits"]) != 3:
                 errors.append(r.text)
 
     def write():
         for i in range(6):
-            r = httpx.post(f"{writable_url}/items", json={"items": [{"text": f"new film {i}"}]})
+            r = httpx.post(
+                f"{writable_url}/items", json={"items": [{"text": f"new film {i}"}]}, timeout=60
+            )
             if r.status_code != 200:
                 errors.append(r.text)
 
-    threads = [threading.Thread(target=read) for _ in range(3)] + [threading.Thread(target=write)]
+    threads = [guarded(read) for _ in range(3)] + [guarded(write)]
     for t in threads:
         t.start()
     for t in threads:
