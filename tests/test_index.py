@@ -158,3 +158,22 @@ def test_auto_switches_to_hnsw_above_threshold(review_vectors, tmp_path, monkeyp
         sp.add_vectors(vectors[400:800], ids=[f"r{i}" for i in range(400, 800)])
         assert sp.search_vector(vectors[600], k=1)[0].id == "r600"
         assert sp.info()["index"] == "hnsw"
+
+
+def test_truncated_first_stage_with_full_rescoring(review_vectors, tmp_path):
+    texts, vectors = review_vectors
+    ids = [f"r{i}" for i in range(len(texts))]
+    with (
+        es.Space(tmp_path / "e.space", model=None, dim=384, index="exact") as exact,
+        es.Space(tmp_path / "t.space", model=None, dim=384, index="truncated", prefix=192) as cut,
+    ):
+        for sp in (exact, cut):
+            sp.add_vectors(vectors, ids=ids)
+        queries = vectors[:40] + 0.01
+        pairs = [(cut.search_vector(q, k=10), exact.search_vector(q, k=10)) for q in queries]
+        overlap = np.mean([len({h.id for h in a} & {h.id for h in b}) / 10 for a, b in pairs])
+        assert overlap >= 0.9
+        # scores come from the full vectors (second stage), so they equal exact scores
+        assert np.isclose(pairs[0][0][0].score, pairs[0][1][0].score, atol=1e-5)
+    with pytest.raises(es.InvalidInputError, match="prefix"):
+        make_index("truncated", 384, "cosine", prefix=500)

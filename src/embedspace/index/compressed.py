@@ -1,4 +1,4 @@
-"""Compressed first-stage indexes: int8 scalar codes (FAISS) and binary sign codes.
+"""Compressed first-stage indexes: int8 codes (FAISS), binary sign codes, truncation.
 
 Both only approximate similarity, so they declare ``approximate_scores``: the Space's
 dense searcher then fetches 10x the candidates and re-scores them with the full float
@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..encoders.quantization import hamming_scores, quantize_binary
+from ..errors import InvalidInputError
 from .base import Metric, pad_results, prepare_vectors
-from .exact import top_k
+from .exact import ExactIndex, top_k
 from .faiss_base import FaissIndex
 
 
@@ -92,3 +93,44 @@ class BinaryIndex:
             index = cls(int(data["dim"]), str(data["metric"]))  # type: ignore[arg-type]
             index._labels, index._codes = data["labels"], data["codes"]
         return index
+
+
+class TruncatedIndex:
+    """The first ``prefix`` dimensions of each vector, re-normalised (Matryoshka-style).
+
+    A cheaper first stage for two-stage search: the Space re-scores its candidates with
+    the full vectors. Models trained Matryoshka-style lose little; the packaged MiniLM is
+    not, which docs/benchmarks.md quantifies.
+    """
+
+    kind = "truncated"
+    approximate_scores = True
+
+    def __init__(self, dim: int, metric: Metric = "cosine", *, prefix: int = 128) -> None:
+        if not 0 < prefix <= dim:
+            raise InvalidInputError(f"prefix must be within 1..{dim}, got {prefix}")
+        self.dim, self.metric, self.prefix = dim, metric, prefix
+        self._inner = ExactIndex(prefix, metric)
+
+    def __len__(self) -> int:
+        return len(self._inner)
+
+    def labels(self) -> np.ndarray:
+        return self._inner.labels()
+
+    def _cut(self, vectors: np.ndarray) -> np.ndarray:
+        return prepare_vectors(vectors, self.dim, self.metric)[:, : self.prefix]
+
+    def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
+        self._inner.add(labels, self._cut(vectors))
+
+    def remove(self, labels: Iterable[int]) -> int:
+        return self._inner.remove(labels)
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self._inner.search(self._cut(queries), k, allowed)
+
+    def save(self, path: Path) -> None:
+        """Rebuilt from the store's full vectors (cheap): nothing to save."""

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from .base import Metric, VectorIndex
 
-INDEX_KINDS = ("auto", "exact", "hnsw", "ivf", "ivfpq", "int8", "binary")
+INDEX_KINDS = ("auto", "exact", "hnsw", "ivf", "ivfpq", "int8", "binary", "truncated")
 #: Below this many chunks "auto" searches exactly: a matmul over 50k x 384 takes a few ms.
 AUTO_ANN_THRESHOLD = 50_000
 
@@ -36,6 +36,10 @@ def make_index(kind: str, dim: int, metric: Metric, **params: Any) -> VectorInde
         from .compressed import BinaryIndex
 
         return BinaryIndex(dim, metric)
+    if kind == "truncated":
+        from .compressed import TruncatedIndex
+
+        return TruncatedIndex(dim, metric, **params)
     raise InvalidInputError(f"index must be one of {INDEX_KINDS}, not {kind!r}")
 
 
