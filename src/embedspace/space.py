@@ -552,11 +552,6 @@ class Space:
         allowed = np.fromiter(self._store.filter_rowids(where), dtype=np.int64)
         return np.isin(view.table.items, allowed)
 
-    def _encode_query(self, query: str) -> np.ndarray:
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("the query is empty; type some words to search for")
-        return self._require_encoder("text search").encode([query], role="query")
-
     def search(
         self,
         query: str,
@@ -576,12 +571,12 @@ class Space:
         k = _check_k(k)
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {MODES}, not {mode!r}")
-        check_fusion(fusion)
-        if not 0.0 <= alpha <= 1.0:
-            raise InvalidInputError(f"alpha must be within [0, 1], got {alpha}")
-        qvec = self._encode_query(query) if mode != "sparse" else None
-        if mode == "sparse" and (not isinstance(query, str) or not query.strip()):
+        check_fusion(fusion, alpha)
+        if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("the query is empty; type some words to search for")
+        qvec = None
+        if mode != "sparse":
+            qvec = self._require_encoder("text search").encode([query], role="query")
 
         def run(view: SearchView) -> list[Hit]:
             eligible = self._eligible(view, where)

@@ -28,11 +28,12 @@ def rrf_scores(candidates: np.ndarray, ranked: np.ndarray, k: int = RRF_K) -> np
 
 
 def convex_scores(dense: np.ndarray, sparse_normalised: np.ndarray, alpha: float) -> np.ndarray:
-    if not 0.0 <= alpha <= 1.0:
-        raise InvalidInputError(f"alpha must be within [0, 1], got {alpha}")
     return alpha * dense + (1.0 - alpha) * sparse_normalised
 
 
-def check_fusion(fusion: str) -> None:
+def check_fusion(fusion: str, alpha: float) -> None:
+    """Validate fusion arguments up front, before any encoding work."""
     if fusion not in FUSIONS:
         raise InvalidInputError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
+    if not 0.0 <= alpha <= 1.0:
+        raise InvalidInputError(f"alpha must be within [0, 1], got {alpha}")
