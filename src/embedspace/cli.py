@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import EmbedspaceError
+from .errors import EmbedspaceError, InvalidInputError
 
 app = typer.Typer(
     help="Turn text and images into vectors in one space and search it by meaning. Try: embedspace demo",
@@ -42,6 +42,7 @@ ModelOpt = Annotated[
 ]
 TextFieldOpt = Annotated[str | None, typer.Option(help="Column holding the text (tables).")]
 IdFieldOpt = Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")]
+WhereOpt = Annotated[list[str] | None, typer.Option(help="Metadata filter key=value (repeatable).")]
 
 
 def _emit(obj: Any) -> None:
@@ -124,16 +125,77 @@ def add_images(
 @app.command()
 @handles_errors
 def classify(
-    item: Annotated[str, typer.Argument(help="A text, or the path of an image file.")],
-    label: Annotated[list[str], typer.Option("--label", "-l", help="A candidate label (repeat).")],
+    item: Annotated[
+        str,
+        typer.Argument(
+            help="A text, the path of an image file, or a space folder (then: its items)."
+        ),
+    ],
+    label: Annotated[
+        list[str], typer.Option("--label", "--labels", "-l", help="A candidate label (repeat).")
+    ],
+    items: Annotated[
+        list[str] | None,
+        typer.Argument(help="With a space: ids (or texts) to classify; default every item."),
+    ] = None,
+    where: WhereOpt = None,
     model: Annotated[str, typer.Option(help="Model name, local folder or hub id.")] = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Zero-shot: rank the labels by closeness to ITEM (no training on the labels)."""
+    """Zero-shot: rank the labels by closeness to ITEM (no training on the labels).
+
+    ITEM may be a space folder: then every item in it (or the given ids, or --where
+    matches) gets its best label, e.g. `embedspace classify shop.space -l refund -l delivery`.
+    """
     from .space import classify as classify_item
 
+    if _is_space(Path(item)):
+        _classify_space(Path(item), label, items or [], where, as_json)
+        return
+    if items:
+        raise InvalidInputError(f"{item} is not a space folder; give one text or image at a time")
     predictions = classify_item(item, label, model=model)
     _ranked([(p.label, p.score) for p in predictions], "label", as_json)
+
+
+def _is_space(path: Path) -> bool:
+    from .store.sqlite import DB_NAME
+
+    return path.is_dir() and (path / DB_NAME).is_file()
+
+
+def _classify_space(
+    path: Path, labels: list[str], entries: list[str], where: list[str] | None, as_json: bool
+) -> None:
+    """Best label of each item of a space; entries that are not ids are classified as texts."""
+    from .store.filters import parse_cli_where
+
+    with _open(path, create=False) as sp:
+        known = set(entries) & set(sp.ids()) if entries else set()
+        rows = []
+        if not entries or known:
+            ids = [e for e in entries if e in known] or None
+            rows += sp.classify_all(labels, ids, where=parse_cli_where(where or []) or None).items()
+        rows += [(text, sp.classify(text, labels)) for text in entries if text not in known]
+    table = Table(title=f"zero-shot labels ({len(rows)} items)")
+    for col in ("item", "label", "score", "runner-up"):
+        table.add_column(col, overflow="fold")
+    for key, ranked in rows:
+        if as_json:
+            _emit(
+                {
+                    "id": key,
+                    "label": ranked[0].label,
+                    "score": round(ranked[0].score, 6),
+                    "scores": {p.label: round(p.score, 6) for p in ranked},
+                }
+            )
+        else:
+            table.add_row(
+                _snippet(key, 60), ranked[0].label, f"{ranked[0].score:.3f}", ranked[1].label
+            )
+    if not as_json:
+        console.print(table)
 
 
 def _ranked(rows: list[tuple[str, float]], key: str, as_json: bool) -> None:
@@ -261,6 +323,161 @@ def search(
 def _snippet(text: str, width: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- analysis: duplicates, clusters, outliers, recommendations --------------------------
+@app.command()
+@handles_errors
+def dupes(
+    space: SpaceArg,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Cosine at or above which two items are duplicates (default: the model's calibrated value)."
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="Neighbours examined per item.")] = 10,
+    where: WhereOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Groups of near-duplicate items in SPACE (paraphrases and exact copies), largest first."""
+    from .store.filters import parse_cli_where
+
+    with _open(space, create=False) as sp:
+        groups = sp.duplicates(threshold, k=k, where=parse_cli_where(where or []) or None)
+        texts = _texts(sp, [i for g in groups for i in g.ids]) if not as_json else {}
+    if as_json:
+        for number, group in enumerate(groups):
+            _emit({"group": number} | group.to_dict())
+        return
+    for number, group in enumerate(groups):
+        kind = "exact copies" if group.exact else f"best pair {group.score:.3f}"
+        console.print(f"[bold]group {number}[/bold] ({len(group)} items, {kind})", highlight=False)
+        for id_ in group.ids:
+            console.print(f"  {id_}: {_snippet(texts[id_], 120)}", highlight=False, markup=False)
+    console.print(f"{len(groups)} groups", highlight=False)
+
+
+def _texts(sp, ids: list[str]) -> dict[str, str]:
+    return {item.id: item.text for item in sp.items(list(dict.fromkeys(ids)))}
+
+
+@app.command()
+@handles_errors
+def cluster(
+    space: SpaceArg,
+    k: Annotated[
+        int | None,
+        typer.Option("--k", "-k", help="Number of clusters (default: chosen by silhouette)."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="kmeans | hdbscan (density; leaves noise out)")
+    ] = "kmeans",
+    min_size: Annotated[
+        int | None, typer.Option(help="HDBSCAN: smallest cluster (default 5).")
+    ] = None,
+    where: WhereOpt = None,
+    members: Annotated[
+        bool, typer.Option("--members", help="With --json: list every member id.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Topics in SPACE: clusters with a label of distinctive words and their most central items."""
+    from .store.filters import parse_cli_where
+
+    with _open(space, create=False) as sp:
+        clusters = sp.clusters(
+            k, method, min_size=min_size, where=parse_cli_where(where or []) or None
+        )
+        texts = _texts(sp, [i for c in clusters for i in c.central]) if not as_json else {}
+    if as_json:
+        for c in clusters:
+            row = c.to_dict()
+            _emit(row if members else {key: v for key, v in row.items() if key != "ids"})
+        return
+    table = Table(title=f"{len(clusters)} clusters ({method})")
+    for col in ("#", "size", "label", "most central"):
+        table.add_column(col, overflow="fold")
+    for c in clusters:
+        table.add_row(str(c.id), str(c.size), c.label, _snippet(texts[c.central[0]], 100))
+    console.print(table)
+
+
+@app.command()
+@handles_errors
+def outliers(
+    space: SpaceArg,
+    k: Annotated[int, typer.Option("--k", "-k", help="Neighbours per item.")] = 20,
+    by: Annotated[
+        str, typer.Option(help="Sort by lof (local outlier factor) | knn (mean distance).")
+    ] = "lof",
+    limit: Annotated[int, typer.Option(help="How many to show.")] = 10,
+    where: WhereOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The items of SPACE least like their neighbours, most unusual first."""
+    from .store.filters import parse_cli_where
+
+    with _open(space, create=False) as sp:
+        found = sp.outliers(k, by=by, limit=limit, where=parse_cli_where(where or []) or None)
+        texts = _texts(sp, [o.id for o in found]) if not as_json else {}
+    if as_json:
+        for rank, o in enumerate(found, start=1):
+            _emit({"rank": rank} | o.to_dict())
+        return
+    table = Table(title=f"outliers by {by} (k={k})")
+    for col in ("#", "lof", "knn distance", "id", "text"):
+        table.add_column(col, overflow="fold")
+    for rank, o in enumerate(found, start=1):
+        table.add_row(
+            str(rank), f"{o.lof:.2f}", f"{o.knn_distance:.3f}", o.id, _snippet(texts[o.id])
+        )
+    console.print(table)
+
+
+@app.command()
+@handles_errors
+def recommend(
+    space: SpaceArg,
+    liked: Annotated[
+        list[str] | None, typer.Option("--liked", "-l", help="An id (or a text) liked (repeat).")
+    ] = None,
+    disliked: Annotated[
+        list[str] | None,
+        typer.Option("--disliked", "-d", help="An id (or a text) disliked (repeat)."),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="A typed description of what you want.")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="How many suggestions.")] = 10,
+    diversity: Annotated[
+        float, typer.Option(help="0 = closest first .. 1 = most varied (MMR).")
+    ] = 0.0,
+    where: WhereOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Suggest items of SPACE from liked/disliked items (ids or texts) and/or a description."""
+    from .store.filters import parse_cli_where
+
+    with _open(space, create=False) as sp:
+        hits = sp.recommend(
+            liked or [],
+            disliked or [],
+            k,
+            query=query,
+            diversity=diversity,
+            where=parse_cli_where(where or []) or None,
+        )
+    if as_json:
+        for rank, hit in enumerate(hits, start=1):
+            _emit({"rank": rank} | hit.to_dict())
+        return
+    table = Table(title="recommended")
+    for col in ("#", "score", "id", "text"):
+        table.add_column(col, overflow="fold")
+    for rank, hit in enumerate(hits, start=1):
+        table.add_row(str(rank), f"{hit.score:.3f}", hit.id, _snippet(hit.text))
+    console.print(table)
 
 
 @app.command()

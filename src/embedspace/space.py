@@ -17,8 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from .analysis.classify import Prediction, zero_shot
+from .analysis.classify import Prediction, check_labels, zero_shot
+from .analysis.clusters import Cluster, build_clusters, cluster_labels
+from .analysis.duplicates import DEFAULT_K as DUPLICATE_K
+from .analysis.duplicates import DuplicateGroup, check_threshold, find_duplicates
+from .analysis.items import ItemSet, mean_item_vectors
+from .analysis.neighbours import Searcher, knn_graph
+from .analysis.outliers import SCORES as OUTLIER_SCORES
+from .analysis.outliers import Outlier, outlier_scores
+from .analysis.recommend import check_diversity, mmr, profile_vector
 from .encoders.base import Encoder, l2_normalise
+from .encoders.calibration import duplicate_threshold
 from .encoders.image import (
     IMAGE_SUFFIXES,
     ImageEncoder,
@@ -686,6 +695,231 @@ class Space:
             "index": self._view.index_name if self._view.generation >= 0 else self.index_kind,
             "disk_bytes": self._store.disk_bytes(),
         }
+
+    # -- analysis: duplicates, clusters, outliers, recommendations, bulk labels ------------
+    def _item_set(self, where: dict[str, Any] | None = None) -> tuple[ItemSet, Searcher | None]:
+        """Every item (or those matching ``where``) with one unit vector each, and the
+        space's own ANN index as a neighbour searcher when it can answer for them (one
+        chunk per item, cosine, no filter)."""
+
+        def run(view: SearchView) -> tuple[np.ndarray, np.ndarray, Searcher | None]:
+            table = view.table
+            matrix = mean_item_vectors(table.item_of_chunk, table.matrix, len(table.items))
+            lend = None
+            if (
+                view.index_name != "exact"
+                and len(table) == len(table.items)
+                and self.metric == "cosine"
+            ):
+                index, order = view.dense.index, np.argsort(table.item_of_chunk, kind="stable")
+                position = np.empty_like(order)
+                position[order] = np.arange(len(order))
+
+                def lend(queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+                    labels, scores = index.search(queries, k)
+                    rows = table.rows_of_labels(np.maximum(labels, 0))
+                    return np.where(labels >= 0, position[rows], -1), scores
+
+            return table.items.copy(), matrix, lend
+
+        rowids, matrix, lend = self._with_view(run)
+        records = self._store.get_by_rowids(rowids.tolist())
+        keep = np.fromiter((int(r) in records for r in rowids), dtype=bool, count=len(rowids))
+        if where is not None:
+            allowed = np.fromiter(self._store.filter_rowids(where), dtype=np.int64)
+            keep &= np.isin(rowids, allowed)
+        if not keep.all():
+            rowids, matrix, lend = rowids[keep], matrix[keep], None
+        recs = [records[int(r)] for r in rowids]
+        hashes = [r.text_hash if self.encoder is not None else None for r in recs]
+        return ItemSet([r.id for r in recs], [r.text for r in recs], hashes, matrix), lend
+
+    def duplicates(
+        self,
+        threshold: float | None = None,
+        *,
+        k: int = DUPLICATE_K,
+        where: dict[str, Any] | None = None,
+    ) -> list[DuplicateGroup]:
+        """Groups of near-duplicate items (largest first), each iterable over its ids.
+
+        ``threshold`` is a cosine; by default the model's own calibrated value (best F1
+        on MRPC train paraphrases, recorded with the packaged models; other models fall
+        back to 0.9 with a warning). Each item's ``k`` nearest neighbours are examined
+        through the index, so the cost grows with n*k, not n^2; identical texts are
+        grouped by content hash first. Pairs join into groups transitively.
+        """
+        if threshold is None:
+            threshold = duplicate_threshold(self.model_id)
+        threshold = check_threshold(threshold)
+        items, lend = self._item_set(where)
+        return find_duplicates(
+            items.ids,
+            items.matrix,
+            threshold,
+            hashes=items.hashes,
+            k=_check_k(k),
+            searcher=lend,
+            progress=self.progress,
+        )
+
+    def clusters(
+        self,
+        k: int | None = None,
+        method: str = "kmeans",
+        *,
+        min_size: int | None = None,
+        where: dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> list[Cluster]:
+        """Topics: ``method`` "kmeans" (``k`` clusters, chosen by silhouette when None) or
+        "hdbscan" (density-based; ``min_size`` members at least, default 5; items in no
+        dense region are left out as noise). Each cluster has its member ids, a label of
+        distinctive words (class-based TF-IDF) and its most central members. Largest first.
+        """
+        items, _ = self._item_set(where)
+        if not len(items):
+            return []
+        labels = cluster_labels(items.matrix, k, method, min_size=min_size, seed=seed)
+        return build_clusters(items.ids, items.texts, items.matrix, labels)
+
+    def outliers(
+        self,
+        k: int = 20,
+        *,
+        by: str = "lof",
+        limit: int | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> list[Outlier]:
+        """Items ranked from most to least unusual (``limit`` = keep the top few).
+
+        Each carries its mean cosine distance to its ``k`` nearest neighbours and its
+        local outlier factor; ``by`` ("lof" or "knn") picks the score to sort by.
+        """
+        if by not in OUTLIER_SCORES:
+            raise InvalidInputError(f"by must be one of {OUTLIER_SCORES}, not {by!r}")
+        items, lend = self._item_set(where)
+        graph = knn_graph(
+            items.matrix, _check_k(k), searcher=lend, progress=self.progress, description="outliers"
+        )
+        knn, lof = outlier_scores(graph)
+        score = lof if by == "lof" else knn
+        order = np.argsort(-score, kind="stable")[: None if limit is None else _check_k(limit)]
+        return [Outlier(items.ids[i], float(score[i]), float(knn[i]), float(lof[i])) for i in order]
+
+    def _vectors_of(self, entries: Sequence[str], what: str) -> tuple[np.ndarray, list[str]]:
+        """Vectors of entries that are ids (their items' mean vector) or else texts
+        (embedded as queries), and which entries were ids."""
+        if isinstance(entries, str):
+            raise InvalidInputError(f"{what} must be a list of ids or texts; wrap one in [ ]")
+        entries = list(entries)
+        bad = [e for e in entries if not isinstance(e, str) or not e.strip()]
+        if bad:
+            raise InvalidInputError(f"{what} entries must be non-empty strings; bad: {bad[:5]}")
+        known = {r.id for r in self._store.get(entries)}
+        ids = list(dict.fromkeys(e for e in entries if e in known))
+        texts = [e for e in entries if e not in known]
+        parts = []
+        if ids:
+            parts.append(self._mean_vectors(ids))
+        if texts:
+            parts.append(self._require_encoder(f"texts in {what}").encode(texts, role="query"))
+        vectors = np.concatenate(parts) if parts else np.empty((0, self.dim), dtype=np.float32)
+        return vectors, ids
+
+    def _mean_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """Each stored item's unit mean chunk vector, in the order of ``ids`` (distinct)."""
+        ids = list(ids)
+        found = {r.id for r in self._store.get(ids)}
+        if len(found) != len(set(ids)):
+            raise ItemNotFoundError(f"unknown ids: {sorted(set(ids) - found)[:5]}")
+        rowids = np.asarray(self._store.rowids(ids), dtype=np.int64)
+
+        def run(view: SearchView) -> np.ndarray:
+            table = view.table
+            positions = np.searchsorted(table.items, rowids)
+            if (positions >= len(table.items)).any() or (table.items[positions] != rowids).any():
+                raise StaleView
+            slot = np.full(len(table.items), -1, dtype=np.int64)
+            slot[positions] = np.arange(len(positions))
+            rows = np.flatnonzero(slot[table.item_of_chunk] >= 0)
+            return mean_item_vectors(
+                slot[table.item_of_chunk[rows]], table.matrix[rows], len(positions)
+            )
+
+        return self._with_view(run)
+
+    def recommend(
+        self,
+        liked: Sequence[str] = (),
+        disliked: Sequence[str] = (),
+        k: int = 10,
+        *,
+        query: str | None = None,
+        diversity: float = 0.0,
+        exclude: Sequence[str] = (),
+        where: dict[str, Any] | None = None,
+    ) -> list[Hit]:
+        """Items to suggest next, best first, never one already seen.
+
+        ``liked`` / ``disliked``: ids of stored items, or free texts (an entry that is
+        not an id is embedded as a description). The profile is the liked mean (plus
+        ``query``, a typed description of what is wanted) pushed away from the disliked
+        mean. ``diversity`` (0..1) trades closeness for variety by maximal marginal
+        relevance. Liked, disliked and ``exclude`` ids are never returned. Hit scores
+        are cosines to the profile.
+        """
+        k = _check_k(k)
+        diversity = check_diversity(diversity)
+        liked_vecs, liked_ids = self._vectors_of(liked, "liked")
+        disliked_vecs, disliked_ids = self._vectors_of(disliked, "disliked")
+        query_vec = None
+        if query is not None:
+            if not isinstance(query, str) or not query.strip():
+                raise InvalidInputError("query is empty; describe what you are looking for")
+            query_vec = self._require_encoder("a query").encode([query], role="query")
+        profile = profile_vector(liked_vecs, disliked_vecs, query_vec)
+        seen = set(liked_ids) | set(disliked_ids) | set(exclude)
+        pool = k + len(seen) + (max(4 * k, 50) if diversity else 0)
+
+        def run(view: SearchView) -> list[Hit]:
+            eligible = self._eligible(view, where)
+            positions, scores, rows = view.dense.top_items(profile, pool, eligible)
+            hits = self._hits(view, positions, scores, rows)
+            if len(hits) != len(positions):
+                raise StaleView  # an item was deleted meanwhile: catch up and retry
+            fresh = [i for i, h in enumerate(hits) if h.id not in seen]
+            if not fresh:
+                return []
+            vectors = view.table.matrix[rows[fresh]]
+            relevance = np.array([hits[i].score for i in fresh])
+            return [hits[fresh[j]] for j in mmr(relevance, vectors, k, diversity)]
+
+        return self._with_view(run)
+
+    def classify_all(
+        self,
+        labels: Sequence[str],
+        ids: Sequence[str] | None = None,
+        *,
+        where: dict[str, Any] | None = None,
+    ) -> dict[str, list[Prediction]]:
+        """Zero-shot labels for many stored items at once: id -> labels ranked best first.
+
+        The labels are embedded once (as queries) and compared with every item's vector;
+        no item is re-embedded. ``ids`` limits it to those items, ``where`` to matching ones.
+        """
+        encoder = self._require_encoder("classify")
+        if ids is not None:
+            ids = list(dict.fromkeys(ids))
+            vectors = self._mean_vectors(ids) if ids else np.empty((0, self.dim))
+        else:
+            items, _ = self._item_set(where)
+            ids, vectors = items.ids, items.matrix
+        if not len(ids):
+            check_labels(labels)
+            return {}
+        return dict(zip(ids, zero_shot(vectors, labels, encoder), strict=True))
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""

@@ -40,6 +40,9 @@ SECTIONS = (
     "words",
     "sentences",
     "compression",
+    "duplicates",
+    "clusters",
+    "zeroshot",
 )
 
 
@@ -213,6 +216,53 @@ def run_compression(root: Path | None) -> None:
     print(body or "skipping compression: SciFact not found (set EMBEDSPACE_DATA)", flush=True)
 
 
+def run_duplicates(root: Path | None) -> None:
+    from .duplicates import MRPC, calibrate, duplicates_markdown, scale_benchmark, scale_markdown
+
+    body = []
+    if root is not None and (root / MRPC).is_dir():
+        body.append(duplicates_markdown(calibrate(root=root)))
+    else:
+        print("skipping MRPC: pairs/mrpc not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+    base, queries = minilm_vectors()
+    body.append(scale_markdown(scale_benchmark(np.concatenate([queries, base]))))
+    emit("duplicates", "\n\n".join(body))
+
+
+def run_clusters(root: Path | None) -> None:
+    from .clustering import (
+        clustering_markdown,
+        evaluate_clustering,
+        load_banking77_test,
+        load_mini_newsgroups,
+    )
+
+    if root is None or not (root / "cls" / "banking77").is_dir():
+        print("skipping clusters: cls/ not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+        return
+    rows = evaluate_clustering("banking77 test", *load_banking77_test(root))
+    rows += evaluate_clustering("mini 20 Newsgroups", *load_mini_newsgroups(root))
+    emit("clusters", clustering_markdown(rows))
+
+
+def run_zeroshot(root: Path | None) -> None:
+    from .zeroshot import (
+        AGNEWS_PROMPTS,
+        TREC_PROMPTS,
+        load_agnews_test,
+        load_trec_test,
+        zero_shot_accuracy,
+        zero_shot_markdown,
+    )
+
+    if root is None or not (root / "cls" / "trec").is_dir():
+        print("skipping zeroshot: cls/ not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+        return
+    rows = zero_shot_accuracy("TREC test", *load_trec_test(root), TREC_PROMPTS)
+    rows += zero_shot_accuracy("AG News test", *load_agnews_test(root), AGNEWS_PROMPTS)
+    emit("zeroshot", zero_shot_markdown(rows))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -238,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         "words": lambda: run_words(root),
         "sentences": lambda: run_sentences(root),
         "compression": lambda: run_compression(root),
+        "duplicates": lambda: run_duplicates(root),
+        "clusters": lambda: run_clusters(root),
+        "zeroshot": lambda: run_zeroshot(root),
     }
     for section in args.only:
         runners[section]()
