@@ -107,8 +107,10 @@ def _exact_searcher(matrix: np.ndarray) -> Searcher:
 
 
 def _hnsw_searcher(matrix: np.ndarray) -> Searcher:
-    """A throwaway HNSW graph over ``matrix`` (labels = row positions)."""
-    index = make_index("hnsw", matrix.shape[1], "cosine")
+    """A throwaway HNSW graph over ``matrix`` (labels = row positions). Built lighter than
+    a search index (M=16, efConstruction=80: ~3x faster to build) since it answers one
+    batch of k-NN queries and is dropped; exact re-scoring follows anyway."""
+    index = make_index("hnsw", matrix.shape[1], "cosine", M=16, ef_construction=80)
     index.add(np.arange(len(matrix), dtype=np.int64), matrix)
 
     def search(queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
