@@ -340,3 +340,61 @@ def test_search_image_ranks_labels_and_finds_items(server_url, served_space_path
     for image in ("not base64!", "aGVsbG8="):  # the second decodes to b"hello"
         response = httpx.post(f"{server_url}/search_image", json={"image": image})
         assert response.status_code == 400 and response.json()["error"]["param"] == "image"
+
+
+# -- analysis routes ------------------------------------------------------------------------
+def test_duplicates_and_clusters_match_the_library(server_url, served_space_path):
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        groups = sp.duplicates(0.5)
+        clusters = sp.clusters(k=4)
+        default = sp.duplicates()
+    body = httpx.post(f"{server_url}/duplicates", json={"threshold": 0.5}).json()
+    assert body["threshold"] == 0.5
+    assert [g["ids"] for g in body["groups"]] == [g.ids for g in groups]
+    assert all(p["score"] >= 0.5 for g in body["groups"] for p in g["pairs"])
+    calibrated = httpx.post(f"{server_url}/duplicates", json={}).json()
+    assert 0.5 < calibrated["threshold"] < 0.85  # the model's recorded value
+    assert [g["ids"] for g in calibrated["groups"]] == [g.ids for g in default]
+
+    body = httpx.post(f"{server_url}/clusters", json={"k": 4}).json()
+    assert [(c["id"], c["ids"], c["label"]) for c in body["clusters"]] == [
+        (c.id, c.ids, c.label) for c in clusters
+    ]
+    assert sum(c["size"] for c in body["clusters"]) == 60
+    noise = httpx.post(f"{server_url}/clusters", json={"method": "hdbscan", "min_size": 3}).json()
+    assert sum(c["size"] for c in noise["clusters"]) <= 60
+    bad = httpx.post(f"{server_url}/clusters", json={"k": 500})
+    assert (
+        bad.status_code == 400 and "between 1 and the item count" in bad.json()["error"]["message"]
+    )
+    assert httpx.post(f"{server_url}/clusters", json={"method": "spectral"}).status_code == 422
+
+
+def test_outliers_and_recommend(server_url, served_space_path):
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        first = sp.ids()[0]
+        outliers = sp.outliers(10, limit=5)
+        recommended = sp.recommend([first], k=5, diversity=0.3)
+    body = httpx.post(f"{server_url}/outliers", json={"k": 10, "limit": 5}).json()
+    assert [o["id"] for o in body["outliers"]] == [o.id for o in outliers]
+    body = httpx.post(
+        f"{server_url}/recommend", json={"liked": [first], "k": 5, "diversity": 0.3}
+    ).json()
+    assert [h["id"] for h in body["hits"]] == [h.id for h in recommended]
+    assert first not in [h["id"] for h in body["hits"]]
+    by_text = httpx.post(f"{server_url}/recommend", json={"query": "a scary ghost story"})
+    assert by_text.status_code == 200 and len(by_text.json()["hits"]) == 10
+    empty = httpx.post(f"{server_url}/recommend", json={})
+    assert empty.status_code == 400 and "need something liked" in empty.json()["error"]["message"]
+
+
+def test_map_carries_each_items_cluster(server_url):
+    body = httpx.get(f"{server_url}/map", params={"clusters": "true"}).json()
+    clusters = httpx.post(f"{server_url}/clusters", json={}).json()["clusters"]
+    assert len(body["clusters"]) == body["count"] == 60
+    assert body["cluster_labels"] == [c["label"] for c in clusters]
+    for c in clusters:
+        assert {body["ids"][i] for i, n in enumerate(body["clusters"]) if n == c["id"]} == set(
+            c["ids"]
+        )
+    assert httpx.get(f"{server_url}/map").json()["clusters"] is None

@@ -94,7 +94,7 @@ def cluster_labels(
     if method == "hdbscan":
         if k is not None:
             raise InvalidInputError("HDBSCAN finds the number of clusters itself; leave k unset")
-        return hdbscan_labels(matrix, min_size or 5)
+        return hdbscan_labels(matrix, 5 if min_size is None else min_size)
     if k is None:
         k = choose_k(matrix, seed=seed)
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= n:
@@ -121,8 +121,10 @@ def _threads_for(n: int):
 
 
 def hdbscan_labels(matrix: np.ndarray, min_size: int) -> np.ndarray:
-    if min_size < 2:
-        raise InvalidInputError(f"min_size must be at least 2, got {min_size}")
+    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer) or min_size < 2:
+        raise InvalidInputError(f"min_size must be an integer of at least 2, got {min_size!r}")
+    if len(matrix) < min_size:  # too few items for even one cluster: all noise
+        return np.full(len(matrix), -1, dtype=np.int64)
     # Euclidean distance between unit vectors is a monotone function of cosine.
     model = _sklearn().cluster.HDBSCAN(min_cluster_size=min_size, copy=True)
     return model.fit_predict(matrix).astype(np.int64)

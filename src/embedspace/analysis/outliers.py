@@ -46,14 +46,26 @@ class Outlier:
 
 
 def outlier_scores(graph: Neighbours) -> tuple[np.ndarray, np.ndarray]:
-    """(mean k-NN cosine distance, local outlier factor) of every row of the graph."""
+    """(mean k-NN cosine distance, local outlier factor) of every row of the graph.
+
+    A row with no neighbour at all (a space of one item) scores 0 and 1: nothing to
+    compare it with makes it ordinary, not infinitely odd.
+    """
+    if graph.k == 0:
+        return np.zeros(len(graph.indices)), np.ones(len(graph.indices))
     valid = graph.indices >= 0
+    lonely = ~valid.any(axis=1)
+    valid[lonely] = False
     distance = np.where(valid, 1.0 - graph.scores.astype(np.float64), np.nan)
+    distance[lonely] = 0.0  # placeholders, so the nan-means below have something to average
     knn = np.nanmean(distance, axis=1)
     # k-distance of each row: distance to its farthest (k-th) found neighbour
     k_distance = np.nanmax(distance, axis=1)
     neighbour = np.where(valid, graph.indices, 0)
     reach = np.where(valid, np.maximum(k_distance[neighbour], distance), np.nan)
+    reach[lonely] = 0.0
     lrd = 1.0 / (np.nanmean(reach, axis=1) + _EPS)
-    lof = np.nanmean(np.where(valid, lrd[neighbour], np.nan), axis=1) / lrd
+    neighbour_lrd = np.where(valid, lrd[neighbour], np.nan)
+    neighbour_lrd[lonely] = lrd[lonely, None]
+    lof = np.nanmean(neighbour_lrd, axis=1) / lrd
     return knn, lof

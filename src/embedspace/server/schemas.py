@@ -212,3 +212,91 @@ class MapResponse(BaseModel):
     color_by: str | None
     #: Each item's ``color_by`` value ("" where missing), when colouring was asked for.
     groups: list[str] | None
+    #: With ``clusters=true``: each item's cluster number (-1 = in none) and each
+    #: cluster's label (its distinctive words), as ``/clusters`` finds them with defaults.
+    clusters: list[int] | None = None
+    cluster_labels: list[str] | None = None
+
+
+# -- analysis: duplicates, clusters, outliers, recommendations -----------------------------
+class DuplicatesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    threshold: float | None = Field(
+        default=None, ge=-1.0, le=1.0, description="Cosine; default: the model's calibrated value."
+    )
+    k: int = Field(default=10, ge=1, le=100, description="Neighbours examined per item.")
+    where: Metadata | None = None
+
+
+class PairOut(BaseModel):
+    a: str
+    b: str
+    score: float
+
+
+class DuplicateGroupOut(BaseModel):
+    ids: list[str]
+    size: int
+    #: Every member has the very same content (found by hash).
+    exact: bool
+    score: float
+    pairs: list[PairOut]
+
+
+class DuplicatesResponse(BaseModel):
+    #: The cosine used (the model's calibrated default when none was given).
+    threshold: float
+    groups: list[DuplicateGroupOut]
+
+
+class ClustersRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k: int | None = Field(default=None, ge=1, le=1000, description="k-means only; default: auto.")
+    method: Literal["kmeans", "hdbscan"] = "kmeans"
+    min_size: int | None = Field(default=None, ge=2, le=100_000, description="HDBSCAN only.")
+    where: Metadata | None = None
+
+
+class ClusterOut(BaseModel):
+    id: int
+    size: int
+    label: str
+    terms: list[str]
+    central: list[str]
+    ids: list[str]
+
+
+class ClustersResponse(BaseModel):
+    clusters: list[ClusterOut]
+
+
+class OutliersRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k: int = Field(default=20, ge=1, le=200)
+    by: Literal["lof", "knn"] = "lof"
+    limit: int = Field(default=10, ge=1, le=1000)
+    where: Metadata | None = None
+
+
+class OutlierOut(BaseModel):
+    id: str
+    score: float
+    knn_distance: float
+    lof: float
+
+
+class OutliersResponse(BaseModel):
+    outliers: list[OutlierOut]
+
+
+class RecommendRequest(BaseModel):
+    """Ids of stored items (or free texts) liked and disliked, and/or a typed description."""
+
+    model_config = ConfigDict(extra="forbid")
+    liked: list[str] = Field(default_factory=list)
+    disliked: list[str] = Field(default_factory=list)
+    query: str | None = Field(default=None, min_length=1)
+    k: int = Field(default=10, ge=1, le=1000)
+    diversity: float = Field(default=0.0, ge=0.0, le=1.0)
+    exclude: list[str] = Field(default_factory=list)
+    where: Metadata | None = None

@@ -17,9 +17,13 @@ import numpy as np
 from PIL import Image
 
 from ..analysis.classify import Prediction, zero_shot
+from ..analysis.clusters import Cluster, assignments
 from ..analysis.compare import REPRESENTATIONS, compare
+from ..analysis.duplicates import DuplicateGroup
+from ..analysis.outliers import Outlier
 from ..analysis.projection import SpaceMap, project_space
 from ..encoders.base import Encoder, l2_normalise
+from ..encoders.calibration import duplicate_threshold
 from ..ingest.hashing import content_id
 from ..search.results import Hit
 from ..space import Item, Space, embed_images
@@ -34,6 +38,7 @@ class SpaceService:
         self.model_name: str = self.space.info()["model"] or "none"
         self._lock = ReadWriteLock()
         self._map: SpaceMap | None = None
+        self._clusters: tuple[int, dict[str, int], list[str]] | None = None
         self._map_lock = threading.Lock()
 
     # -- helpers --------------------------------------------------------------------------
@@ -155,6 +160,46 @@ class SpaceService:
                 if self._map is None or self._map.generation != self.space.generation:
                     self._map = project_space(self.space)
             return self._map
+
+    # -- analysis -------------------------------------------------------------------------
+    def duplicates(
+        self, threshold: float | None, k: int, where: dict | None
+    ) -> tuple[float, list[DuplicateGroup]]:
+        """Near-duplicate groups and the threshold used (the model's calibrated default
+        unless one is given)."""
+        if threshold is None:
+            threshold = duplicate_threshold(self.space.model_id)
+        with self._lock.reading():
+            return threshold, self.space.duplicates(threshold, k=k, where=where)
+
+    def clusters(self, **options: Any) -> list[Cluster]:
+        with self._lock.reading():
+            return self.space.clusters(**options)
+
+    def outliers(self, k: int, by: str, limit: int, where: dict | None) -> list[Outlier]:
+        with self._lock.reading():
+            return self.space.outliers(k, by=by, limit=limit, where=where)
+
+    def recommend(self, liked: list[str], disliked: list[str], **options: Any) -> list[Hit]:
+        """Recommendations; texts among liked/disliked are embedded as text, never opened
+        as files."""
+        self.check_batch(len(liked) + len(disliked) + len(options.get("exclude", [])), "liked")
+        with self._lock.reading():
+            return self.space.recommend(liked, disliked, **options)
+
+    def map_clusters(self, space_map: SpaceMap) -> tuple[list[int], list[str]]:
+        """Each map point's cluster number (-1 = none) and each cluster's label: k-means
+        with the automatic k, cached per store generation like the map."""
+        with self._map_lock:
+            cached = self._clusters
+            if cached is None or cached[0] != space_map.generation:
+                with self._lock.reading():
+                    found = self.space.clusters()
+                where = assignments(found)
+                cached = (space_map.generation, where, [c.label for c in found])
+                self._clusters = cached
+        _, where, labels = cached
+        return [where.get(id_, -1) for id_ in space_map.ids], labels
 
     # -- writes ---------------------------------------------------------------------------
     def add(self, items: Sequence[dict[str, Any]]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Routes over the Space: health, search, similar, items, classify and the map.
+"""Routes over the Space: health, search, similar, items, classify, the map and analyses
+(duplicates, clusters, outliers, recommend).
 
 Each handler validates, then runs the blocking work in a worker thread so the event
 loop keeps serving other requests while a model encodes.
@@ -13,10 +14,16 @@ from .images import decode_image
 from .schemas import (
     AddRequest,
     ClassifyRequest,
+    ClusterOut,
+    ClustersRequest,
+    ClustersResponse,
     CompareRequest,
     CompareResponse,
     DeleteRequest,
     DeleteResponse,
+    DuplicateGroupOut,
+    DuplicatesRequest,
+    DuplicatesResponse,
     Health,
     HitOut,
     IdsResponse,
@@ -24,7 +31,11 @@ from .schemas import (
     ImageSearchResponse,
     ItemOut,
     MapResponse,
+    OutlierOut,
+    OutliersRequest,
+    OutliersResponse,
     Prediction,
+    RecommendRequest,
     SearchRequest,
     SearchResponse,
     SimilarRequest,
@@ -123,7 +134,52 @@ async def compare(body: CompareRequest, request: Request) -> CompareResponse:
 
 
 @router.get("/map", response_model=MapResponse, tags=["space"])
-async def space_map(request: Request, color_by: str | None = None) -> MapResponse:
-    """Every item's 2-D position (PCA), optionally grouped by a metadata key."""
-    projected = await run_in_threadpool(_service(request).map)
-    return MapResponse(**projected.to_columns(color_by))
+async def space_map(
+    request: Request, color_by: str | None = None, clusters: bool = False
+) -> MapResponse:
+    """Every item's 2-D position (PCA), optionally grouped by a metadata key; with
+    ``clusters=true`` also each item's cluster (k-means, automatic k) and cluster labels."""
+    service = _service(request)
+    projected = await run_in_threadpool(service.map)
+    columns = projected.to_columns(color_by)
+    if clusters:
+        numbers, labels = await run_in_threadpool(service.map_clusters, projected)
+        columns |= {"clusters": numbers, "cluster_labels": labels}
+    return MapResponse(**columns)
+
+
+@router.post("/duplicates", response_model=DuplicatesResponse, tags=["analysis"])
+async def duplicates(body: DuplicatesRequest, request: Request) -> DuplicatesResponse:
+    """Groups of near-duplicate items, largest first (paraphrases and exact copies)."""
+    threshold, groups = await run_in_threadpool(
+        _service(request).duplicates, body.threshold, body.k, body.where
+    )
+    return DuplicatesResponse(
+        threshold=threshold, groups=[DuplicateGroupOut(**g.to_dict()) for g in groups]
+    )
+
+
+@router.post("/clusters", response_model=ClustersResponse, tags=["analysis"])
+async def clusters(body: ClustersRequest, request: Request) -> ClustersResponse:
+    """Topics: k-means (automatic k unless given) or HDBSCAN (noise left out)."""
+    found = await run_in_threadpool(_service(request).clusters, **body.model_dump())
+    return ClustersResponse(clusters=[ClusterOut(**c.to_dict()) for c in found])
+
+
+@router.post("/outliers", response_model=OutliersResponse, tags=["analysis"])
+async def outliers(body: OutliersRequest, request: Request) -> OutliersResponse:
+    """The items least like their neighbours (local outlier factor, k-NN distance)."""
+    found = await run_in_threadpool(
+        _service(request).outliers, body.k, body.by, body.limit, body.where
+    )
+    return OutliersResponse(outliers=[OutlierOut(**o.to_dict()) for o in found])
+
+
+@router.post("/recommend", response_model=SearchResponse, tags=["analysis"])
+async def recommend(body: RecommendRequest, request: Request) -> SearchResponse:
+    """Items to suggest from liked/disliked ids (or texts) and/or a typed description."""
+    options = body.model_dump(exclude={"liked", "disliked"})
+    hits = await run_in_threadpool(
+        _service(request).recommend, body.liked, body.disliked, **options
+    )
+    return SearchResponse(hits=_hits(hits))

@@ -171,16 +171,28 @@ function nearestPoint(mx, my, radius = 8) {
   return best;
 }
 
+// The "Colour by" choice that asks the server for topics rather than a metadata key.
+const BY_CLUSTER = "@cluster";
+
+function mapPath(colourBy) {
+  if (colourBy === BY_CLUSTER) return "/map?clusters=true";
+  return colourBy ? `/map?color_by=${encodeURIComponent(colourBy)}` : "/map";
+}
+
+function clusterGroups(data) {
+  // Cluster numbers -> their labels ("refund, money, return"); -1 = in no cluster.
+  return data.clusters.map((c) => (c < 0 ? "no cluster" : `${c}: ${data.cluster_labels[c]}`));
+}
+
 async function loadMap() {
   const colourBy = $("#color-by").value;
-  const data = EXPORTED ? EXPORTED.map
-    : await api(colourBy ? `/map?color_by=${encodeURIComponent(colourBy)}` : "/map");
+  const data = EXPORTED ? EXPORTED.map : await api(mapPath(colourBy));
   data.index = new Map(data.ids.map((id, i) => [id, i]));
   state.map = data;
-  state.colours = colourGroups(data.groups);
+  state.colours = colourGroups(data.clusters ? clusterGroups(data) : data.groups);
   showLegend();
   const select = $("#color-by");
-  if (select.options.length === 1) {
+  if (select.options.length === 2) {
     for (const key of data.keys) select.add(new Option(key, key));
   }
   canvas.dataset.points = String(data.count);
