@@ -398,3 +398,5 @@ def test_map_carries_each_items_cluster(server_url):
             c["ids"]
         )
     assert httpx.get(f"{server_url}/map").json()["clusters"] is None
+    alone = httpx.get(f"{server_url}/map/clusters").json()
+    assert alone["clusters"] == body["clusters"] and alone["generation"] == body["generation"]

@@ -96,7 +96,9 @@ def test_map_draws_every_item(page, shots):
     )
     dpr = page.evaluate("window.devicePixelRatio")
     assert painted >= 60 * 4 * dpr * dpr  # at least a few pixels of every point
-    topics = page.locator("#legend li").all_inner_texts()  # coloured by cluster by default
+    # coloured by cluster by default, once the topics arrive
+    page.wait_for_function("Array.isArray(state.map.clusters)", timeout=120_000)
+    topics = page.locator("#legend li").all_inner_texts()
     assert page.evaluate("state.map.clusters.length") == 60 and len(topics) >= 2
     assert sum(int(t.rsplit("(", 1)[1].rstrip(")")) for t in topics) == 60
     page.select_option("#color-by", "kind")

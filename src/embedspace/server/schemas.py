@@ -218,6 +218,14 @@ class MapResponse(BaseModel):
     cluster_labels: list[str] | None = None
 
 
+class MapClusters(BaseModel):
+    """``/map/clusters``: the cluster columns of ``/map?clusters=true`` alone."""
+
+    generation: int
+    clusters: list[int]
+    cluster_labels: list[str]
+
+
 # -- analysis: duplicates, clusters, outliers, recommendations -----------------------------
 class DuplicatesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")

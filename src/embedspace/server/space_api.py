@@ -30,6 +30,7 @@ from .schemas import (
     ImageSearchRequest,
     ImageSearchResponse,
     ItemOut,
+    MapClusters,
     MapResponse,
     OutlierOut,
     OutliersRequest,
@@ -146,6 +147,16 @@ async def space_map(
         numbers, labels = await run_in_threadpool(service.map_clusters, projected)
         columns |= {"clusters": numbers, "cluster_labels": labels}
     return MapResponse(**columns)
+
+
+@router.get("/map/clusters", response_model=MapClusters, tags=["space"])
+async def map_clusters(request: Request) -> MapClusters:
+    """Each /map point's cluster (same order; -1 = none) and the cluster labels, without
+    the map itself: the explorer draws the points first and colours them when this comes."""
+    service = _service(request)
+    projected = await run_in_threadpool(service.map)
+    numbers, labels = await run_in_threadpool(service.map_clusters, projected)
+    return MapClusters(generation=projected.generation, clusters=numbers, cluster_labels=labels)
 
 
 @router.post("/duplicates", response_model=DuplicatesResponse, tags=["analysis"])

@@ -174,22 +174,32 @@ function nearestPoint(mx, my, radius = 8) {
 // The "Colour by" choice that asks the server for topics rather than a metadata key.
 const BY_CLUSTER = "@cluster";
 
-function mapPath(colourBy) {
-  if (colourBy === BY_CLUSTER) return "/map?clusters=true";
-  return colourBy ? `/map?color_by=${encodeURIComponent(colourBy)}` : "/map";
-}
-
 function clusterGroups(data) {
   // Cluster numbers -> their labels ("refund, money, return"); -1 = in no cluster.
   return data.clusters.map((c) => (c < 0 ? "no cluster" : `${c}: ${data.cluster_labels[c]}`));
 }
 
+async function colourByCluster(data) {
+  // Topics arrive after the map is drawn: clustering a large space takes a while, and
+  // the points should not wait for their colours.
+  $("#legend").replaceChildren("finding topics…");
+  const found = await api("/map/clusters");
+  if (state.map !== data) return; // the map was reloaded meanwhile
+  data.clusters = found.clusters;
+  data.cluster_labels = found.cluster_labels;
+  state.colours = colourGroups(clusterGroups(data));
+  showLegend();
+  draw();
+}
+
 async function loadMap() {
   const colourBy = $("#color-by").value;
-  const data = EXPORTED ? EXPORTED.map : await api(mapPath(colourBy));
+  const byCluster = colourBy === BY_CLUSTER && !EXPORTED;
+  const data = EXPORTED ? EXPORTED.map : await api(
+    colourBy && !byCluster ? `/map?color_by=${encodeURIComponent(colourBy)}` : "/map");
   data.index = new Map(data.ids.map((id, i) => [id, i]));
   state.map = data;
-  state.colours = colourGroups(data.clusters ? clusterGroups(data) : data.groups);
+  state.colours = colourGroups(data.groups);
   showLegend();
   const select = $("#color-by");
   if (select.options.length === 2) {
@@ -199,6 +209,7 @@ async function loadMap() {
   canvas.dataset.generation = String(data.generation);
   status(`${data.count.toLocaleString()} items`);
   draw();
+  if (byCluster) await colourByCluster(data);
 }
 
 async function select(i) {
