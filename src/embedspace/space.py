@@ -711,14 +711,13 @@ class Space:
                 and len(table) == len(table.items)
                 and self.metric == "cosine"
             ):
-                index, order = view.dense.index, np.argsort(table.item_of_chunk, kind="stable")
-                position = np.empty_like(order)
-                position[order] = np.arange(len(order))
+                index = view.dense.index
 
                 def lend(queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+                    """Chunk labels -> item positions (one chunk per item)."""
                     labels, scores = index.search(queries, k)
-                    rows = table.rows_of_labels(np.maximum(labels, 0))
-                    return np.where(labels >= 0, position[rows], -1), scores
+                    items = table.item_of_chunk[table.rows_of_labels(np.maximum(labels, 0))]
+                    return np.where(labels >= 0, items, -1), scores
 
             return table.items.copy(), matrix, lend
 

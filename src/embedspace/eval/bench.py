@@ -217,16 +217,22 @@ def run_compression(root: Path | None) -> None:
 
 
 def run_duplicates(root: Path | None) -> None:
-    from .duplicates import MRPC, calibrate, duplicates_markdown, scale_benchmark, scale_markdown
+    """MRPC calibration + quality (recorded into encoders/calibration.json), then the 100k
+    scale run; two sections, so either can be re-measured alone."""
+    from .duplicates import MRPC, calibrate, duplicates_markdown
 
-    body = []
     if root is not None and (root / MRPC).is_dir():
-        body.append(duplicates_markdown(calibrate(root=root)))
+        emit("duplicates", duplicates_markdown(calibrate(root=root)))
     else:
         print("skipping MRPC: pairs/mrpc not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+    run_duplicates_scale()
+
+
+def run_duplicates_scale() -> None:
+    from .duplicates import scale_benchmark, scale_markdown
+
     base, queries = minilm_vectors()
-    body.append(scale_markdown(scale_benchmark(np.concatenate([queries, base]))))
-    emit("duplicates", "\n\n".join(body))
+    emit("duplicates-scale", scale_markdown(scale_benchmark(np.concatenate([queries, base]))))
 
 
 def run_clusters(root: Path | None) -> None:
