@@ -370,6 +370,34 @@ def serve(
     run_server(space, host, port, api_key=api_key, allow_remote=allow_remote)
 
 
+@app.command()
+@handles_errors
+def check(
+    space: SpaceArg,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Rebuild derived files (index files) and drop orphans.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Integrity check of SPACE: store, vectors, hashes and index files agree. Exit 1 on errors."""
+    from .integrity import check_path
+
+    report = check_path(space, repair=repair)
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        for line in report.repaired:
+            console.print(f"[green]repaired:[/green] {line}", highlight=False)
+        for line in report.notes:
+            console.print(f"[yellow]note:[/yellow] {line}", highlight=False)
+        for line in report.errors:
+            err_console.print(f"[red]error:[/red] {line}", highlight=False)
+        verdict = "ok" if report.ok else f"{len(report.errors)} problem(s)"
+        console.print(f"{report.items} items, {report.chunks} chunks: {verdict}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @app.command("map")
 @handles_errors
 def map_(

@@ -30,6 +30,7 @@ from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
 from .index.base import METRICS
 from .index.factory import INDEX_KINDS
+from .integrity import CheckReport, check_store
 from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
 from .ingest.hashing import content_id, text_hash
 from .ingest.loaders import LoadedItem, discover, load_file
@@ -686,6 +687,12 @@ class Space:
             "index": self._view.index_name if self._view.generation >= 0 else self.index_kind,
             "disk_bytes": self._store.disk_bytes(),
         }
+
+    def check(self, repair: bool = False) -> CheckReport:
+        """Integrity check: store rows, vectors, hashes, the live search view and index
+        files all agree (see ``embedspace.integrity``). ``repair`` rebuilds derived files
+        (index files, the view) and drops orphan rows; items are never rewritten."""
+        return check_store(self._store, self.path, view=self._view, repair=repair)
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""

@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileError
 from .base import Encoder, l2_normalise
 from .registry import package_file
@@ -102,9 +103,8 @@ def make_thumbnail(path: Path, target: Path, side: int = THUMBNAIL_SIDE) -> Path
     image = to_rgb(path)
     image.thumbnail((side, side))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    image.save(tmp, "JPEG", quality=80)
-    tmp.replace(target)
+    with atomic_path(target) as tmp:
+        image.save(tmp, "JPEG", quality=80)
     return target
 
 

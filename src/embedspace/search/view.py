@@ -71,6 +71,14 @@ class SearchView:
                 self._ann_dirty += len(labels) + len(removed)
             self._maybe_switch_or_rebuild()
 
+    def reset(self) -> None:
+        """Forget everything derived; the next refresh rebuilds it from the store
+        (``check --repair`` after the view was found out of step)."""
+        with self._lock:
+            self.table = ChunkTable(self.table.dim, self.table.metric)
+            self.generation, self._ann, self._ann_dirty = -1, None, 0
+            self._sparse.clear()
+
     def _wanted_ann_kind(self) -> str | None:
         if self.index_kind == "exact":
             return None

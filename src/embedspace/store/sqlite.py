@@ -291,6 +291,30 @@ class SqliteStore:
         )
         return dict(rows)
 
+    # -- integrity (see store/audit.py) ---------------------------------------------------
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Cursor]:
+        """A read transaction: every query through the cursor sees one committed state,
+        whatever other processes commit meanwhile (WAL keeps it for us)."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN")
+            try:
+                yield cur
+            finally:
+                cur.execute("COMMIT")
+
+    def delete_chunks(self, chunk_ids: Sequence[int]) -> int:
+        """Remove chunk rows directly (repair of orphans whose item is gone)."""
+        removed = 0
+        with self._write() as cur:
+            for part in _chunks_of([int(c) for c in chunk_ids]):
+                marks = ",".join("?" * len(part))
+                removed += cur.execute(
+                    f"DELETE FROM chunks WHERE chunk_id IN ({marks})", part
+                ).rowcount
+        return removed
+
     def disk_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*") if p.is_file())
 
