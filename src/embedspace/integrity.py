@@ -155,7 +155,10 @@ def _check_index_file(path: Path, table: ChunkTable) -> tuple[str | None, str | 
     try:
         index = load_index(kind, path)
     except Exception as exc:  # any failure to load means the file cannot be trusted
-        return f"{path.name} cannot be loaded ({exc}); `embedspace check --repair` rebuilds it", None
+        return (
+            f"{path.name} cannot be loaded ({exc}); `embedspace check --repair` rebuilds it",
+            None,
+        )
     if getattr(index, "dim", table.dim) != table.dim:
         return f"{path.name} holds {index.dim}-d vectors, the space {table.dim}-d", None
     labels = index.labels()

@@ -30,10 +30,10 @@ from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
 from .index.base import METRICS
 from .index.factory import INDEX_KINDS
-from .integrity import CheckReport, check_store
 from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
 from .ingest.hashing import content_id, text_hash
 from .ingest.loaders import LoadedItem, discover, load_file
+from .integrity import CheckReport, check_store
 from .progress import progress_bar
 from .search.hybrid import check_fusion, convex_scores, rrf_scores
 from .search.results import Hit, Ranking

@@ -84,7 +84,9 @@ class BinaryIndex:
 
     def save(self, path: Path) -> None:
         with atomic_path(path) as tmp, tmp.open("wb") as handle:
-            np.savez(handle, labels=self._labels, codes=self._codes, dim=self.dim, metric=self.metric)
+            np.savez(
+                handle, labels=self._labels, codes=self._codes, dim=self.dim, metric=self.metric
+            )
 
     @classmethod
     def load(cls, path: Path) -> BinaryIndex:

@@ -94,12 +94,8 @@ def audit_store(store: SqliteStore, dim: int) -> StoreAudit:
 def _check_items(conn: sqlite3.Connection, audit: StoreAudit) -> None:
     """Hashes against texts and chunk spans against text lengths: a merge of the items
     (by rowid) with their chunks (by item rowid), two cursors in the same snapshot."""
-    items = conn.execute(
-        "SELECT rowid, id, text, text_hash, metadata FROM items ORDER BY rowid"
-    )
-    spans = conn.execute(
-        "SELECT item_rowid, start, end FROM chunks ORDER BY item_rowid, chunk_id"
-    )
+    items = conn.execute("SELECT rowid, id, text, text_hash, metadata FROM items ORDER BY rowid")
+    spans = conn.execute("SELECT item_rowid, start, end FROM chunks ORDER BY item_rowid, chunk_id")
     pending = next(spans, None)
     for rowid, id_, text, stored_hash, metadata in items:
         while pending is not None and pending[0] < rowid:
