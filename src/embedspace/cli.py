@@ -65,10 +65,24 @@ def handles_errors(fn):
     return wrapper
 
 
-def _open(space: Path, model: str = "default", create: bool = True):
+BatchOpt = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Items per write transaction: an interrupted run loses at most one batch."
+    ),
+]
+
+
+def _open(space: Path, model: str = "default", create: bool = True, batch_size: int = 256):
     from .space import Space
 
-    return Space(space, model=model, create=create, progress=not os.environ.get("CI"))
+    return Space(
+        space,
+        model=model,
+        create=create,
+        batch_size=batch_size,
+        progress=not os.environ.get("CI"),
+    )
 
 
 @app.command()
@@ -81,10 +95,11 @@ def add(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
+    batch_size: BatchOpt = 256,
     as_json: JsonOpt = False,
 ) -> None:
     """Add files or folders to SPACE (created if missing). Re-running is safe: unchanged items are skipped."""
-    with _open(space, model) as sp:
+    with _open(space, model, batch_size=batch_size) as sp:
         report = sp.add_files(paths, text_field=text_field, id_field=id_field)
         _report(report.to_dict() | {"items": len(sp)}, as_json)
 
@@ -97,10 +112,11 @@ def sync(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
+    batch_size: BatchOpt = 256,
     as_json: JsonOpt = False,
 ) -> None:
     """Mirror FOLDER: re-embed only files whose content changed, drop deleted files' items."""
-    with _open(space, model) as sp:
+    with _open(space, model, batch_size=batch_size) as sp:
         report = sp.sync(folder, text_field=text_field, id_field=id_field)
         _report(report.to_dict() | {"items": len(sp)}, as_json)
 

@@ -101,7 +101,10 @@ class SqliteStore:
 
     def _check_database(self) -> None:
         with self.path.open("rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
+            header = handle.read(16)
+            # Empty: a process was killed right after creating the file, before its first
+            # commit; SQLite treats it as a new database, and so do we.
+            if header and header != b"SQLite format 3\x00":
                 raise NotASpaceError(f"{self.path} is not a SQLite database; the space is damaged")
 
     @contextmanager
