@@ -91,10 +91,30 @@ class SyncReport(UpsertReport):
         }
 
 
+def _is_unicode(text: str) -> bool:
+    """False for strings holding lone surrogates (e.g. from ``surrogateescape`` decoding):
+    they are not Unicode text, cannot be stored as UTF-8 and mean nothing to a tokenizer."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_unicode(values: Sequence[str], what: str) -> None:
+    bad = [i for i, v in enumerate(values) if not _is_unicode(v)]
+    if bad:
+        raise InvalidInputError(
+            f"{what} at positions {bad[:10]} contain lone surrogate code points (not valid "
+            "Unicode); decode your data strictly, or clean it with "
+            "s.encode('utf-8', 'replace').decode() - nothing was written"
+        )
+
+
 def _validate_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise InvalidInputError("pass a list of texts; wrap a single text in [ ]")
-    texts = list(texts)
+    texts = _as_list(texts, "texts")
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad:
         shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
@@ -102,13 +122,21 @@ def _validate_texts(texts: Sequence[str]) -> list[str]:
             f"{len(bad)} text(s) are empty, whitespace-only or not strings (positions {shown}); "
             "remove them before adding - nothing was written"
         )
+    _check_unicode(texts, "texts")
     return texts
+
+
+def _as_list(values: Any, what: str) -> list:
+    """A sequence argument as a list; a clear error for a scalar or a bare string."""
+    if isinstance(values, str | bytes | dict) or not hasattr(values, "__iter__"):
+        raise InvalidInputError(f"{what} must be a list, got {type(values).__name__}")
+    return list(values)
 
 
 def _validate_metadata(metadata: Sequence[dict] | None, n: int) -> list[dict[str, Any]]:
     if metadata is None:
         return [{} for _ in range(n)]
-    metadata = list(metadata)
+    metadata = _as_list(metadata, "metadata")
     if len(metadata) != n:
         raise InvalidInputError(
             f"got {n} items but {len(metadata)} metadata dicts; pass one per item"
@@ -123,10 +151,22 @@ def _validate_metadata(metadata: Sequence[dict] | None, n: int) -> list[dict[str
     return metadata
 
 
+def _lookup_ids(ids: Any) -> list[str]:
+    """Ids to look up or delete: one string or a list of them (ints count as their digits)."""
+    if isinstance(ids, str):
+        ids = [ids]
+    ids = [str(i) if isinstance(i, int) else i for i in _as_list(ids, "ids")]
+    bad = [i for i in ids if not isinstance(i, str)]
+    if bad:
+        raise InvalidInputError(f"ids must be strings, got {bad[:5]!r}")
+    _check_unicode(ids, "ids")
+    return ids
+
+
 def _validate_ids(ids: Sequence[str] | None, texts: list[str]) -> list[str]:
     if ids is None:
         return [content_id(t) for t in texts]
-    ids = [str(i) if isinstance(i, int) else i for i in ids]
+    ids = [str(i) if isinstance(i, int) else i for i in _as_list(ids, "ids")]
     if len(ids) != len(texts):
         raise InvalidInputError(f"got {len(texts)} texts but {len(ids)} ids; pass one id per text")
     bad = [i for i in ids if not isinstance(i, str) or not i or len(i) > 1024]
@@ -134,6 +174,7 @@ def _validate_ids(ids: Sequence[str] | None, texts: list[str]) -> list[str]:
         raise InvalidInputError(
             f"ids must be non-empty strings up to 1024 characters; bad: {bad[:5]}"
         )
+    _check_unicode(ids, "ids")
     dupes = [i for i, c in Counter(ids).items() if c > 1]
     if dupes:
         raise InvalidInputError(f"ids repeat within one call: {dupes[:5]}; each id may appear once")
@@ -335,9 +376,12 @@ class Space:
         """Add your own vectors (from any model); ids default to a hash of the vector."""
         vectors = self._check_vectors(vectors)
         n = len(vectors)
-        texts_list = list(texts) if texts is not None else [""] * n
+        texts_list = _as_list(texts, "texts") if texts is not None else [""] * n
         if len(texts_list) != n:
             raise InvalidInputError(f"got {n} vectors but {len(texts_list)} texts")
+        if not all(isinstance(t, str) for t in texts_list):
+            raise InvalidInputError("texts must be strings (use '' for an item without text)")
+        _check_unicode(texts_list, "texts")
         if ids is None:
             ids = [text_hash(v.tobytes().hex())[:16] for v in vectors]
         ids = _validate_ids(ids, texts_list)
@@ -376,7 +420,7 @@ class Space:
         return vectors
 
     def get(self, id: str) -> Item:
-        found = self._store.get([id])
+        found = self._store.get(_lookup_ids([id]))
         if not found:
             raise ItemNotFoundError(f"no item with id {id!r} in {self.path}")
         rec = found[0]
@@ -403,7 +447,7 @@ class Space:
 
     def delete(self, ids: Sequence[str] | str) -> int:
         """Delete items by id; returns how many existed."""
-        return self._store.delete([ids] if isinstance(ids, str) else list(ids))
+        return self._store.delete(_lookup_ids(ids))
 
     # -- files ----------------------------------------------------------------------------
     def add_files(
@@ -575,6 +619,7 @@ class Space:
         check_fusion(fusion, alpha)
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("the query is empty; type some words to search for")
+        _check_unicode([query], "the query")
         qvec = None
         if mode != "sparse":
             qvec = self._require_encoder("text search").encode([query], role="query")
@@ -616,6 +661,8 @@ class Space:
         """Dense search with a vector you computed yourself."""
         k = _check_k(k)
         qvec = self._check_vectors(vector)[:1]
+        if not len(qvec):
+            raise InvalidInputError(f"the query vector is empty; pass one {self.dim}-d vector")
         return self._with_view(
             lambda view: self._hits(
                 view, *view.dense.top_items(qvec, k, self._eligible(view, where))
@@ -642,7 +689,7 @@ class Space:
 
     def items(self, ids: Sequence[str]) -> list[Item]:
         """Several items at once, in the order of ``ids``; unknown ids raise."""
-        ids = list(ids)
+        ids = _lookup_ids(ids)
         found = {rec.id: rec for rec in self._store.get(ids)}
         missing = [i for i in ids if i not in found]
         if missing:
@@ -662,7 +709,7 @@ class Space:
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vector of each id (the first chunk's for chunked documents)."""
-        ids = list(ids)
+        ids = _lookup_ids(ids)
         found = {r.id for r in self._store.get(ids)}
         if len(found) != len(set(ids)):
             raise ItemNotFoundError(f"unknown ids: {sorted(set(ids) - found)[:5]}")
