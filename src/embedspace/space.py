@@ -37,6 +37,7 @@ from .integrity import CheckReport, check_store
 from .progress import progress_bar
 from .search.hybrid import check_fusion, convex_scores, rrf_scores
 from .search.results import Hit, Ranking
+from .search.vector_storage import VECTOR_STORAGE
 from .search.view import SearchView, StaleView
 from .store.base import ChunkRecord, ItemRecord
 from .store.sqlite import SqliteStore
@@ -188,6 +189,9 @@ class Space:
     packaged all-MiniLM-L6-v2); ``model=None`` makes a bring-your-own-vectors space of ``dim``.
     ``index`` is "auto" (exact below 50k chunks, HNSW above), "exact", "hnsw", "ivf" or
     "ivfpq"; extra keyword arguments tune it (``M``, ``ef_search``, ``nlist``, ``nprobe``...).
+    ``vector_storage="mmap"`` keeps the search view's vectors in a memory-mapped file in
+    the space folder instead of RAM, so spaces whose vectors exceed the memory still open
+    and search (exact search then runs at disk speed; ANN indexes hold their own copy).
     """
 
     def __init__(
@@ -203,8 +207,13 @@ class Space:
         batch_size: int = DEFAULT_BATCH,
         progress: bool = True,
         create: bool = True,
+        vector_storage: str = "ram",
         **index_params: Any,
     ) -> None:
+        if vector_storage not in VECTOR_STORAGE:
+            raise InvalidInputError(
+                f"vector_storage must be one of {VECTOR_STORAGE}, not {vector_storage!r}"
+            )
         if index not in INDEX_KINDS:
             raise InvalidInputError(f"index must be one of {INDEX_KINDS}, not {index!r}")
         if metric not in METRICS:
@@ -215,7 +224,9 @@ class Space:
         self.progress = progress
         self._store = SqliteStore(self.path, create=create)
         self.encoder = self._open_model(model, dim, metric)
-        self._view = SearchView(self._store, self.path, self.dim, self.metric, index, index_params)
+        self._view = SearchView(
+            self._store, self.path, self.dim, self.metric, index, index_params, vector_storage
+        )
         limit = getattr(self.encoder, "max_tokens", None)
         self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
         self.chunk_overlap = chunk_overlap

@@ -261,21 +261,32 @@ class SqliteStore:
             finally:
                 cur.execute("COMMIT")
         dim = int(dim_row[0]) if dim_row else 0
-        if not rows:
-            empty = np.empty(0, dtype=np.int64)
-            return live, VectorSnapshot(
-                empty, empty, empty, empty, np.empty((0, dim), dtype=np.float32)
+        return live, _snapshot(rows, dim)
+
+    @contextmanager
+    def vector_pages(
+        self, after_chunk_id: int = 0, page_rows: int = 50_000
+    ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+        """Like :meth:`vectors`, but the new rows arrive in pages of ``page_rows``, all
+        read in one transaction: catching up costs memory for one page, not the store."""
+        with self.snapshot() as cur:
+            live = np.fromiter(
+                (r[0] for r in cur.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
+                dtype=np.int64,
             )
-        chunk_ids, item_rowids, starts, ends, blobs = zip(*rows, strict=True)
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dim)
+            dim_row = cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()
+            dim = int(dim_row[0]) if dim_row else 0
+            rows = cur.connection.execute(
+                "SELECT chunk_id, item_rowid, start, end, vector FROM chunks "
+                "WHERE chunk_id > ? ORDER BY chunk_id",
+                (after_chunk_id,),
+            )
 
-        def as_int(values: tuple) -> np.ndarray:
-            return np.fromiter(values, dtype=np.int64, count=len(rows))
+            def pages() -> Iterator[VectorSnapshot]:
+                while page := rows.fetchmany(page_rows):
+                    yield _snapshot(page, dim)
 
-        snapshot = VectorSnapshot(
-            as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix
-        )
-        return live, snapshot
+            yield live, pages()
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
         rows = self._read("SELECT rowid, text FROM items ORDER BY rowid")
@@ -324,3 +335,19 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _snapshot(rows: list[tuple], dim: int) -> VectorSnapshot:
+    """Chunk rows (chunk_id, item_rowid, start, end, vector blob) as arrays."""
+    if not rows:
+        empty = np.empty(0, dtype=np.int64)
+        return VectorSnapshot(empty, empty, empty, empty, np.empty((0, dim), dtype=np.float32))
+    chunk_ids, item_rowids, starts, ends, blobs = zip(*rows, strict=True)
+    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dim)
+
+    def as_int(values: tuple) -> np.ndarray:
+        return np.fromiter(values, dtype=np.int64, count=len(rows))
+
+    return VectorSnapshot(
+        as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix
+    )
