@@ -73,7 +73,13 @@ BatchOpt = Annotated[
 ]
 
 
-def _open(space: Path, model: str = "default", create: bool = True, batch_size: int = 256):
+def _open(
+    space: Path,
+    model: str = "default",
+    create: bool = True,
+    batch_size: int = 256,
+    vector_storage: str = "ram",
+):
     from .space import Space
 
     return Space(
@@ -82,6 +88,7 @@ def _open(space: Path, model: str = "default", create: bool = True, batch_size: 
         create=create,
         batch_size=batch_size,
         progress=not os.environ.get("CI"),
+        vector_storage=vector_storage,
     )
 
 
@@ -248,12 +255,15 @@ def search(
     ] = None,
     fusion: Annotated[str, typer.Option(help="Hybrid fusion: convex | rrf")] = "convex",
     alpha: Annotated[float, typer.Option(help="Hybrid convex weight of dense (0..1).")] = 0.5,
+    vector_storage: Annotated[
+        str, typer.Option(help="ram | mmap (vectors memory-mapped from disk: larger than RAM).")
+    ] = "ram",
     as_json: JsonOpt = False,
 ) -> None:
     """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid)."""
     from .store.filters import parse_cli_where
 
-    with _open(space, create=False) as sp:
+    with _open(space, create=False, vector_storage=vector_storage) as sp:
         hits = sp.search(
             query,
             k=k,
