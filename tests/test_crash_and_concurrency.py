@@ -83,7 +83,7 @@ def _kill_loop(rounds: int, start, space_path: Path, rng, between=None) -> list[
     for round_ in range(rounds):
         if between:
             between(round_)
-        killed = start(rng.uniform(0.5, 4.0))
+        killed = start(rng.uniform(0.5, 3.0))
         outcomes.append((killed, _after_crash(space_path)))
     return outcomes
 

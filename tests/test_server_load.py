@@ -2,7 +2,7 @@
 against a real ``embedspace serve`` process on 127.0.0.1. Zero errors, latency and
 throughput recorded, and the server's memory flat once warm (no leak).
 
-The default run is 16 clients for 15 s (after 8 s of warm-up); ``-m slow`` adds 32
+The default run is 16 clients for 15 s (after 12 s of warm-up); ``-m slow`` adds 32
 clients for 60 s (after 15 s).
 """
 
@@ -181,7 +181,7 @@ def _check(result: dict, name: str) -> None:
 
 
 def test_server_under_load(load_space):
-    _check(run_load(load_space, clients=16, seconds=15, warmup=8), "server-load-16x15s")
+    _check(run_load(load_space, clients=16, seconds=15, warmup=12), "server-load-16x15s")
 
 
 @pytest.mark.slow
