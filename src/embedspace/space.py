@@ -42,9 +42,11 @@ from .index.factory import INDEX_KINDS
 from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
 from .ingest.hashing import content_id, text_hash
 from .ingest.loaders import LoadedItem, discover, load_file
+from .integrity import CheckReport, check_store
 from .progress import progress_bar
 from .search.hybrid import check_fusion, convex_scores, rrf_scores
 from .search.results import Hit, Ranking
+from .search.vector_storage import VECTOR_STORAGE
 from .search.view import SearchView, StaleView
 from .store.base import ChunkRecord, ItemRecord
 from .store.sqlite import SqliteStore
@@ -99,10 +101,30 @@ class SyncReport(UpsertReport):
         }
 
 
+def _is_unicode(text: str) -> bool:
+    """False for strings holding lone surrogates (e.g. from ``surrogateescape`` decoding):
+    they are not Unicode text, cannot be stored as UTF-8 and mean nothing to a tokenizer."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_unicode(values: Sequence[str], what: str) -> None:
+    bad = [i for i, v in enumerate(values) if not _is_unicode(v)]
+    if bad:
+        raise InvalidInputError(
+            f"{what} at positions {bad[:10]} contain lone surrogate code points (not valid "
+            "Unicode); decode your data strictly, or clean it with "
+            "s.encode('utf-8', 'replace').decode() - nothing was written"
+        )
+
+
 def _validate_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise InvalidInputError("pass a list of texts; wrap a single text in [ ]")
-    texts = list(texts)
+    texts = _as_list(texts, "texts")
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
     if bad:
         shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
@@ -110,13 +132,21 @@ def _validate_texts(texts: Sequence[str]) -> list[str]:
             f"{len(bad)} text(s) are empty, whitespace-only or not strings (positions {shown}); "
             "remove them before adding - nothing was written"
         )
+    _check_unicode(texts, "texts")
     return texts
+
+
+def _as_list(values: Any, what: str) -> list:
+    """A sequence argument as a list; a clear error for a scalar or a bare string."""
+    if isinstance(values, str | bytes | dict) or not hasattr(values, "__iter__"):
+        raise InvalidInputError(f"{what} must be a list, got {type(values).__name__}")
+    return list(values)
 
 
 def _validate_metadata(metadata: Sequence[dict] | None, n: int) -> list[dict[str, Any]]:
     if metadata is None:
         return [{} for _ in range(n)]
-    metadata = list(metadata)
+    metadata = _as_list(metadata, "metadata")
     if len(metadata) != n:
         raise InvalidInputError(
             f"got {n} items but {len(metadata)} metadata dicts; pass one per item"
@@ -131,10 +161,22 @@ def _validate_metadata(metadata: Sequence[dict] | None, n: int) -> list[dict[str
     return metadata
 
 
+def _lookup_ids(ids: Any) -> list[str]:
+    """Ids to look up or delete: one string or a list of them (ints count as their digits)."""
+    if isinstance(ids, str):
+        ids = [ids]
+    ids = [str(i) if isinstance(i, int) else i for i in _as_list(ids, "ids")]
+    bad = [i for i in ids if not isinstance(i, str)]
+    if bad:
+        raise InvalidInputError(f"ids must be strings, got {bad[:5]!r}")
+    _check_unicode(ids, "ids")
+    return ids
+
+
 def _validate_ids(ids: Sequence[str] | None, texts: list[str]) -> list[str]:
     if ids is None:
         return [content_id(t) for t in texts]
-    ids = [str(i) if isinstance(i, int) else i for i in ids]
+    ids = [str(i) if isinstance(i, int) else i for i in _as_list(ids, "ids")]
     if len(ids) != len(texts):
         raise InvalidInputError(f"got {len(texts)} texts but {len(ids)} ids; pass one id per text")
     bad = [i for i in ids if not isinstance(i, str) or not i or len(i) > 1024]
@@ -142,6 +184,7 @@ def _validate_ids(ids: Sequence[str] | None, texts: list[str]) -> list[str]:
         raise InvalidInputError(
             f"ids must be non-empty strings up to 1024 characters; bad: {bad[:5]}"
         )
+    _check_unicode(ids, "ids")
     dupes = [i for i, c in Counter(ids).items() if c > 1]
     if dupes:
         raise InvalidInputError(f"ids repeat within one call: {dupes[:5]}; each id may appear once")
@@ -155,6 +198,9 @@ class Space:
     packaged all-MiniLM-L6-v2); ``model=None`` makes a bring-your-own-vectors space of ``dim``.
     ``index`` is "auto" (exact below 50k chunks, HNSW above), "exact", "hnsw", "ivf" or
     "ivfpq"; extra keyword arguments tune it (``M``, ``ef_search``, ``nlist``, ``nprobe``...).
+    ``vector_storage="mmap"`` keeps the search view's vectors in a memory-mapped file in
+    the space folder instead of RAM, so spaces whose vectors exceed the memory still open
+    and search (exact search then runs at disk speed; ANN indexes hold their own copy).
     """
 
     def __init__(
@@ -170,8 +216,13 @@ class Space:
         batch_size: int = DEFAULT_BATCH,
         progress: bool = True,
         create: bool = True,
+        vector_storage: str = "ram",
         **index_params: Any,
     ) -> None:
+        if vector_storage not in VECTOR_STORAGE:
+            raise InvalidInputError(
+                f"vector_storage must be one of {VECTOR_STORAGE}, not {vector_storage!r}"
+            )
         if index not in INDEX_KINDS:
             raise InvalidInputError(f"index must be one of {INDEX_KINDS}, not {index!r}")
         if metric not in METRICS:
@@ -182,7 +233,9 @@ class Space:
         self.progress = progress
         self._store = SqliteStore(self.path, create=create)
         self.encoder = self._open_model(model, dim, metric)
-        self._view = SearchView(self._store, self.path, self.dim, self.metric, index, index_params)
+        self._view = SearchView(
+            self._store, self.path, self.dim, self.metric, index, index_params, vector_storage
+        )
         limit = getattr(self.encoder, "max_tokens", None)
         self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
         self.chunk_overlap = chunk_overlap
@@ -343,9 +396,12 @@ class Space:
         """Add your own vectors (from any model); ids default to a hash of the vector."""
         vectors = self._check_vectors(vectors)
         n = len(vectors)
-        texts_list = list(texts) if texts is not None else [""] * n
+        texts_list = _as_list(texts, "texts") if texts is not None else [""] * n
         if len(texts_list) != n:
             raise InvalidInputError(f"got {n} vectors but {len(texts_list)} texts")
+        if not all(isinstance(t, str) for t in texts_list):
+            raise InvalidInputError("texts must be strings (use '' for an item without text)")
+        _check_unicode(texts_list, "texts")
         if ids is None:
             ids = [text_hash(v.tobytes().hex())[:16] for v in vectors]
         ids = _validate_ids(ids, texts_list)
@@ -384,7 +440,7 @@ class Space:
         return vectors
 
     def get(self, id: str) -> Item:
-        found = self._store.get([id])
+        found = self._store.get(_lookup_ids([id]))
         if not found:
             raise ItemNotFoundError(f"no item with id {id!r} in {self.path}")
         rec = found[0]
@@ -411,7 +467,7 @@ class Space:
 
     def delete(self, ids: Sequence[str] | str) -> int:
         """Delete items by id; returns how many existed."""
-        return self._store.delete([ids] if isinstance(ids, str) else list(ids))
+        return self._store.delete(_lookup_ids(ids))
 
     # -- files ----------------------------------------------------------------------------
     def add_files(
@@ -583,6 +639,7 @@ class Space:
         check_fusion(fusion, alpha)
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("the query is empty; type some words to search for")
+        _check_unicode([query], "the query")
         qvec = None
         if mode != "sparse":
             qvec = self._require_encoder("text search").encode([query], role="query")
@@ -624,6 +681,8 @@ class Space:
         """Dense search with a vector you computed yourself."""
         k = _check_k(k)
         qvec = self._check_vectors(vector)[:1]
+        if not len(qvec):
+            raise InvalidInputError(f"the query vector is empty; pass one {self.dim}-d vector")
         return self._with_view(
             lambda view: self._hits(
                 view, *view.dense.top_items(qvec, k, self._eligible(view, where))
@@ -650,7 +709,7 @@ class Space:
 
     def items(self, ids: Sequence[str]) -> list[Item]:
         """Several items at once, in the order of ``ids``; unknown ids raise."""
-        ids = list(ids)
+        ids = _lookup_ids(ids)
         found = {rec.id: rec for rec in self._store.get(ids)}
         missing = [i for i in ids if i not in found]
         if missing:
@@ -670,7 +729,7 @@ class Space:
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vector of each id (the first chunk's for chunked documents)."""
-        ids = list(ids)
+        ids = _lookup_ids(ids)
         found = {r.id for r in self._store.get(ids)}
         if len(found) != len(set(ids)):
             raise ItemNotFoundError(f"unknown ids: {sorted(set(ids) - found)[:5]}")
@@ -919,6 +978,12 @@ class Space:
             check_labels(labels)
             return {}
         return dict(zip(ids, zero_shot(vectors, labels, encoder), strict=True))
+
+    def check(self, repair: bool = False) -> CheckReport:
+        """Integrity check: store rows, vectors, hashes, the live search view and index
+        files all agree (see ``embedspace.integrity``). ``repair`` rebuilds derived files
+        (index files, the view) and drops orphan rows; items are never rewritten."""
+        return check_store(self._store, self.path, view=self._view, repair=repair)
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""

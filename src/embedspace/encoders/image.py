@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileError
 from .base import Encoder, l2_normalise
 from .registry import package_file
@@ -72,6 +73,21 @@ def _flatten(image):
     return image.convert("RGB")
 
 
+def _from_array(image: np.ndarray):
+    """(H, W) greyscale or (H, W, 1|3|4) channels; floats are taken as 0..1."""
+    if image.ndim == 3 and image.shape[2] not in (1, 3, 4):
+        raise InvalidInputError(
+            f"an image array needs 1, 3 or 4 channels (H, W, C), got shape {image.shape}"
+        )
+    if image.dtype.kind not in "uifb":
+        raise InvalidInputError(f"an image array must hold numbers, not {image.dtype}")
+    if image.dtype != np.uint8:
+        image = np.clip(np.nan_to_num(image.astype(np.float32) * 255), 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    return _pillow().fromarray(np.ascontiguousarray(image)).convert("RGB")
+
+
 def to_rgb(image: ImageLike):
     """Open / convert one image to an RGB Pillow image, with an actionable error."""
     Image = _pillow()
@@ -79,13 +95,16 @@ def to_rgb(image: ImageLike):
         try:
             with Image.open(image) as opened:
                 return _flatten(opened)
+        except Image.DecompressionBombError as exc:  # not an OSError: a header claiming
+            raise UnsupportedFileError(  # billions of pixels, refused before decoding
+                f"{image} is refused: {exc}"
+            ) from exc
         except (OSError, ValueError, SyntaxError) as exc:
             raise UnsupportedFileError(f"{image} is not a readable image: {exc}") from exc
     if isinstance(image, Image.Image):
         return _flatten(image)
     if isinstance(image, np.ndarray) and image.ndim in (2, 3) and image.size:
-        array = image if image.dtype == np.uint8 else np.clip(image * 255, 0, 255).astype(np.uint8)
-        return Image.fromarray(array).convert("RGB")
+        return _from_array(image)
     raise InvalidInputError(
         f"an image must be a file path, a Pillow image or an (H, W[, C]) array, "
         f"not {type(image).__name__}"
@@ -102,9 +121,8 @@ def make_thumbnail(path: Path, target: Path, side: int = THUMBNAIL_SIDE) -> Path
     image = to_rgb(path)
     image.thumbnail((side, side))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    image.save(tmp, "JPEG", quality=80)
-    tmp.replace(target)
+    with atomic_path(target) as tmp:
+        image.save(tmp, "JPEG", quality=80)
     return target
 
 

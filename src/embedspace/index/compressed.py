@@ -8,13 +8,13 @@ binary 1 bit (32x smaller); docs/benchmarks.md measures what each costs in nDCG.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..encoders.quantization import hamming_scores, quantize_binary
 from ..errors import InvalidInputError
 from .base import Metric, pad_results, prepare_vectors
@@ -83,9 +83,10 @@ class BinaryIndex:
         return pad_results(self._labels[rows][idx], top.astype(np.float32), k)
 
     def save(self, path: Path) -> None:
-        tmp = Path(path).with_name(Path(path).name + ".tmp.npz")
-        np.savez(tmp, labels=self._labels, codes=self._codes, dim=self.dim, metric=self.metric)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp, tmp.open("wb") as handle:
+            np.savez(
+                handle, labels=self._labels, codes=self._codes, dim=self.dim, metric=self.metric
+            )
 
     @classmethod
     def load(cls, path: Path) -> BinaryIndex:

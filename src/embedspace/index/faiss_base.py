@@ -3,19 +3,21 @@
 FAISS ids are our chunk labels (``IndexIDMap2``). Filters and deletions both become an
 ``IDSelector`` at search time, so an index whose structure cannot delete (HNSW) hides
 tombstoned labels instead, and is rebuilt by its owner once they pile up. Files are
-written atomically (temp file + rename): a crash mid-save leaves the previous index.
+written atomically (temp file + fsync + rename) with a checksum in the sidecar: a crash
+mid-save leaves the previous index or a pair that ``load`` refuses, never a torn one.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..atomic import write_bytes_atomic
 from ..errors import MissingDependencyError
 from .base import Metric, pad_results, prepare_vectors
 
@@ -173,30 +175,36 @@ class FaissIndex:
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: Path) -> None:
+        """Write the index and its sidecar ``.json`` (kind, params, tombstones, and the
+        index file's size and CRC-32). Each file is replaced atomically; a crash between
+        the two leaves a sidecar whose checksum does not match, so :meth:`load` refuses
+        the pair and the owner rebuilds from the store instead of trusting a mix."""
         path = Path(path)
         if self._index is None:
             return
-        tmp = path.with_name(path.name + ".tmp")
-        self.faiss.write_index(self._index, str(tmp))
+        data = self.faiss.serialize_index(self._index).tobytes()
+        write_bytes_atomic(path, data)
         meta = {
             "kind": self.kind,
             "dim": self.dim,
             "metric": self.metric,
             "params": self.params,
             "tombstones": sorted(self._tombstones),
+            "bytes": len(data),
+            "crc32": zlib.crc32(data),
         }
-        meta_tmp = path.with_name(path.name + ".json.tmp")
-        meta_tmp.write_text(json.dumps(meta))
-        os.replace(tmp, path)
-        os.replace(meta_tmp, path.with_name(path.name + ".json"))
+        write_bytes_atomic(path.with_name(path.name + ".json"), json.dumps(meta).encode())
 
     @classmethod
     def load(cls, path: Path) -> FaissIndex:
         """Read an index saved by :meth:`save` (raises on a missing or damaged file)."""
         path = Path(path)
         meta = json.loads(path.with_name(path.name + ".json").read_text())
+        data = path.read_bytes()
+        if len(data) != meta.get("bytes") or zlib.crc32(data) != meta.get("crc32"):
+            raise ValueError(f"{path.name} does not match its checksum (torn or partial save)")
         index = cls(meta["dim"], meta["metric"], **meta["params"])
-        index._index = index.faiss.read_index(str(path))
+        index._index = index.faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         if index._index.ntotal and index._index.d != meta["dim"]:
             raise ValueError(f"{path}: dimension mismatch")
         index._tombstones = set(meta["tombstones"])

@@ -7,20 +7,34 @@ new rows; deletions are found by comparing id sets. The table is also the exact 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..index.base import prepare_vectors
 from ..store.base import Store
+from .vector_storage import make_storage
+
+#: Vector bytes read from the store per page while catching up (a few MB: the rows of a
+#: page exist twice in memory briefly, as SQLite blobs and as an array).
+PAGE_BYTES = 8 * 2**20
 
 
 class ChunkTable:
-    """Chunk ids, their items, spans and (metric-prepared) vectors, sorted by chunk id."""
+    """Chunk ids, their items, spans and (metric-prepared) vectors, sorted by chunk id.
 
-    def __init__(self, dim: int, metric: str) -> None:
-        self.dim, self.metric = dim, metric
+    ``storage`` is "ram" (a numpy matrix) or "mmap" (a memory-mapped file in ``folder``,
+    for vectors that do not fit in memory); see search/vector_storage.py.
+    """
+
+    def __init__(
+        self, dim: int, metric: str, storage: str = "ram", folder: Path | None = None
+    ) -> None:
+        self.dim, self.metric, self.storage = dim, metric, storage
+        self._vectors = make_storage(storage, folder, dim)
         empty = np.empty(0, dtype=np.int64)
         self.chunk_ids, self.item_rowids, self.starts, self.ends = empty, empty, empty, empty
-        self.matrix = np.empty((0, dim), dtype=np.float32)
+        self.matrix = self._vectors.array
         self._group()
 
     def __len__(self) -> int:
@@ -31,31 +45,38 @@ class ChunkTable:
         return int(self.chunk_ids[-1]) if len(self.chunk_ids) else 0
 
     def catch_up(self, store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Apply the store's changes; returns (added labels, their vectors, removed labels)."""
-        live, new = store.vectors(self.max_id)
-        keep = np.isin(self.chunk_ids, live, assume_unique=True)
-        removed = self.chunk_ids[~keep]
-        if len(removed):
-            self.chunk_ids, self.item_rowids = self.chunk_ids[keep], self.item_rowids[keep]
-            self.starts, self.ends, self.matrix = (
-                self.starts[keep],
-                self.ends[keep],
-                self.matrix[keep],
+        """Apply the store's changes; returns (added labels, their vectors, removed labels).
+
+        New rows arrive page by page, so the first catch-up of a large space never holds
+        more than one page besides the matrix (which, memory-mapped, is on disk)."""
+        page_rows = max(256, PAGE_BYTES // (4 * max(self.dim, 1)))
+        with store.vector_pages(self.max_id, page_rows) as (live, pages):
+            keep = np.isin(self.chunk_ids, live, assume_unique=True)
+            removed = self.chunk_ids[~keep]
+            if len(removed):
+                self.chunk_ids, self.item_rowids = self.chunk_ids[keep], self.item_rowids[keep]
+                self.starts, self.ends = self.starts[keep], self.ends[keep]
+                self.matrix = self._vectors.keep(keep)
+            start = len(self.chunk_ids)
+            parts: list[tuple[np.ndarray, ...]] = []
+            for page in pages:
+                if not len(page.chunk_ids):
+                    continue
+                self.matrix = self._vectors.append(
+                    prepare_vectors(page.vectors, self.dim, self.metric)
+                )
+                parts.append((page.chunk_ids, page.item_rowids, page.starts, page.ends))
+        if parts:
+            ids, items, starts, ends = (
+                np.concatenate(column) for column in zip(*parts, strict=True)
             )
-        vectors = (
-            prepare_vectors(new.vectors, self.dim, self.metric)
-            if len(new.chunk_ids)
-            else new.vectors
-        )
-        if len(new.chunk_ids):
-            self.chunk_ids = np.concatenate([self.chunk_ids, new.chunk_ids])
-            self.item_rowids = np.concatenate([self.item_rowids, new.item_rowids])
-            self.starts = np.concatenate([self.starts, new.starts])
-            self.ends = np.concatenate([self.ends, new.ends])
-            self.matrix = np.concatenate([self.matrix, vectors]) if len(self.matrix) else vectors
-        if len(removed) or len(new.chunk_ids):
+            self.chunk_ids = np.concatenate([self.chunk_ids, ids])
+            self.item_rowids = np.concatenate([self.item_rowids, items])
+            self.starts = np.concatenate([self.starts, starts])
+            self.ends = np.concatenate([self.ends, ends])
+        if len(removed) or parts:
             self._group()
-        return new.chunk_ids, vectors, removed
+        return self.chunk_ids[start:], self.matrix[start:], removed
 
     def _group(self) -> None:
         """Items (sorted rowids), each chunk's item position, and per-item chunk counts."""

@@ -43,10 +43,12 @@ class SearchView:
         metric: str,
         index_kind: str,
         index_params: dict[str, Any],
+        vector_storage: str = "ram",
     ) -> None:
         self._store, self._folder = store, folder
         self.index_kind, self.index_params = index_kind, index_params
-        self.table = ChunkTable(dim, metric)
+        self.vector_storage = vector_storage
+        self.table = ChunkTable(dim, metric, vector_storage, folder)
         self.generation = -1
         self._ann = None
         self._ann_dirty = 0
@@ -70,6 +72,16 @@ class SearchView:
                 self._ann.add(labels, vectors)
                 self._ann_dirty += len(labels) + len(removed)
             self._maybe_switch_or_rebuild()
+
+    def reset(self) -> None:
+        """Forget everything derived; the next refresh rebuilds it from the store
+        (``check --repair`` after the view was found out of step)."""
+        with self._lock:
+            self.table = ChunkTable(
+                self.table.dim, self.table.metric, self.vector_storage, self._folder
+            )
+            self.generation, self._ann, self._ann_dirty = -1, None, 0
+            self._sparse.clear()
 
     def _wanted_ann_kind(self) -> str | None:
         if self.index_kind == "exact":

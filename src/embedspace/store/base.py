@@ -7,7 +7,8 @@ backends (scale-out) implement the same protocol and pass the same behavioural t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +78,12 @@ class Store(Protocol):
 
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
         """All live chunk ids, and full rows of the chunks with a larger id."""
+        ...
+
+    def vector_pages(
+        self, after_chunk_id: int = 0, page_rows: int = 50_000
+    ) -> AbstractContextManager[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+        """The same as :meth:`vectors`, new rows in pages, from one consistent read."""
         ...
 
     def texts(self) -> tuple[np.ndarray, list[str]]:

@@ -21,6 +21,15 @@ _COMPARE = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte
 def _sql_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)  # json_extract returns 0/1 for JSON booleans
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise InvalidInputError(f"filter integer {value} is outside the 64-bit range")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError(
+                "filter value holds lone surrogates (not valid Unicode)"
+            ) from exc
     if value is None or isinstance(value, (int, float, str)):
         return value
     raise InvalidInputError(f"filter values must be str, number, bool or null, not {value!r}")

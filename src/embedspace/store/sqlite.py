@@ -101,7 +101,10 @@ class SqliteStore:
 
     def _check_database(self) -> None:
         with self.path.open("rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
+            header = handle.read(16)
+            # Empty: a process was killed right after creating the file, before its first
+            # commit; SQLite treats it as a new database, and so do we.
+            if header and header != b"SQLite format 3\x00":
                 raise NotASpaceError(f"{self.path} is not a SQLite database; the space is damaged")
 
     @contextmanager
@@ -258,21 +261,32 @@ class SqliteStore:
             finally:
                 cur.execute("COMMIT")
         dim = int(dim_row[0]) if dim_row else 0
-        if not rows:
-            empty = np.empty(0, dtype=np.int64)
-            return live, VectorSnapshot(
-                empty, empty, empty, empty, np.empty((0, dim), dtype=np.float32)
+        return live, _snapshot(rows, dim)
+
+    @contextmanager
+    def vector_pages(
+        self, after_chunk_id: int = 0, page_rows: int = 50_000
+    ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+        """Like :meth:`vectors`, but the new rows arrive in pages of ``page_rows``, all
+        read in one transaction: catching up costs memory for one page, not the store."""
+        with self.snapshot() as cur:
+            live = np.fromiter(
+                (r[0] for r in cur.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
+                dtype=np.int64,
             )
-        chunk_ids, item_rowids, starts, ends, blobs = zip(*rows, strict=True)
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dim)
+            dim_row = cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()
+            dim = int(dim_row[0]) if dim_row else 0
+            rows = cur.connection.execute(
+                "SELECT chunk_id, item_rowid, start, end, vector FROM chunks "
+                "WHERE chunk_id > ? ORDER BY chunk_id",
+                (after_chunk_id,),
+            )
 
-        def as_int(values: tuple) -> np.ndarray:
-            return np.fromiter(values, dtype=np.int64, count=len(rows))
+            def pages() -> Iterator[VectorSnapshot]:
+                while page := rows.fetchmany(page_rows):
+                    yield _snapshot(page, dim)
 
-        snapshot = VectorSnapshot(
-            as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix
-        )
-        return live, snapshot
+            yield live, pages()
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
         rows = self._read("SELECT rowid, text FROM items ORDER BY rowid")
@@ -291,9 +305,49 @@ class SqliteStore:
         )
         return dict(rows)
 
+    # -- integrity (see store/audit.py) ---------------------------------------------------
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Cursor]:
+        """A read transaction: every query through the cursor sees one committed state,
+        whatever other processes commit meanwhile (WAL keeps it for us)."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN")
+            try:
+                yield cur
+            finally:
+                cur.execute("COMMIT")
+
+    def delete_chunks(self, chunk_ids: Sequence[int]) -> int:
+        """Remove chunk rows directly (repair of orphans whose item is gone)."""
+        removed = 0
+        with self._write() as cur:
+            for part in _chunks_of([int(c) for c in chunk_ids]):
+                marks = ",".join("?" * len(part))
+                removed += cur.execute(
+                    f"DELETE FROM chunks WHERE chunk_id IN ({marks})", part
+                ).rowcount
+        return removed
+
     def disk_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.glob(DB_NAME + "*") if p.is_file())
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _snapshot(rows: list[tuple], dim: int) -> VectorSnapshot:
+    """Chunk rows (chunk_id, item_rowid, start, end, vector blob) as arrays."""
+    if not rows:
+        empty = np.empty(0, dtype=np.int64)
+        return VectorSnapshot(empty, empty, empty, empty, np.empty((0, dim), dtype=np.float32))
+    chunk_ids, item_rowids, starts, ends, blobs = zip(*rows, strict=True)
+    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), dim)
+
+    def as_int(values: tuple) -> np.ndarray:
+        return np.fromiter(values, dtype=np.int64, count=len(rows))
+
+    return VectorSnapshot(
+        as_int(chunk_ids), as_int(item_rowids), as_int(starts), as_int(ends), matrix
+    )

@@ -1,0 +1,89 @@
+"""Where the search view keeps its (n, d) float32 chunk matrix: in RAM or in a file.
+
+``RamVectors`` is a numpy array (fastest; needs n x d x 4 bytes of memory).
+``MappedVectors`` keeps the rows in a private file in the space folder and hands out a
+read-only ``np.memmap`` of it: the operating system pages rows in as searches touch them
+and can drop them again under memory pressure, so a space whose vectors exceed the RAM
+still opens and searches (exact search streams the file; speed is then disk speed).
+The file is a cache derived from the store: it is filled from the store when a space
+opens, page by page, so building it never holds the whole matrix in memory either.
+Both expose the same three operations the chunk table needs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+VECTOR_STORAGE = ("ram", "mmap")
+#: Rows copied at a time when compacting the file (bounded memory: ~15 MB at 384-d).
+_COPY_ROWS = 10_000
+
+
+class RamVectors:
+    def __init__(self, dim: int) -> None:
+        self.array = np.empty((0, dim), dtype=np.float32)
+
+    def append(self, vectors: np.ndarray) -> np.ndarray:
+        self.array = np.concatenate([self.array, vectors]) if len(self.array) else vectors
+        return self.array
+
+    def keep(self, mask: np.ndarray) -> np.ndarray:
+        self.array = self.array[mask]
+        return self.array
+
+
+class MappedVectors:
+    """Rows appended to a private file and memory-mapped read-only.
+
+    The file lives in the space folder (the disk the user chose for the space) but is
+    unlinked as soon as it is created: only this process can see it, two processes
+    never write into each other's, and it disappears when the process ends, even after
+    ``kill -9``. Deletions compact it into a fresh file, copied in pages.
+    """
+
+    def __init__(self, folder: Path, dim: int) -> None:
+        self.folder, self.dim = Path(folder), dim
+        self._file = self._private_file()
+        self.array = self._map()
+
+    def _private_file(self) -> BinaryIO:
+        fd, name = tempfile.mkstemp(dir=self.folder, prefix=".vectors-", suffix=".f32")
+        os.unlink(name)
+        return os.fdopen(fd, "w+b")
+
+    def _map(self) -> np.ndarray:
+        rows = os.fstat(self._file.fileno()).st_size // (4 * self.dim)
+        if rows == 0:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.memmap(self._file, dtype=np.float32, mode="r", shape=(rows, self.dim))
+
+    def append(self, vectors: np.ndarray) -> np.ndarray:
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+        self._file.flush()
+        self.array = self._map()
+        return self.array
+
+    def keep(self, mask: np.ndarray) -> np.ndarray:
+        source, fresh = self.array, self._private_file()
+        for start in range(0, len(source), _COPY_ROWS):
+            rows = source[start : start + _COPY_ROWS][mask[start : start + _COPY_ROWS]]
+            fresh.write(np.ascontiguousarray(rows).tobytes())
+        fresh.flush()
+        self._file.close()  # arrays still mapped from it stay valid until dropped
+        self._file = fresh
+        self.array = self._map()
+        return self.array
+
+
+def make_storage(kind: str, folder: Path | None, dim: int) -> RamVectors | MappedVectors:
+    if kind == "mmap":
+        if folder is None:
+            raise ValueError("memory-mapped vectors need the space folder")
+        return MappedVectors(Path(folder), dim)
+    return RamVectors(dim)
