@@ -12,6 +12,7 @@ from .analysis.tokens import token_vectors
 from .encoders.registry import load_encoder, models, words
 from .encoders.words import WordVectors
 from .errors import (
+    BackendError,
     EmbedspaceError,
     EmbedspaceWarning,
     InvalidInputError,
@@ -20,6 +21,7 @@ from .errors import (
     ModelMismatchError,
     ModelNotFoundError,
     NotASpaceError,
+    NotSupportedError,
     RemoteModelError,
     SpaceLockedError,
     UnknownWordError,
@@ -54,6 +56,8 @@ __all__ = [
     "ModelMismatchError",
     "ModelNotFoundError",
     "NotASpaceError",
+    "NotSupportedError",
+    "BackendError",
     "RemoteModelError",
     "SpaceLockedError",
     "UnknownWordError",

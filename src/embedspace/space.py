@@ -27,7 +27,13 @@ from .encoders.image import (
     make_thumbnail,
 )
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
-from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
+from .errors import (
+    InvalidInputError,
+    ItemNotFoundError,
+    ModelMismatchError,
+    NotSupportedError,
+    UnsupportedFileError,
+)
 from .index.base import METRICS
 from .index.factory import INDEX_KINDS
 from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
@@ -38,7 +44,7 @@ from .search.hybrid import check_fusion, convex_scores, rrf_scores
 from .search.results import Hit, Ranking
 from .search.view import SearchView, StaleView
 from .store.base import ChunkRecord, ItemRecord
-from .store.sqlite import SqliteStore
+from .store.factory import open_backend
 
 MODES = ("dense", "sparse", "hybrid")
 #: How many candidates each half of hybrid search contributes before fusion.
@@ -167,13 +173,18 @@ class Space:
             raise InvalidInputError(f"index must be one of {INDEX_KINDS}, not {index!r}")
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {METRICS}, not {metric!r}")
-        self.path = Path(path)
         self.index_kind = index
         self.batch_size = batch_size
         self.progress = progress
-        self._store = SqliteStore(self.path, create=create)
+        # A folder (embedded SQLite) or a postgresql:// / milvus:// URI: see store/factory.py.
+        backend = open_backend(path, create=create, index=index, index_params=index_params)
+        self._store, self._native = backend.store, backend.native
+        self.path: Path | None = backend.folder  # None on a remote backend
+        self.location = backend.location
         self.encoder = self._open_model(model, dim, metric)
-        self._view = SearchView(self._store, self.path, self.dim, self.metric, index, index_params)
+        self._view = SearchView(
+            self._store, self.path, self.dim, self.metric, backend.view_index, index_params
+        )
         limit = getattr(self.encoder, "max_tokens", None)
         self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
         self.chunk_overlap = chunk_overlap
@@ -193,14 +204,14 @@ class Space:
         if existing:
             if model_id != stored_id:
                 raise ModelMismatchError(
-                    f"{self.path} was built with model {stored_id or 'None (your own vectors)'!r} "
+                    f"{self.location} was built with model {stored_id or 'None (your own vectors)'!r} "
                     f"but was opened with {model_id or 'None (your own vectors)'!r}; vectors of "
                     "different models cannot be mixed. Open it with its own model, or create a new space"
                 )
             self.dim = int(self._store.get_meta("dim"))
             self.metric = self._store.get_meta("metric") or "cosine"
             if dim is not None and dim != self.dim:
-                raise InvalidInputError(f"{self.path} holds {self.dim}-d vectors, not {dim}-d")
+                raise InvalidInputError(f"{self.location} holds {self.dim}-d vectors, not {dim}-d")
             return encoder
         if new_dim is None or new_dim <= 0:
             raise InvalidInputError("a space without a model needs dim=<vector size>, e.g. dim=384")
@@ -377,7 +388,7 @@ class Space:
     def get(self, id: str) -> Item:
         found = self._store.get([id])
         if not found:
-            raise ItemNotFoundError(f"no item with id {id!r} in {self.path}")
+            raise ItemNotFoundError(f"no item with id {id!r} in {self.location}")
         rec = found[0]
         return Item(rec.id, rec.text, rec.metadata)
 
@@ -481,6 +492,11 @@ class Space:
         unreadable, corrupt or truncated files are skipped and reported, and nothing
         else in the batch is lost.
         """
+        if self.path is None:
+            raise NotSupportedError(
+                f"add_images keeps thumbnails in the space folder; {self.location} is a remote "
+                "backend. Embed images with es.embed_images and use add_vectors instead"
+            )
         tower = self._image_tower(record=True)
         if isinstance(paths, str | Path):
             paths = [paths]
@@ -577,6 +593,18 @@ class Space:
         qvec = None
         if mode != "sparse":
             qvec = self._require_encoder("text search").encode([query], role="query")
+        if self._native is not None:  # a remote backend searches with its own indexes
+            return self._native.search(
+                query,
+                qvec,
+                k,
+                mode,
+                where,
+                fusion=fusion,
+                alpha=alpha,
+                sparse_model=sparse_model,
+                depth=HYBRID_DEPTH,
+            )
 
         def run(view: SearchView) -> list[Hit]:
             eligible = self._eligible(view, where)
@@ -615,6 +643,8 @@ class Space:
         """Dense search with a vector you computed yourself."""
         k = _check_k(k)
         qvec = self._check_vectors(vector)[:1]
+        if self._native is not None:
+            return self._native.search_vector(qvec, k, where)
         return self._with_view(
             lambda view: self._hits(
                 view, *view.dense.top_items(qvec, k, self._eligible(view, where))
@@ -676,14 +706,17 @@ class Space:
     def info(self) -> dict[str, Any]:
         """Counts, model, dims, disk size."""
         return {
-            "path": str(self.path),
+            "path": self.location,
+            "backend": self._store.kind,
             "items": len(self),
             "chunks": self._store.chunk_count(),
             "model": self._store.get_meta("model_name") or None,
             "model_id": self.model_id or None,
             "dim": self.dim,
             "metric": self.metric,
-            "index": self._view.index_name if self._view.generation >= 0 else self.index_kind,
+            "index": self._native.index_name
+            if self._native
+            else (self._view.index_name if self._view.generation >= 0 else self.index_kind),
             "disk_bytes": self._store.disk_bytes(),
         }
 
@@ -701,7 +734,7 @@ class Space:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Space({str(self.path)!r}, model={self._store.get_meta('model_name') or None!r})"
+        return f"Space({self.location!r}, model={self._store.get_meta('model_name') or None!r})"
 
 
 def _load_files(
