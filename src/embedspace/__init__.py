@@ -28,6 +28,7 @@ from .errors import (
     UnsupportedFileError,
 )
 from .search.results import Hit
+from .migrate import migrate
 from .space import Item, Space, SyncReport, classify, cosine, embed, embed_images
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "classify",
     "Prediction",
     "cosine",
+    "migrate",
     "load_encoder",
     "models",
     "words",
