@@ -27,8 +27,8 @@ from .errors import (
     UnknownWordError,
     UnsupportedFileError,
 )
-from .search.results import Hit
 from .migrate import migrate
+from .search.results import Hit
 from .space import Item, Space, SyncReport, classify, cosine, embed, embed_images
 
 __version__ = "0.1.0"
