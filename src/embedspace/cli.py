@@ -88,11 +88,23 @@ def add(
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Chunk and embed on Ray workers (a local Ray by default).")
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: join this Ray cluster (ray://host:10001, auto)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add files or folders to SPACE (created if missing). Re-running is safe: unchanged items are skipped."""
     with _open(space, model) as sp:
-        report = sp.add_files(paths, text_field=text_field, id_field=id_field)
+        report = sp.add_files(
+            paths,
+            text_field=text_field,
+            id_field=id_field,
+            ray=(ray_address or "local") if ray or ray_address else None,
+        )
         _report(report.to_dict() | {"items": len(sp)}, as_json)
 
 

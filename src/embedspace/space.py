@@ -36,7 +36,8 @@ from .errors import (
 )
 from .index.base import METRICS
 from .index.factory import INDEX_KINDS
-from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
+from .ingest.chunking import SPECIAL_TOKEN_MARGIN
+from .ingest.embedding import embed_records
 from .ingest.hashing import content_id, text_hash
 from .ingest.loaders import LoadedItem, discover, load_file
 from .progress import progress_bar
@@ -180,7 +181,7 @@ class Space:
         backend = open_backend(path, create=create, index=index, index_params=index_params)
         self._store, self._native = backend.store, backend.native
         self.path: Path | None = backend.folder  # None on a remote backend
-        self.location = backend.location
+        self.location, self._reopen = backend.location, backend.reopen
         self.encoder = self._open_model(model, dim, metric)
         self._view = SearchView(
             self._store, self.path, self.dim, self.metric, backend.view_index, index_params
@@ -316,24 +317,7 @@ class Space:
             self._view.save_index()
 
     def _embed_chunks(self, encoder: Encoder, records: list[ItemRecord]) -> None:
-        spans_per_item, chunk_texts = [], []
-        for rec in records:
-            if self.chunk_tokens and len(rec.text) > self.chunk_tokens:
-                spans = chunk_spans(
-                    encoder.token_spans(rec.text),
-                    len(rec.text),
-                    self.chunk_tokens,
-                    min(self.chunk_overlap, self.chunk_tokens - 1),
-                )
-            else:
-                spans = [(0, len(rec.text))]
-            spans_per_item.append(spans)
-            chunk_texts.extend(rec.text[a:b] for a, b in spans)
-        vectors = encoder.encode(chunk_texts, role="document")
-        row = 0
-        for rec, spans in zip(records, spans_per_item, strict=True):
-            rec.chunks = [ChunkRecord(a, b, vectors[row + j]) for j, (a, b) in enumerate(spans)]
-            row += len(spans)
+        embed_records(encoder, records, self.chunk_tokens, self.chunk_overlap)
 
     def add_vectors(
         self,
@@ -367,6 +351,27 @@ class Space:
                 ]
             )
         return ids
+
+    def add_dataset(
+        self,
+        dataset: Any,
+        text_column: str,
+        id_column: str | None = None,
+        **options: Any,
+    ) -> UpsertReport:
+        """Embed a Ray Dataset on a Ray cluster (local, or joined with ``ray.init``) and
+        write it here in batches; re-running skips rows already stored with the same text.
+
+        Other columns become metadata (``metadata_columns=`` chooses); ``workers``,
+        ``cpus_per_worker`` (0.5) and ``threads_per_worker`` (1) size the actor pool.
+        Without ``id_column`` an id is derived from the text, as in ``add``.
+        """
+        from .ingest.distributed import add_dataset
+
+        report = UpsertReport()
+        report.merge(add_dataset(self, dataset, text_column, id_column, **options))
+        self._persist_index()
+        return report
 
     def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
         try:
@@ -422,15 +427,23 @@ class Space:
         *,
         text_field: str | None = None,
         id_field: str | None = None,
+        ray: str | None = None,
     ) -> SyncReport:
         """Add .txt/.md/.csv/.jsonl/.parquet files or folders (recursively).
 
         Unusable files inside a folder are skipped and listed in the report; a single
-        unusable file named directly raises.
+        unusable file named directly raises. ``ray="local"`` (or a Ray address) embeds
+        on Ray workers instead of in this process (see ``add_dataset``).
         """
         paths = list(paths)
         single_file = len(paths) == 1 and Path(paths[0]).is_file()
         items, report, _ = _load_files(paths, text_field, id_field, raise_errors=single_file)
+        if ray is not None:
+            from .ingest.distributed import add_items
+
+            report.merge(add_items(self, items, ray))
+            self._persist_index()
+            return report
         report.merge(self._upsert(items))
         return report
 

@@ -41,6 +41,8 @@ class Backend:
     native: NativeSearcher | None
     #: the local view's index kind ("exact" over a remote backend: it is a fallback)
     view_index: str
+    #: how another process opens the same space (absolute folder, or the full URI)
+    reopen: str
 
 
 def backend_name(location: str | Path) -> str:
@@ -65,7 +67,8 @@ def open_backend(
         from .sqlite import SqliteStore
 
         folder = Path(location)
-        return Backend(SqliteStore(folder, create=create), str(folder), folder, None, index)
+        store = SqliteStore(folder, create=create)
+        return Backend(store, str(folder), folder, None, index, str(folder.resolve()))
     _check_remote_index(name, index, index_params)
     build = {k: v for k, v in index_params.items() if k != "ef_search"}
     if name == "postgres":
@@ -79,7 +82,7 @@ def open_backend(
 
         store = MilvusStore(str(location), create=create, **build)
         search = store.search_backend(index_params.get("ef_search"))
-    return Backend(store, store.location, None, NativeSearcher(search), "exact")
+    return Backend(store, store.location, None, NativeSearcher(search), "exact", str(location))
 
 
 def _check_remote_index(name: str, index: str, index_params: dict[str, Any]) -> None:
