@@ -113,8 +113,12 @@ def test_delete_and_update(bspace):
         ({"note": None}, {"b0", "b1", "b2", "b3", "b4", "b5"}),
     ],
 )
-def test_metadata_filters(bspace, where, expected):
+def test_metadata_filters(bspace, backend, where, expected):
     bspace.add(BOOKS, ids=IDS, metadata=META)
+    if backend == "milvus" and None in where.values():
+        with pytest.raises(es.NotSupportedError, match="None"):
+            bspace.search("a book", where=where)
+        return
     for mode in ("dense", "hybrid"):
         assert {h.id for h in bspace.search("a book", k=10, mode=mode, where=where)} == expected
     keyword = {h.id for h in bspace.search("the of a", k=10, mode="sparse", where=where)}
@@ -236,6 +240,11 @@ def test_sigkill_mid_ingest_converges(location, backend):
     finishes the job with no duplicates."""
     if backend == "sqlite":
         pytest.skip("the embedded space's twin is test_crash_and_concurrency.py")
+    if backend == "milvus":
+        pytest.skip(
+            "Milvus Lite lets one process open its file and this test needs two; "
+            "test_failed_ingest_resumes_without_duplicates covers resuming on Milvus"
+        )
     proc = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, location])
     deadline = time.time() + 300
     count = 0

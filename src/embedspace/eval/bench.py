@@ -40,6 +40,8 @@ SECTIONS = (
     "words",
     "sentences",
     "compression",
+    "ray",
+    "postgres",
 )
 
 
@@ -213,6 +215,46 @@ def run_compression(root: Path | None) -> None:
     print(body or "skipping compression: SciFact not found (set EMBEDSPACE_DATA)", flush=True)
 
 
+def run_ray() -> None:
+    from .scale import ray_ingest_speedup
+
+    reviews = dict.fromkeys(d.text for d in demo_corpus() if d.metadata["kind"] != "plot")
+    texts = list(reviews)[:3000]  # distinct texts: each one is embedded
+    emit(
+        "ray",
+        speed.table(
+            ray_ingest_speedup(texts),
+            ["pipeline", "seconds", "docs_per_s", "speedup_vs_1"],
+            "Distributed ingest: 3,000 review snippets, local Ray on this machine's 2 cores "
+            "(one ONNX thread per worker)",
+        ),
+    )
+
+
+def run_postgres() -> None:
+    from .scale import postgres_footprint
+
+    n = int(os.environ.get("EMBEDSPACE_BENCH_PG_ITEMS", "100000"))
+    emit(
+        "postgres",
+        speed.table(
+            [postgres_footprint(n)],
+            [
+                "items",
+                "insert_per_s",
+                "chunks_table_bytes_per_item",
+                "hnsw_bytes_per_item",
+                "all_bytes_per_item",
+                "p50_ms",
+                "p99_ms",
+                "recall_at_10",
+            ],
+            "Postgres + pgvector (HNSW m=16, ef_search=40), 384-d random unit vectors, "
+            "through Space (add_vectors / search_vector)",
+        ),
+    )
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -238,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         "words": lambda: run_words(root),
         "sentences": lambda: run_sentences(root),
         "compression": lambda: run_compression(root),
+        "ray": run_ray,
+        "postgres": run_postgres,
     }
     for section in args.only:
         runners[section]()

@@ -202,7 +202,10 @@ def add_dataset(
         records, metadata_only = [], {}
         for i, item_id in enumerate(batch["id"]):
             if item_id in seen:
-                raise InvalidInputError(f"id {item_id!r} appears twice in the dataset")
+                if id_column is None:  # the same text again: one item, already handled
+                    counts["unchanged"] += 1
+                    continue
+                raise InvalidInputError(f"id {item_id!r} appears twice in column {id_column!r}")
             seen.add(item_id)
             status = batch["status"][i]
             counts["unchanged" if status == "metadata" else status] += 1

@@ -47,8 +47,10 @@ class NativeSearch(Protocol):
         """The k best keyword matches (items sharing no term with the query never appear)."""
         ...
 
-    def keyword_ceiling(self, query: str) -> float:
-        """The best keyword score this query's terms could reach (normalises convex fusion)."""
+    def keyword_ceiling(self, query: str) -> float | None:
+        """The best keyword score this query's terms could reach (normalises convex
+        fusion), or None if the backend cannot tell: then the best candidate's score is
+        used instead."""
         ...
 
     def dense_of(self, query: np.ndarray, rowids: Sequence[int]) -> dict[int, Scored]:
@@ -119,9 +121,10 @@ class NativeSearcher:
                 candidates, np.array([s.rowid for s in keyword])
             )
         else:
-            ceiling = self.backend.keyword_ceiling(query) or 1.0
+            kw = np.array([keyword_by.get(int(r), 0.0) for r in candidates])
+            ceiling = self.backend.keyword_ceiling(query)
+            kw = kw / ((ceiling if ceiling is not None else kw.max(initial=0.0)) or 1.0)
             dense_scores = np.array([dense_by[int(r)].score for r in candidates])
-            kw = np.array([keyword_by.get(int(r), 0.0) for r in candidates]) / ceiling
             fused = convex_scores(dense_scores, kw, alpha)
         order = np.argsort(-fused, kind="stable")[:k]
         return self._hits(

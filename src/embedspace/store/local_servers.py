@@ -8,6 +8,8 @@ deleted) when the context exits.
   pgvector 0.8). Postgres refuses to run as root; the wheel then creates an unprivileged
   system user (``pgserver``) and runs the server as that user, which is what CI (root)
   relies on. The server listens on a unix socket only (``-h ""``).
+* Milvus Lite from the PyPI wheel ``milvus-lite`` (2.5): Milvus' C++ engine over a local
+  file, which pymilvus runs as a child process on a unix socket.
 """
 
 from __future__ import annotations
@@ -49,11 +51,22 @@ def local_postgres(folder: str | Path | None = None) -> Iterator[str]:
 
 @contextmanager
 def local_milvus(folder: str | Path | None = None) -> Iterator[str]:
-    """Start a throwaway Milvus on 127.0.0.1; yields a ``milvus://127.0.0.1:PORT`` URI."""
+    """Milvus Lite (the C++ engine of ``milvus-lite``, run by pymilvus as a child process
+    that listens on a unix socket only); yields a ``milvus:///<folder>/milvus.db`` base URI:
+    append ``/<collection>``. The standalone server of the PyPI package ``milvus`` (2.3.5)
+    is not used: every one of its components listens on all interfaces, with no setting
+    to keep them on 127.0.0.1, and it predates BM25."""
     try:
-        import milvus  # noqa: F401
+        import milvus_lite  # noqa: F401
+        import pymilvus  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError(
             "a local Milvus needs the milvus extra: pip install 'embedspace[milvus]'"
         ) from exc
-    raise NotImplementedError
+    base = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="embedspace-milvus-"))
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        yield f"milvus://{base.resolve()}/milvus.db"
+    finally:
+        if folder is None:
+            shutil.rmtree(base, ignore_errors=True)
