@@ -63,3 +63,19 @@ def test_migrate_refuses_a_different_space(tmp_path):
         es.migrate(tmp_path / "a.space", tmp_path / "b.space", progress=False)
     with pytest.raises(es.NotASpaceError):
         es.migrate(tmp_path / "missing.space", tmp_path / "c.space", progress=False)
+
+
+def test_folder_to_milvus(tmp_path, milvus_uri, demo_docs):
+    docs = [d for d in demo_docs if d.metadata["kind"] != "plot"][:80]
+    source = tmp_path / "src.space"
+    with es.Space(source, progress=False) as space:
+        space.add(
+            [d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs]
+        )
+        expected = [h.id for h in space.search("a fun family film", k=5)]
+    remote = f"{milvus_uri}/migrated"
+    report = es.migrate(source, remote, batch_size=25, progress=False)
+    assert (report.items, report.copied, report.spot_checks) == (80, 80, 5)
+    with es.Space(remote, progress=False, create=False) as space:
+        assert [h.id for h in space.search("a fun family film", k=5)] == expected
+        assert space.get(docs[0].id).metadata == docs[0].metadata
