@@ -1,6 +1,7 @@
 """Space: the one facade over encoder + store + index + search.
 
-A space is a folder on disk. ``Space(path)`` creates it or reopens it; it remembers its
+A space is a folder on disk, or a collection in PostgreSQL or Milvus named by a URI
+(``store/factory.py``). ``Space(path)`` creates it or reopens it; it remembers its
 model, dimension and metric, refuses to mix vectors from another model, and keeps an
 in-memory view (vectors grouped by item, keyword index) that it refreshes whenever any
 process commits a write (the store's generation counter changes).

@@ -77,19 +77,22 @@ class PostgresSearch:
         rowid, start, end, n_chunks, distance = row
         return Scored(rowid, self._score(distance), (start, end) if n_chunks > 1 else None)
 
-    def dense(self, query: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Scored]:
+    def dense_sql(self, clause: str) -> str:
+        """Nearest chunks first; ``ORDER BY <distance> LIMIT`` is the shape pgvector's
+        HNSW index serves (tests/test_postgres.py checks the plan uses it)."""
         s, op = self.store.schema, _METRIC_SQL[self.store.metric][0]
+        return (
+            f'SELECT c.item_rowid, c.start, c."end", i.n_chunks, c.vector {op} %b AS d '
+            f"FROM {s}.chunks c JOIN {s}.items i ON i.rowid = c.item_rowid "
+            f"WHERE {clause} ORDER BY c.vector {op} %b LIMIT %s"
+        )
+
+    def dense(self, query: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Scored]:
         vector = np.asarray(query, dtype=np.float32).reshape(-1)
         clause, params = where_to_postgres(where) if where else ("TRUE", [])
         want = max(_OVERFETCH * k, k + 16)
         while True:
-            rows = self._chunk_rows(
-                f'SELECT c.item_rowid, c.start, c."end", i.n_chunks, c.vector {op} %b AS d '
-                f"FROM {s}.chunks c JOIN {s}.items i ON i.rowid = c.item_rowid "
-                f"WHERE {clause} ORDER BY c.vector {op} %b LIMIT %s",
-                [vector, *params, vector, want],
-                want,
-            )
+            rows = self._chunk_rows(self.dense_sql(clause), [vector, *params, vector, want], want)
             best: dict[int, Scored] = {}
             for row in sorted(rows, key=lambda r: r[4]):  # relaxed order: re-sort here
                 if row[0] not in best:
