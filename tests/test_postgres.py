@@ -59,3 +59,15 @@ def test_bm25_in_sql_matches_the_formula(postgres_uri):
         assert after == pytest.approx(
             idf * 2 * (k1 + 1) / (2 + k1 * (1 - b + b * 5 / avg)), rel=1e-6
         )
+
+
+def test_locations_are_checked_and_passwords_hidden():
+    with pytest.raises(es.InvalidInputError, match="scheme"):
+        es.Space("mongodb://localhost/books")
+    with pytest.raises(es.InvalidInputError, match="collection"):
+        es.Space("postgresql://u@localhost/db?collection=bad-name!")
+    with pytest.raises(es.InvalidInputError, match="collection name"):
+        es.Space("milvus://localhost:19530")
+    with pytest.raises(es.BackendError) as failed:  # nothing listens on port 1
+        es.Space("postgresql://app:s3cret@127.0.0.1:1/db?collection=books&connect_timeout=3")
+    assert "s3cret" not in str(failed.value)
