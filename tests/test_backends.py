@@ -275,7 +275,7 @@ def test_unsupported_operations_say_so(location, backend, tmp_path):
     if backend == "sqlite":
         with es.Space(location, index="ivf", nlist=4, progress=False) as space:
             space.add(BOOKS)
-            assert space.search("bear", k=1, sparse_model="tfidf", mode="sparse")
+            assert space.search("bear", k=1, sparse_model="tf-idf", mode="sparse")
         return
     with pytest.raises(es.NotSupportedError, match="index='ivf'"):
         es.Space(location, index="ivf")
@@ -284,7 +284,7 @@ def test_unsupported_operations_say_so(location, backend, tmp_path):
     with es.Space(location, progress=False) as space:
         space.add(BOOKS)
         with pytest.raises(es.NotSupportedError, match="sparse_model"):
-            space.search("bear", mode="sparse", sparse_model="tfidf")
+            space.search("bear", mode="sparse", sparse_model="tf-idf")
         image = tmp_path / "x.jpg"
         image.write_bytes(b"not used")
         with pytest.raises(es.NotSupportedError, match="thumbnails"):
