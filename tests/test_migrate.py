@@ -65,7 +65,7 @@ def test_migrate_refuses_a_different_space(tmp_path):
         es.migrate(tmp_path / "missing.space", tmp_path / "c.space", progress=False)
 
 
-def test_folder_to_milvus(tmp_path, milvus_uri, demo_docs):
+def test_folder_to_milvus_and_back(tmp_path, milvus_uri, demo_docs):
     docs = [d for d in demo_docs if d.metadata["kind"] != "plot"][:80]
     source = tmp_path / "src.space"
     with es.Space(source, progress=False) as space:
@@ -79,3 +79,7 @@ def test_folder_to_milvus(tmp_path, milvus_uri, demo_docs):
     with es.Space(remote, progress=False, create=False) as space:
         assert [h.id for h in space.search("a fun family film", k=5)] == expected
         assert space.get(docs[0].id).metadata == docs[0].metadata
+    back = es.migrate(remote, tmp_path / "back.space", batch_size=30, progress=False)
+    assert (back.items, back.copied, back.spot_checks) == (80, 80, 5)
+    with es.Space(tmp_path / "back.space", progress=False) as space:
+        assert [h.id for h in space.search("a fun family film", k=5)] == expected
