@@ -12,6 +12,7 @@ from .analysis.tokens import token_vectors
 from .encoders.registry import load_encoder, models, words
 from .encoders.words import WordVectors
 from .errors import (
+    BackendError,
     EmbedspaceError,
     EmbedspaceWarning,
     InvalidInputError,
@@ -20,11 +21,13 @@ from .errors import (
     ModelMismatchError,
     ModelNotFoundError,
     NotASpaceError,
+    NotSupportedError,
     RemoteModelError,
     SpaceLockedError,
     UnknownWordError,
     UnsupportedFileError,
 )
+from .migrate import migrate
 from .search.results import Hit
 from .space import Item, Space, SyncReport, classify, cosine, embed, embed_images
 
@@ -42,6 +45,7 @@ __all__ = [
     "classify",
     "Prediction",
     "cosine",
+    "migrate",
     "load_encoder",
     "models",
     "words",
@@ -54,6 +58,8 @@ __all__ = [
     "ModelMismatchError",
     "ModelNotFoundError",
     "NotASpaceError",
+    "NotSupportedError",
+    "BackendError",
     "RemoteModelError",
     "SpaceLockedError",
     "UnknownWordError",

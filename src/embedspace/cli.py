@@ -36,6 +36,13 @@ err_console = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")]
 SpaceArg = Annotated[Path, typer.Argument(help="The space folder, e.g. books.space.")]
+SpaceUriArg = Annotated[
+    str,
+    typer.Argument(
+        help="The space: a folder (books.space), postgresql://...?collection=NAME or "
+        "milvus://host:19530/NAME."
+    ),
+]
 ModelOpt = Annotated[
     str,
     typer.Option(help="Model name, local model folder or hub id ('default' = the space's own)."),
@@ -75,7 +82,7 @@ BatchOpt = Annotated[
 
 
 def _open(
-    space: Path,
+    space: str | Path,
     model: str = "default",
     create: bool = True,
     batch_size: int = 256,
@@ -96,7 +103,7 @@ def _open(
 @app.command()
 @handles_errors
 def add(
-    space: SpaceArg,
+    space: SpaceUriArg,
     paths: Annotated[
         list[Path], typer.Argument(help="Files or folders: .txt .md .csv .tsv .jsonl .parquet")
     ],
@@ -104,18 +111,30 @@ def add(
     id_field: IdFieldOpt = None,
     model: ModelOpt = "default",
     batch_size: BatchOpt = 256,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Chunk and embed on Ray workers (a local Ray by default).")
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: join this Ray cluster (ray://host:10001, auto)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add files or folders to SPACE (created if missing). Re-running is safe: unchanged items are skipped."""
     with _open(space, model, batch_size=batch_size) as sp:
-        report = sp.add_files(paths, text_field=text_field, id_field=id_field)
+        report = sp.add_files(
+            paths,
+            text_field=text_field,
+            id_field=id_field,
+            ray=(ray_address or "local") if ray or ray_address else None,
+        )
         _report(report.to_dict() | {"items": len(sp)}, as_json)
 
 
 @app.command()
 @handles_errors
 def sync(
-    space: SpaceArg,
+    space: SpaceUriArg,
     folder: Annotated[Path, typer.Argument(help="Folder to mirror.")],
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
@@ -308,7 +327,7 @@ def _report(summary: dict[str, Any], as_json: bool) -> None:
 @app.command()
 @handles_errors
 def search(
-    space: SpaceArg,
+    space: SpaceUriArg,
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
     k: Annotated[int, typer.Option("--k", "-k", help="How many results.")] = 10,
     mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "dense",
@@ -508,7 +527,42 @@ def recommend(
 
 @app.command()
 @handles_errors
-def info(space: SpaceArg, as_json: JsonOpt = False) -> None:
+def migrate(
+    source: Annotated[str, typer.Argument(help="The space to copy: a folder or a URI.")],
+    destination: Annotated[
+        str, typer.Argument(help="Where to copy it: a new folder, postgresql://... or milvus://...")
+    ],
+    batch_size: Annotated[int, typer.Option(help="Items per write transaction.")] = 500,
+    spot_checks: Annotated[int, typer.Option(help="Stored vectors searched on both sides.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy SOURCE to DESTINATION (items, metadata, vectors, model id) without re-embedding,
+    then verify counts and spot-check searches. Re-running resumes an interrupted copy."""
+    from .migrate import migrate as run_migration
+
+    report = run_migration(
+        source,
+        destination,
+        batch_size=batch_size,
+        spot_checks=spot_checks,
+        progress=not as_json and not os.environ.get("CI"),
+    )
+    if as_json:
+        _emit(report.to_dict())
+        return
+    console.print(
+        f"{report.source} -> {report.destination}: {report.items} items, {report.chunks} "
+        f"chunks ({report.copied} copied, {report.skipped} already there), "
+        f"{report.spot_checks} spot-checked searches agree, {report.seconds:.1f} s",
+        highlight=False,
+    )
+    if report.spot_check_note:
+        err_console.print(report.spot_check_note, highlight=False)
+
+
+@app.command()
+@handles_errors
+def info(space: SpaceUriArg, as_json: JsonOpt = False) -> None:
     """Counts, model, dimensions and disk size of SPACE."""
     with _open(space, create=False) as sp:
         details = sp.info()

@@ -59,3 +59,11 @@ class EmbedspaceWarning(UserWarning):
 
 class RemoteModelError(EmbedspaceError, RuntimeError):
     """A remote embedding API refused, failed or answered something unusable."""
+
+
+class NotSupportedError(EmbedspaceError, NotImplementedError):
+    """An operation this space's backend cannot do (see the capability table in docs/scale.md)."""
+
+
+class BackendError(EmbedspaceError, ConnectionError):
+    """A remote backend (Postgres, Milvus) could not be reached or refused a request."""

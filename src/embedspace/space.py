@@ -1,6 +1,7 @@
 """Space: the one facade over encoder + store + index + search.
 
-A space is a folder on disk. ``Space(path)`` creates it or reopens it; it remembers its
+A space is a folder on disk, or a collection in PostgreSQL or Milvus named by a URI
+(``store/factory.py``). ``Space(path)`` creates it or reopens it; it remembers its
 model, dimension and metric, refuses to mix vectors from another model, and keeps an
 in-memory view (vectors grouped by item, keyword index) that it refreshes whenever any
 process commits a write (the store's generation counter changes).
@@ -36,10 +37,17 @@ from .encoders.image import (
     make_thumbnail,
 )
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
-from .errors import InvalidInputError, ItemNotFoundError, ModelMismatchError, UnsupportedFileError
+from .errors import (
+    InvalidInputError,
+    ItemNotFoundError,
+    ModelMismatchError,
+    NotSupportedError,
+    UnsupportedFileError,
+)
 from .index.base import METRICS
 from .index.factory import INDEX_KINDS
-from .ingest.chunking import SPECIAL_TOKEN_MARGIN, chunk_spans
+from .ingest.chunking import SPECIAL_TOKEN_MARGIN
+from .ingest.embedding import embed_records
 from .ingest.hashing import content_id, text_hash
 from .ingest.loaders import LoadedItem, discover, load_file
 from .integrity import CheckReport, check_store
@@ -49,7 +57,7 @@ from .search.results import Hit, Ranking
 from .search.vector_storage import VECTOR_STORAGE
 from .search.view import SearchView, StaleView
 from .store.base import ChunkRecord, ItemRecord
-from .store.sqlite import SqliteStore
+from .store.factory import open_backend
 
 MODES = ("dense", "sparse", "hybrid")
 #: How many candidates each half of hybrid search contributes before fusion.
@@ -227,14 +235,28 @@ class Space:
             raise InvalidInputError(f"index must be one of {INDEX_KINDS}, not {index!r}")
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {METRICS}, not {metric!r}")
-        self.path = Path(path)
         self.index_kind = index
         self.batch_size = batch_size
         self.progress = progress
-        self._store = SqliteStore(self.path, create=create)
+        # A folder (embedded SQLite) or a postgresql:// / milvus:// URI: see store/factory.py.
+        backend = open_backend(path, create=create, index=index, index_params=index_params)
+        self._store, self._native = backend.store, backend.native
+        self.path: Path | None = backend.folder  # None on a remote backend
+        self.location, self._reopen = backend.location, backend.reopen
+        if vector_storage == "mmap" and self.path is None:
+            raise NotSupportedError(
+                f'vector_storage="mmap" needs an embedded (folder) space; {self.location} '
+                "keeps its vectors in the database"
+            )
         self.encoder = self._open_model(model, dim, metric)
         self._view = SearchView(
-            self._store, self.path, self.dim, self.metric, index, index_params, vector_storage
+            self._store,
+            self.path,
+            self.dim,
+            self.metric,
+            backend.view_index,
+            index_params,
+            vector_storage,
         )
         limit = getattr(self.encoder, "max_tokens", None)
         self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
@@ -255,14 +277,14 @@ class Space:
         if existing:
             if model_id != stored_id:
                 raise ModelMismatchError(
-                    f"{self.path} was built with model {stored_id or 'None (your own vectors)'!r} "
+                    f"{self.location} was built with model {stored_id or 'None (your own vectors)'!r} "
                     f"but was opened with {model_id or 'None (your own vectors)'!r}; vectors of "
                     "different models cannot be mixed. Open it with its own model, or create a new space"
                 )
             self.dim = int(self._store.get_meta("dim"))
             self.metric = self._store.get_meta("metric") or "cosine"
             if dim is not None and dim != self.dim:
-                raise InvalidInputError(f"{self.path} holds {self.dim}-d vectors, not {dim}-d")
+                raise InvalidInputError(f"{self.location} holds {self.dim}-d vectors, not {dim}-d")
             return encoder
         if new_dim is None or new_dim <= 0:
             raise InvalidInputError("a space without a model needs dim=<vector size>, e.g. dim=384")
@@ -367,24 +389,7 @@ class Space:
             self._view.save_index()
 
     def _embed_chunks(self, encoder: Encoder, records: list[ItemRecord]) -> None:
-        spans_per_item, chunk_texts = [], []
-        for rec in records:
-            if self.chunk_tokens and len(rec.text) > self.chunk_tokens:
-                spans = chunk_spans(
-                    encoder.token_spans(rec.text),
-                    len(rec.text),
-                    self.chunk_tokens,
-                    min(self.chunk_overlap, self.chunk_tokens - 1),
-                )
-            else:
-                spans = [(0, len(rec.text))]
-            spans_per_item.append(spans)
-            chunk_texts.extend(rec.text[a:b] for a, b in spans)
-        vectors = encoder.encode(chunk_texts, role="document")
-        row = 0
-        for rec, spans in zip(records, spans_per_item, strict=True):
-            rec.chunks = [ChunkRecord(a, b, vectors[row + j]) for j, (a, b) in enumerate(spans)]
-            row += len(spans)
+        embed_records(encoder, records, self.chunk_tokens, self.chunk_overlap)
 
     def add_vectors(
         self,
@@ -422,6 +427,27 @@ class Space:
             )
         return ids
 
+    def add_dataset(
+        self,
+        dataset: Any,
+        text_column: str,
+        id_column: str | None = None,
+        **options: Any,
+    ) -> UpsertReport:
+        """Embed a Ray Dataset on a Ray cluster (local, or joined with ``ray.init``) and
+        write it here in batches; re-running skips rows already stored with the same text.
+
+        Other columns become metadata (``metadata_columns=`` chooses); ``workers``,
+        ``cpus_per_worker`` (0.5) and ``threads_per_worker`` (1) size the actor pool.
+        Without ``id_column`` an id is derived from the text, as in ``add``.
+        """
+        from .ingest.distributed import add_dataset
+
+        report = UpsertReport()
+        report.merge(add_dataset(self, dataset, text_column, id_column, **options))
+        self._persist_index()
+        return report
+
     def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
         try:
             vectors = np.asarray(vectors, dtype=np.float32)
@@ -442,7 +468,7 @@ class Space:
     def get(self, id: str) -> Item:
         found = self._store.get(_lookup_ids([id]))
         if not found:
-            raise ItemNotFoundError(f"no item with id {id!r} in {self.path}")
+            raise ItemNotFoundError(f"no item with id {id!r} in {self.location}")
         rec = found[0]
         return Item(rec.id, rec.text, rec.metadata)
 
@@ -476,15 +502,23 @@ class Space:
         *,
         text_field: str | None = None,
         id_field: str | None = None,
+        ray: str | None = None,
     ) -> SyncReport:
         """Add .txt/.md/.csv/.jsonl/.parquet files or folders (recursively).
 
         Unusable files inside a folder are skipped and listed in the report; a single
-        unusable file named directly raises.
+        unusable file named directly raises. ``ray="local"`` (or a Ray address) embeds
+        on Ray workers instead of in this process (see ``add_dataset``).
         """
         paths = list(paths)
         single_file = len(paths) == 1 and Path(paths[0]).is_file()
         items, report, _ = _load_files(paths, text_field, id_field, raise_errors=single_file)
+        if ray is not None:
+            from .ingest.distributed import add_items
+
+            report.merge(add_items(self, items, ray))
+            self._persist_index()
+            return report
         report.merge(self._upsert(items))
         return report
 
@@ -546,6 +580,11 @@ class Space:
         unreadable, corrupt or truncated files are skipped and reported, and nothing
         else in the batch is lost.
         """
+        if self.path is None:
+            raise NotSupportedError(
+                f"add_images keeps thumbnails in the space folder; {self.location} is a remote "
+                "backend. Embed images with es.embed_images and use add_vectors instead"
+            )
         tower = self._image_tower(record=True)
         if isinstance(paths, str | Path):
             paths = [paths]
@@ -643,6 +682,18 @@ class Space:
         qvec = None
         if mode != "sparse":
             qvec = self._require_encoder("text search").encode([query], role="query")
+        if self._native is not None:  # a remote backend searches with its own indexes
+            return self._native.search(
+                query,
+                qvec,
+                k,
+                mode,
+                where,
+                fusion=fusion,
+                alpha=alpha,
+                sparse_model=sparse_model,
+                depth=HYBRID_DEPTH,
+            )
 
         def run(view: SearchView) -> list[Hit]:
             eligible = self._eligible(view, where)
@@ -683,6 +734,8 @@ class Space:
         qvec = self._check_vectors(vector)[:1]
         if not len(qvec):
             raise InvalidInputError(f"the query vector is empty; pass one {self.dim}-d vector")
+        if self._native is not None:
+            return self._native.search_vector(qvec, k, where)
         return self._with_view(
             lambda view: self._hits(
                 view, *view.dense.top_items(qvec, k, self._eligible(view, where))
@@ -744,14 +797,17 @@ class Space:
     def info(self) -> dict[str, Any]:
         """Counts, model, dims, disk size."""
         return {
-            "path": str(self.path),
+            "path": self.location,
+            "backend": self._store.kind,
             "items": len(self),
             "chunks": self._store.chunk_count(),
             "model": self._store.get_meta("model_name") or None,
             "model_id": self.model_id or None,
             "dim": self.dim,
             "metric": self.metric,
-            "index": self._view.index_name if self._view.generation >= 0 else self.index_kind,
+            "index": self._native.index_name
+            if self._native
+            else (self._view.index_name if self._view.generation >= 0 else self.index_kind),
             "disk_bytes": self._store.disk_bytes(),
         }
 
@@ -983,6 +1039,11 @@ class Space:
         """Integrity check: store rows, vectors, hashes, the live search view and index
         files all agree (see ``embedspace.integrity``). ``repair`` rebuilds derived files
         (index files, the view) and drops orphan rows; items are never rewritten."""
+        if self.path is None:
+            raise NotSupportedError(
+                f"check audits an embedded (folder) space; {self.location} is checked by its "
+                "own database (see docs/scale.md)"
+            )
         return check_store(self._store, self.path, view=self._view, repair=repair)
 
     def close(self) -> None:
@@ -999,7 +1060,7 @@ class Space:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Space({str(self.path)!r}, model={self._store.get_meta('model_name') or None!r})"
+        return f"Space({self.location!r}, model={self._store.get_meta('model_name') or None!r})"
 
 
 def _load_files(

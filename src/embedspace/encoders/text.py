@@ -92,7 +92,9 @@ class OnnxTextEncoder:
         self._spans_tokenizer.no_truncation()
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        # EMBEDSPACE_THREADS caps it per process (e.g. one thread per Ray ingest worker)
+        env_threads = int(os.environ.get("EMBEDSPACE_THREADS") or 0)
+        options.intra_op_num_threads = threads or env_threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(

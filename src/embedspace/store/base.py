@@ -2,7 +2,8 @@
 
 A store keeps items (id, text, metadata, content hash, where it came from) and their
 chunk vectors durably and transactionally. The embedded default is SQLite; remote
-backends (scale-out) implement the same protocol and pass the same behavioural tests.
+backends (Postgres, Milvus: see ``factory.py``) implement the same protocol and pass the
+same behavioural tests (tests/test_backends.py).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class VectorSnapshot:
 class Store(Protocol):
     """Durable items + metadata + vectors."""
 
+    #: the backend's name ("sqlite", "postgres", "milvus")
+    kind: str
+    #: where it lives: a folder path, or a URI with any password hidden
+    location: str
+
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, values: dict[str, str]) -> None: ...
@@ -76,6 +82,18 @@ class Store(Protocol):
 
     def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]: ...
 
+    def rowids(self, ids: Sequence[str]) -> list[int]:
+        """Internal row numbers of ids, in the same order (ids must exist)."""
+        ...
+
+    def ids(self) -> list[str]: ...
+
+    def chunk_count(self) -> int: ...
+
+    def records(self, batch_size: int = 1000) -> Iterator[list[ItemRecord]]:
+        """Every item with its chunks, in batches (exports and migrations)."""
+        ...
+
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
         """All live chunk ids, and full rows of the chunks with a larger id."""
         ...
@@ -95,5 +113,7 @@ class Store(Protocol):
     def ids_from_source_prefix(self, prefix: str) -> dict[str, str]:
         """id -> source of items whose source path starts with ``prefix``."""
         ...
+
+    def disk_bytes(self) -> int: ...
 
     def close(self) -> None: ...

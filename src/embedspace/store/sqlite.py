@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotASpaceError, SpaceLockedError
-from .base import ItemRecord, VectorSnapshot
+from .base import ChunkRecord, ItemRecord, VectorSnapshot
 from .filters import where_to_sql
 
 DB_NAME = "space.sqlite"
@@ -58,8 +58,11 @@ def _chunks_of(ids: Sequence[Any], size: int = 900) -> Iterator[Sequence[Any]]:
 class SqliteStore:
     """Items, metadata, hashes and chunk vectors in ``<space>/space.sqlite``."""
 
+    kind = "sqlite"
+
     def __init__(self, folder: Path, *, create: bool = True) -> None:
         self.folder = Path(folder)
+        self.location = str(self.folder)
         self.path = self.folder / DB_NAME
         self._check_folder(create)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -235,6 +238,30 @@ class SqliteStore:
 
     def ids(self) -> list[str]:
         return [r[0] for r in self._read("SELECT id FROM items ORDER BY rowid")]
+
+    def records(self, batch_size: int = 1000) -> Iterator[list[ItemRecord]]:
+        """Every item with its chunks, ``batch_size`` items at a time, in rowid order."""
+        after = 0
+        while True:
+            rows = self._read(
+                "SELECT rowid, id, text, metadata, text_hash, source FROM items WHERE rowid > ? "
+                "ORDER BY rowid LIMIT ?",
+                (after, batch_size),
+            )
+            if not rows:
+                return
+            records = dict(self._records(rows))
+            marks = ",".join("?" * len(records))
+            dim = int(self.get_meta("dim") or 0)
+            for rowid, start, end, blob in self._read(
+                f"SELECT item_rowid, start, end, vector FROM chunks WHERE item_rowid IN ({marks}) "
+                "ORDER BY chunk_id",
+                list(records),
+            ):
+                vector = np.frombuffer(blob, dtype=np.float32, count=dim)
+                records[rowid].chunks.append(ChunkRecord(start, end, vector))
+            yield list(records.values())
+            after = rows[-1][0]
 
     # -- bulk reads for search ----------------------------------------------------------
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:

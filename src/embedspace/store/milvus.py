@@ -1,0 +1,451 @@
+"""Milvus store: ``milvus://host:19530/books`` (a server or cluster) or
+``milvus:///abs/path/space.db/books`` (Milvus Lite: the C++ engine on a local file,
+spoken to over a unix socket). The same pymilvus client code serves both.
+
+Why Milvus: a distributed, sharded, replicated vector engine. One collection per space
+holds one row per chunk: the vector, the item's id, hash, metadata (JSON) and, on the
+item's first chunk row (``head``), its text, from which Milvus' BM25 function derives a
+sparse vector for keyword search (english analyzer: stemming, stop words). A second,
+tiny collection holds the space's meta (model id, dimension...).
+
+What Milvus does not give, and what follows:
+
+* No transactions. A batch is one delete (of the items' old rows) then one insert: a
+  crash in between loses those items' old versions, never duplicates them, and the next
+  run re-adds them (their hashes are gone), so re-running an ingest still converges.
+* No write counter: ``generation`` is a random token replaced by every write, so a local
+  view still notices any change.
+* Texts longer than Milvus' VARCHAR (65,535 bytes) are refused, and ``None`` in a
+  filter (null or missing) is not expressible: NotSupportedError for both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from ..errors import (
+    BackendError,
+    InvalidInputError,
+    MissingDependencyError,
+    NotASpaceError,
+    NotSupportedError,
+)
+from .base import ChunkRecord, ItemRecord, VectorSnapshot
+from .filters import parse_where
+
+MAX_TEXT_BYTES = 65_535
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+_METRICS = {"cosine": "COSINE", "dot": "IP", "euclidean": "L2"}
+_HEAD = "head == true"
+_ITEM_FIELDS = ["chunk_id", "item_rowid", "item_id", "text", "metadata", "text_hash", "source"]
+_PAGE = 16_384  # Milvus' largest query/search limit
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``milvus://host:port/name`` -> ("http://host:port", name);
+    ``milvus:///path/file.db/name`` -> ("/path/file.db", name) for Milvus Lite."""
+    parts = urlsplit(uri)
+    path = parts.path.rstrip("/")
+    folder, _, name = path.rpartition("/")
+    if not name or not _NAME.match(name):
+        raise InvalidInputError(
+            f"{uri!r} needs a collection name (letters, digits, _): milvus://host:19530/books "
+            "or milvus:///path/to/space.db/books"
+        )
+    if parts.netloc:
+        scheme = "https" if "tls=true" in parts.query else "http"
+        return f"{scheme}://{parts.netloc}", name
+    if not folder:
+        raise InvalidInputError(f"{uri!r}: Milvus Lite needs a file, milvus:///path/space.db/NAME")
+    return folder, name
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def where_to_milvus(where: dict[str, Any], column: str = "metadata") -> str:
+    """The ``where`` semantics of ``filters.py`` as a Milvus boolean expression."""
+    compare = {"$eq": "==", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+    clauses = []
+    for cond in parse_where(where):
+        expr = column + "".join(f"[{json.dumps(p)}]" for p in cond.path)
+        values = cond.value if isinstance(cond.value, list) else [cond.value]
+        if any(v is None for v in values):
+            raise NotSupportedError(
+                "filters on None (null or missing keys) are not supported by the Milvus "
+                "backend: its expressions cannot test for null; see docs/scale.md"
+            )
+        if cond.op in ("$in", "$nin"):
+            listed = "[" + ", ".join(_literal(v) for v in values) + "]"
+            clauses.append(f"{expr} {'not in' if cond.op == '$nin' else 'in'} {listed}")
+        else:
+            clauses.append(f"{expr} {compare[cond.op]} {_literal(cond.value)}")
+    return " and ".join(f"({c})" for c in clauses)
+
+
+def item_rowid(item_id: str) -> int:
+    """A stable 63-bit number per item id (Milvus has no row ids of its own)."""
+    return int.from_bytes(hashlib.blake2b(item_id.encode(), digest_size=8).digest(), "big") >> 1
+
+
+class MilvusStore:
+    """Items, metadata, hashes and chunk vectors in one Milvus collection per space."""
+
+    kind = "milvus"
+
+    def __init__(self, uri: str, *, create: bool = True, **index_params: Any) -> None:
+        try:
+            from pymilvus import MilvusClient
+            from pymilvus.exceptions import MilvusException
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "milvus:// spaces need the milvus extra: pip install 'embedspace[milvus]'"
+            ) from exc
+        self._errors = MilvusException
+        target, self.name = split_uri(uri)
+        self.location = uri
+        self.meta_name = f"{self.name}__meta"
+        self.index_params = index_params
+        self._lock = threading.RLock()
+        self._last_chunk_id = 0
+        try:
+            self._client = MilvusClient(target)
+        except Exception as exc:  # pymilvus raises many types on a failed connect
+            raise BackendError(f"cannot connect to Milvus at {target}: {exc}") from exc
+        if not self._client.has_collection(self.meta_name):
+            if not create:
+                raise NotASpaceError(f"no space at {uri}; create it with es.Space(uri)")
+            self._create_meta()
+        self.dim = int(self.get_meta("dim") or 0)
+        self.metric = self.get_meta("metric") or "cosine"
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return getattr(self._client, method)(*args, **kwargs)
+            except self._errors as exc:
+                raise BackendError(f"Milvus refused {method} on {self.location}: {exc}") from exc
+
+    # -- schema -------------------------------------------------------------------------
+    def _create_meta(self) -> None:
+        from pymilvus import DataType, MilvusClient
+
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=128)
+        schema.add_field("value", DataType.VARCHAR, max_length=4096)
+        schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector
+        index = self._client.prepare_index_params()
+        index.add_index("unused", index_type="AUTOINDEX", metric_type="L2")
+        self._call(
+            "create_collection",
+            self.meta_name,
+            schema=schema,
+            index_params=index,
+            consistency_level="Strong",
+        )
+        self.set_meta({"format_version": "1"})
+
+    def _create_chunks(self, dim: int, metric: str) -> None:
+        """The chunk collection needs the dimension, known once the model is."""
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+        if self._client.has_collection(self.name):
+            return
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("chunk_id", DataType.INT64, is_primary=True)
+        schema.add_field("item_rowid", DataType.INT64)
+        schema.add_field("item_id", DataType.VARCHAR, max_length=1024)
+        schema.add_field("head", DataType.BOOL)
+        schema.add_field(
+            "text",
+            DataType.VARCHAR,
+            max_length=MAX_TEXT_BYTES,
+            enable_analyzer=True,
+            analyzer_params={"type": "english"},
+        )
+        schema.add_field("metadata", DataType.JSON)
+        schema.add_field("text_hash", DataType.VARCHAR, max_length=128)
+        schema.add_field("source", DataType.VARCHAR, max_length=4096)
+        schema.add_field("start", DataType.INT64)
+        schema.add_field("end", DataType.INT64)
+        schema.add_field("n_chunks", DataType.INT64)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(
+            Function(
+                name="bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["text"],
+                output_field_names=["sparse"],
+            )
+        )
+        index = self._client.prepare_index_params()
+        # AUTOINDEX is HNSW on a Milvus server; Milvus Lite searches it exactly
+        index.add_index("vector", index_type="AUTOINDEX", metric_type=_METRICS[metric])
+        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        self._call(
+            "create_collection",
+            self.name,
+            schema=schema,
+            index_params=index,
+            consistency_level="Strong",
+        )
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self._call("get", self.meta_name, ids=[key], output_fields=["value"])
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        rows = [{"key": k, "value": str(v), "unused": [0.0, 0.0]} for k, v in values.items()]
+        self._call("upsert", self.meta_name, rows)
+        if "dim" in values:
+            self.dim, self.metric = int(values["dim"]), values.get("metric", "cosine")
+            self._create_chunks(self.dim, self.metric)
+        if "generation" not in values:
+            self._bump()
+
+    def _bump(self) -> None:
+        self._call(
+            "upsert",
+            self.meta_name,
+            [{"key": "generation", "value": str(secrets.randbits(62)), "unused": [0.0, 0.0]}],
+        )
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    # -- reads --------------------------------------------------------------------------
+    def _ready(self) -> bool:
+        return bool(self.dim)
+
+    def _query(self, filter: str, fields: list[str]) -> list[dict[str, Any]]:
+        """Every row matching ``filter`` (paged: Milvus caps one query)."""
+        if not self._ready():
+            return []
+        with self._lock:
+            try:
+                iterator = self._client.query_iterator(
+                    self.name, batch_size=4096, filter=filter, output_fields=fields
+                )
+                rows: list[dict[str, Any]] = []
+                while page := iterator.next():
+                    rows.extend(page)
+                iterator.close()
+                return rows
+            except self._errors as exc:
+                raise BackendError(f"Milvus refused a query on {self.location}: {exc}") from exc
+
+    def _count(self, filter: str) -> int:
+        if not self._ready():
+            return 0
+        return int(
+            self._call("query", self.name, filter=filter, output_fields=["count(*)"])[0]["count(*)"]
+        )
+
+    def count(self) -> int:
+        return self._count(_HEAD)
+
+    def chunk_count(self) -> int:
+        return self._count("")
+
+    @staticmethod
+    def _ids_in(field: str, values: Sequence[Any]) -> str:
+        return f"{field} in [{', '.join(_literal(v) for v in values)}]"
+
+    def _heads(self, field: str, values: Sequence[Any], fields: list[str]) -> list[dict]:
+        out = []
+        for start in range(0, len(values), 1000):
+            part = list(values[start : start + 1000])
+            out += self._query(f"{_HEAD} and {self._ids_in(field, part)}", fields)
+        return out
+
+    def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        rows = self._heads("item_id", list(ids), ["item_id", "text_hash", "metadata"])
+        return {r["item_id"]: (r["text_hash"], r["metadata"]) for r in rows}
+
+    @staticmethod
+    def _record(row: dict[str, Any]) -> ItemRecord:
+        return ItemRecord(
+            row["item_id"], row["text"], row["metadata"], row["text_hash"], row["source"] or None
+        )
+
+    def get(self, ids: Sequence[str]) -> list[ItemRecord]:
+        found = {
+            r["item_id"]: self._record(r) for r in self._heads("item_id", list(ids), _ITEM_FIELDS)
+        }
+        return [found[i] for i in ids if i in found]
+
+    def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]:
+        rows = self._heads("item_rowid", [int(r) for r in rowids], _ITEM_FIELDS)
+        return {r["item_rowid"]: self._record(r) for r in rows}
+
+    def rowids(self, ids: Sequence[str]) -> list[int]:
+        return [item_rowid(i) for i in ids]
+
+    def ids(self) -> list[str]:
+        rows = sorted(self._query(_HEAD, ["chunk_id", "item_id"]), key=lambda r: r["chunk_id"])
+        return [r["item_id"] for r in rows]
+
+    def records(self, batch_size: int = 1000) -> Iterator[list[ItemRecord]]:
+        heads = sorted(self._query(_HEAD, ["chunk_id", "item_rowid"]), key=lambda r: r["chunk_id"])
+        for start in range(0, len(heads), batch_size):
+            rowids = [h["item_rowid"] for h in heads[start : start + batch_size]]
+            rows = self._query(
+                self._ids_in("item_rowid", rowids),
+                [*_ITEM_FIELDS, "head", "start", "end", "vector"],
+            )
+            records = {r["item_rowid"]: self._record(r) for r in rows if r["head"]}
+            for r in sorted(rows, key=lambda r: r["chunk_id"]):
+                records[r["item_rowid"]].chunks.append(
+                    ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], dtype=np.float32))
+                )
+            yield [records[r] for r in rowids if r in records]
+
+    def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
+        live = np.array(
+            sorted(r["chunk_id"] for r in self._query("", ["chunk_id"])), dtype=np.int64
+        )
+        rows = sorted(
+            self._query(
+                f"chunk_id > {int(after_chunk_id)}",
+                ["chunk_id", "item_rowid", "start", "end", "vector"],
+            ),
+            key=lambda r: r["chunk_id"],
+        )
+
+        def column(name: str) -> np.ndarray:
+            return np.array([r[name] for r in rows], dtype=np.int64)
+
+        matrix = (
+            np.array([r["vector"] for r in rows], dtype=np.float32)
+            if rows
+            else np.empty((0, self.dim), dtype=np.float32)
+        )
+        snapshot = VectorSnapshot(
+            column("chunk_id"), column("item_rowid"), column("start"), column("end"), matrix
+        )
+        return live, snapshot
+
+    def texts(self) -> tuple[np.ndarray, list[str]]:
+        rows = sorted(self._query(_HEAD, ["item_rowid", "text"]), key=lambda r: r["item_rowid"])
+        return np.array([r["item_rowid"] for r in rows], dtype=np.int64), [r["text"] for r in rows]
+
+    def filter_rowids(self, where: dict[str, Any]) -> set[int]:
+        return {
+            r["item_rowid"]
+            for r in self._query(f"{_HEAD} and {where_to_milvus(where)}", ["item_rowid"])
+        }
+
+    def ids_from_source_prefix(self, prefix: str) -> dict[str, str]:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._query(f"{_HEAD} and source like {_literal(pattern)}", ["item_id", "source"])
+        return {r["item_id"]: r["source"] for r in rows}
+
+    def disk_bytes(self) -> int:
+        """Not reported: Milvus keeps segments in object storage, sized by its own tools."""
+        return 0
+
+    # -- writes -------------------------------------------------------------------------
+    def _next_chunk_ids(self, n: int) -> np.ndarray:
+        """Growing ids (microseconds * 1024), so a local view catches up by ``> max``."""
+        with self._lock:
+            base = max(time.time_ns() // 1000 * 1024, self._last_chunk_id + 1)
+            self._last_chunk_id = base + n - 1
+        return base + np.arange(n, dtype=np.int64)
+
+    def _delete_items(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), 1000):
+            self._call(
+                "delete", self.name, filter=self._ids_in("item_id", list(ids[start : start + 1000]))
+            )
+
+    def upsert(self, items: Sequence[ItemRecord]) -> None:
+        if not items:
+            return
+        too_long = [it.id for it in items if len(it.text.encode()) > MAX_TEXT_BYTES]
+        if too_long:
+            raise NotSupportedError(
+                f"items {too_long[:3]} have texts over {MAX_TEXT_BYTES:,} bytes, Milvus' VARCHAR "
+                "limit; split them into several items, or use a folder or postgresql:// space"
+            )
+        chunk_ids = iter(self._next_chunk_ids(sum(len(it.chunks) for it in items)).tolist())
+        rows = []
+        for it in items:
+            rowid = item_rowid(it.id)
+            for j, chunk in enumerate(it.chunks):
+                rows.append(
+                    {
+                        "chunk_id": next(chunk_ids),
+                        "item_rowid": rowid,
+                        "item_id": it.id,
+                        "head": j == 0,
+                        "text": it.text if j == 0 else "",
+                        "metadata": it.metadata,
+                        "text_hash": it.text_hash,
+                        "source": it.source or "",
+                        "start": chunk.start,
+                        "end": chunk.end,
+                        "n_chunks": len(it.chunks),
+                        "vector": np.asarray(chunk.vector, dtype=np.float32).tolist(),
+                    }
+                )
+        self._delete_items([it.id for it in items])
+        for start in range(0, len(rows), 1000):
+            self._call("insert", self.name, rows[start : start + 1000])
+        self._bump()
+
+    def update_metadata(self, updates: dict[str, dict[str, Any]]) -> None:
+        """Milvus has no partial update: rewrite the items' rows with the new metadata."""
+        records = self.records_of(list(updates))
+        for rec in records:
+            rec.metadata = updates[rec.id]
+        self.upsert(records)
+
+    def records_of(self, ids: Sequence[str]) -> list[ItemRecord]:
+        """Items with their chunks, by id (in any order)."""
+        rows = self._query(
+            self._ids_in("item_id", list(ids)), [*_ITEM_FIELDS, "head", "start", "end", "vector"]
+        )
+        records = {r["item_id"]: self._record(r) for r in rows if r["head"]}
+        for r in sorted(rows, key=lambda r: r["chunk_id"]):
+            records[r["item_id"]].chunks.append(
+                ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], dtype=np.float32))
+            )
+        return list(records.values())
+
+    def delete(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        existing = [r["item_id"] for r in self._heads("item_id", ids, ["item_id"])]
+        if existing:
+            self._delete_items(existing)
+            self._bump()
+        return len(existing)
+
+    def search_backend(self, ef_search: int | None = None):
+        from .milvus_search import MilvusSearch
+
+        return MilvusSearch(self, ef_search)
+
+    def drop(self) -> None:
+        """Delete the space's collections."""
+        for name in (self.name, self.meta_name):
+            if self._client.has_collection(name):
+                self._call("drop_collection", name)
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
