@@ -13,6 +13,7 @@ import embedspace as es
 from embedspace.cli import app
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (make install adds it)")
+pytest_plugins = ["backends"]
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,16 @@ def test_cli_add_with_ray(local_ray, reviews, tmp_path):
     with es.Space(space, progress=False) as sp:
         assert len(sp) == 60 and all(i.startswith("reviews.jsonl#") for i in sp.ids())
         assert {it.text for it in sp.items(sp.ids())} == {d.text for d in reviews[:60]}
+
+
+def test_ray_workers_write_to_postgres(local_ray, reviews, postgres_uri):
+    """The scale-out path: Ray workers look hashes up in Postgres by its URI."""
+    rows = [{"text": d.text, "kind": d.metadata["kind"]} for d in reviews[:80]]
+    location = f"{postgres_uri}&collection=from_ray"
+    with es.Space(location, progress=False) as space:
+        first = space.add_dataset(ray.data.from_items(rows), text_column="text", workers=2)
+        again = space.add_dataset(ray.data.from_items(rows), text_column="text", workers=1)
+        distinct = len({r["text"] for r in rows})
+        assert (first.added, again.unchanged) == (distinct, 80) and len(space) == distinct
+        assert space.search(rows[3]["text"], k=1)[0].text == rows[3]["text"]
+        assert space.search("boring", k=5, mode="hybrid", where={"kind": "rotten"})

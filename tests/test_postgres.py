@@ -71,3 +71,24 @@ def test_locations_are_checked_and_passwords_hidden():
     with pytest.raises(es.BackendError) as failed:  # nothing listens on port 1
         es.Space("postgresql://app:s3cret@127.0.0.1:1/db?collection=books&connect_timeout=3")
     assert "s3cret" not in str(failed.value)
+
+
+def test_cli_takes_a_postgres_uri(postgres_uri, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from embedspace.cli import app
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "bear.txt").write_text("A children's picture book about a sleepy bear")
+    (notes / "rome.txt").write_text("The history of the Roman empire in twelve chapters")
+    uri = f"{postgres_uri}&collection=cli"
+    runner = CliRunner()
+    added = runner.invoke(app, ["add", uri, str(notes), "--json"])
+    assert added.exit_code == 0, added.output
+    found = runner.invoke(app, ["search", uri, "bedtime story", "--k", "1", "--json"])
+    assert json.loads(found.output.strip().splitlines()[-1])["id"] == "bear.txt"
+    info = json.loads(runner.invoke(app, ["info", uri, "--json"]).output.strip().splitlines()[-1])
+    assert (info["backend"], info["items"], info["index"]) == ("postgres", 2, "pgvector-hnsw")

@@ -297,7 +297,7 @@ def run_ray() -> None:
 def run_postgres() -> None:
     from .scale import postgres_footprint
 
-    n = int(os.environ.get("EMBEDSPACE_BENCH_PG_ITEMS", "100000"))
+    n = int(os.environ.get("EMBEDSPACE_BENCH_PG_ITEMS", "50000"))
     emit(
         "postgres",
         speed.table(
@@ -310,6 +310,7 @@ def run_postgres() -> None:
                 "all_bytes_per_item",
                 "p50_ms",
                 "p99_ms",
+                "recall_at_1",
                 "recall_at_10",
             ],
             "Postgres + pgvector (HNSW m=16, ef_search=40), 384-d random unit vectors, "

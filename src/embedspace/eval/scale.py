@@ -54,48 +54,61 @@ def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> l
     return rows
 
 
-def postgres_footprint(n: int, dim: int = 384, queries: int = 100, seed: int = 0) -> dict:
-    """Insert ``n`` random unit vectors (a hard case for HNSW: no clusters) into a Postgres
-    space (HNSW m=16, ef_search=40), then measure bytes per item (chunk rows, HNSW index,
-    everything), insert rate, and dense query latency and recall@10 against exact search."""
-    from ..store.local_servers import local_postgres
-
+def random_unit_vectors(n: int, dim: int, queries: int, seed: int = 0):
+    """``n`` random unit vectors and ``queries`` noisy copies of some of them (noise of
+    norm ~0.3: the copied vector stays the nearest, its neighbours are near-ties)."""
     rng = np.random.default_rng(seed)
     vectors = rng.standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    probes = vectors[rng.choice(n, queries, replace=False)] + 0.1 * rng.standard_normal(
-        (queries, dim), dtype=np.float32
-    )
+    noise = rng.standard_normal((queries, dim), dtype=np.float32) * (0.3 / np.sqrt(dim))
+    return vectors, vectors[rng.choice(n, queries, replace=False)] + noise
+
+
+def postgres_footprint(n: int, dim: int = 384, queries: int = 100) -> dict:
+    """Insert ``n`` random unit vectors (a hard case for HNSW: no clusters) into a Postgres
+    space (HNSW m=16, ef_search=40) through ``add_vectors``, then measure it."""
+    from ..store.local_servers import local_postgres
+
+    vectors, probes = random_unit_vectors(n, dim, queries)
     with local_postgres() as uri:
         with Space(
             f"{uri}&collection=bench", model=None, dim=dim, progress=False, batch_size=2000
         ) as space:
             started = time.perf_counter()
             space.add_vectors(vectors, ids=[str(i) for i in range(n)])
-            insert_s = time.perf_counter() - started
-            store = space._store
-            sizes = dict(
-                store._read(
-                    "SELECT c.relname, pg_table_size(c.oid) FROM pg_class c JOIN pg_namespace s "
-                    "ON s.oid = c.relnamespace WHERE s.nspname = %s",
-                    (store.schema,),
-                )
-            )
-            latencies, recall = [], []
-            truth = np.argsort(-(probes @ vectors.T), axis=1)[:, :10]
-            for probe, exact in zip(probes, truth, strict=True):
-                started = time.perf_counter()
-                hits = space.search_vector(probe, k=10)
-                latencies.append(time.perf_counter() - started)
-                recall.append(len({int(h.id) for h in hits} & set(exact.tolist())) / 10)
-            disk = space.info()["disk_bytes"]
+            row = measure_postgres(space, vectors, probes)
+            row["insert_per_s"] = round(n / (time.perf_counter() - started))
+    return row
+
+
+def measure_postgres(space: Space, vectors: np.ndarray, probes: np.ndarray) -> dict:
+    """Bytes per item (chunk rows, HNSW index, everything) and dense query latency and
+    recall@10 against exact search over ``vectors`` (item ids are their row numbers)."""
+    store = space._store
+    sizes = dict(
+        store._read(
+            "SELECT c.relname, pg_table_size(c.oid) FROM pg_class c JOIN pg_namespace s "
+            "ON s.oid = c.relnamespace WHERE s.nspname = %s",
+            (store.schema,),
+        )
+    )
+    n = len(space)
+    vectors = vectors[:n]
+    latencies, recall, found = [], [], []
+    truth = np.argsort(-(probes @ vectors.T), axis=1)[:, :10]
+    for probe, exact in zip(probes, truth, strict=True):
+        started = time.perf_counter()
+        hits = space.search_vector(probe, k=10)
+        latencies.append(time.perf_counter() - started)
+        recall.append(len({int(h.id) for h in hits} & set(exact.tolist())) / 10)
+        found.append(bool(hits) and int(hits[0].id) == int(exact[0]))
     return {
         "items": n,
-        "insert_per_s": round(n / insert_s),
         "chunks_table_bytes_per_item": round(sizes["chunks"] / n),
         "hnsw_bytes_per_item": round(sizes["chunks_hnsw"] / n),
-        "all_bytes_per_item": round(disk / n),
+        "all_bytes_per_item": round(space.info()["disk_bytes"] / n),
         "p50_ms": round(1000 * float(np.median(latencies)), 2),
         "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 2),
+        "recall_at_1": round(float(np.mean(found)), 3),
         "recall_at_10": round(float(np.mean(recall)), 3),
     }
