@@ -243,6 +243,10 @@ def scale_markdown(row: dict) -> str:
         f"0.85) took **{row['duplicates_s']:.0f} s** through the space's {row['index']} index "
         f"(built once in {row['build_s']:.0f} s when the space loaded; add_vectors "
         f"{row['ingest_s']:.0f} s), on a shared 2-core machine. {row['groups']:,} groups "
-        f"found; {row['whole']:,} of the {row['planted']:,} planted groups came back whole "
-        "(the rest merged with other near-duplicates or lost a variant)."
+        f"found; {row['whole']:,} of the {row['planted']:,} planted groups came back whole"
+        + (
+            "."
+            if row["whole"] == row["planted"]
+            else " (the rest merged with other near-duplicates or lost a variant)."
+        )
     )
