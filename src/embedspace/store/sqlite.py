@@ -77,7 +77,9 @@ class SqliteStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
-        with self._write() as cur:
+        # Creating the schema changes no item: no generation bump, so opening a space does
+        # not make every other process's search view catch up and rebuild its keyword index.
+        with self._write(bump=False) as cur:
             for statement in _SCHEMA.strip().split(";"):
                 if statement.strip():
                     cur.execute(statement)
@@ -111,8 +113,9 @@ class SqliteStore:
                 raise NotASpaceError(f"{self.path} is not a SQLite database; the space is damaged")
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
-        """One write transaction that also bumps the generation counter."""
+    def _write(self, bump: bool = True) -> Iterator[sqlite3.Cursor]:
+        """One write transaction that also bumps the generation counter (unless ``bump``
+        is False: only for writes that change nothing a reader derives from)."""
         with self._lock:
             cur = self._conn.cursor()
             try:
@@ -124,9 +127,10 @@ class SqliteStore:
                 ) from exc
             try:
                 yield cur
-                cur.execute(
-                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
-                )
+                if bump:
+                    cur.execute(
+                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                    )
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
