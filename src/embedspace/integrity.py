@@ -20,6 +20,7 @@ import numpy as np
 
 from .atomic import abandoned_temp_files
 from .index.factory import load_index, make_index
+from .index.faiss_base import TornIndexFileError
 from .search.chunks import ChunkTable
 from .search.view import SearchView
 from .store.audit import SHOWN, audit_store
@@ -150,11 +151,18 @@ def _index_files(folder: Path) -> list[Path]:
 
 
 def _check_index_file(path: Path, table: ChunkTable) -> tuple[str | None, str | None]:
-    """(error, note): an unloadable file is an error, a stale one only a note."""
+    """(error, note): an unloadable file is an error; a stale one, or a pair torn by a
+    crash between its two renames (which the checksum catches), only a note: the space
+    rebuilds it from the store, the only truth, on open."""
     kind = path.stem.removeprefix("index-")
     try:
         index = load_index(kind, path)
-    except Exception as exc:  # any failure to load means the file cannot be trusted
+    except TornIndexFileError:
+        return None, (
+            f"{path.name} was torn by an interrupted save (checksum refused it); "
+            "it is rebuilt from the store when the space opens"
+        )
+    except Exception as exc:  # any other failure to load means the file is damaged
         return (
             f"{path.name} cannot be loaded ({exc}); `embedspace check --repair` rebuilds it",
             None,

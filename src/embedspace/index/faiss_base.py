@@ -30,6 +30,11 @@ def import_faiss():
     return faiss
 
 
+class TornIndexFileError(ValueError):
+    """An index file and its sidecar come from different saves (a crash between the two
+    renames). Expected after a kill, harmless: the owner rebuilds the index from the store."""
+
+
 class FaissIndex:
     """Base class: subclasses build ``self._index`` and may support native removal."""
 
@@ -202,7 +207,9 @@ class FaissIndex:
         meta = json.loads(path.with_name(path.name + ".json").read_text())
         data = path.read_bytes()
         if len(data) != meta.get("bytes") or zlib.crc32(data) != meta.get("crc32"):
-            raise ValueError(f"{path.name} does not match its checksum (torn or partial save)")
+            raise TornIndexFileError(
+                f"{path.name} does not match its checksum (torn or partial save)"
+            )
         index = cls(meta["dim"], meta["metric"], **meta["params"])
         index._index = index.faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         if index._index.ntotal and index._index.d != meta["dim"]:
