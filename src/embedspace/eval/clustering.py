@@ -107,12 +107,13 @@ def evaluate_clustering(name: str, texts: list[str], truth: list[str]) -> list[d
 
 #: How to read the figures (part of the report section).
 READING = (
-    "\n\nReading it: with the true k, MiniLM k-means beats the TF-IDF peer on both sets"
-    ". Silhouette prefers few broad clusters on sentence embeddings (2 on 20 Newsgrou"
-    "ps, whose groups overlap: five comp.* groups, three religion/politics pairs), so"
-    " give k when you know roughly how many topics you want. HDBSCAN in 384 dimension"
-    "s calls much of the data noise (47% and 80%): use it to find the dense, clearly "
-    "separate topics, not to label everything."
+    "\n\n"
+    "Reading it: with the true k, MiniLM k-means beats the TF-IDF peer on both sets. "
+    "Silhouette prefers few broad clusters on sentence embeddings (2 on 20 Newsgroups, "
+    "whose groups overlap: five comp.* groups, three religion/politics pairs), so give k "
+    "when you know roughly how many topics you want. HDBSCAN in 384 dimensions calls much"
+    " of the data noise (47% and 80%): use it to find the dense, clearly separate topics,"
+    " not to label everything."
 )
 
 
