@@ -105,6 +105,18 @@ def evaluate_clustering(name: str, texts: list[str], truth: list[str]) -> list[d
     return rows
 
 
+#: How to read the figures (part of the report section).
+READING = (
+    "\n\n"
+    "Reading it: with the true k, MiniLM k-means beats the TF-IDF peer on both sets. "
+    "Silhouette prefers few broad clusters on sentence embeddings (2 on 20 Newsgroups, "
+    "whose groups overlap: five comp.* groups, three religion/politics pairs), so give k "
+    "when you know roughly how many topics you want. HDBSCAN in 384 dimensions calls much"
+    " of the data noise (47% and 80%): use it to find the dense, clearly separate topics,"
+    " not to label everything."
+)
+
+
 def clustering_markdown(rows: list[dict]) -> str:
     lines = [
         "### Clustering: V-measure against human labels",
@@ -122,4 +134,4 @@ def clustering_markdown(rows: list[dict]) -> str:
             f"| {r['homogeneity']:.3f} | {r['completeness']:.3f} | **{r['v_measure']:.3f}** "
             f"| {r['seconds']:.1f} s |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + READING
