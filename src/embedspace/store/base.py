@@ -9,7 +9,7 @@ same behavioural tests (tests/test_backends.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -117,3 +117,16 @@ class Store(Protocol):
     def disk_bytes(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class WholeSnapshotPages:
+    """``vector_pages`` for stores that read their new rows in one query (Postgres,
+    Milvus): one page holding :meth:`vectors`' snapshot. Their catch-up costs the new rows'
+    memory at once; paging them would need a server-side cursor per backend."""
+
+    @contextmanager
+    def vector_pages(
+        self, after_chunk_id: int = 0, page_rows: int = 50_000
+    ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+        live, snapshot = self.vectors(after_chunk_id)  # type: ignore[attr-defined]
+        yield live, iter([snapshot])

@@ -40,7 +40,7 @@ from ..errors import (
     NotASpaceError,
     NotSupportedError,
 )
-from .base import ChunkRecord, ItemRecord, VectorSnapshot
+from .base import ChunkRecord, ItemRecord, VectorSnapshot, WholeSnapshotPages
 from .filters import parse_where
 
 MAX_TEXT_BYTES = 65_535
@@ -101,7 +101,7 @@ def item_rowid(item_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(item_id.encode(), digest_size=8).digest(), "big") >> 1
 
 
-class MilvusStore:
+class MilvusStore(WholeSnapshotPages):
     """Items, metadata, hashes and chunk vectors in one Milvus collection per space."""
 
     kind = "milvus"

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from ..errors import BackendError, InvalidInputError, MissingDependencyError, NotASpaceError
-from .base import ItemRecord, VectorSnapshot
+from .base import ItemRecord, VectorSnapshot, WholeSnapshotPages
 from .filters import parse_where
 
 FORMAT_VERSION = "1"
@@ -112,7 +112,7 @@ def _connect(conninfo: str):
     return conn
 
 
-class PostgresStore:
+class PostgresStore(WholeSnapshotPages):
     """Items, metadata, hashes and chunk vectors in one Postgres schema per collection."""
 
     kind = "postgres"
