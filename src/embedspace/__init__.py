@@ -10,6 +10,7 @@ from .analysis.classify import Prediction
 from .analysis.compare import compare
 from .analysis.tokens import token_vectors
 from .encoders.registry import load_encoder, models, words
+from .encoders.reranker import reranker
 from .encoders.words import WordVectors
 from .errors import (
     EmbedspaceError,
@@ -25,6 +26,7 @@ from .errors import (
     UnknownWordError,
     UnsupportedFileError,
 )
+from .search.context import Citation, Context
 from .search.results import Hit
 from .space import Item, Space, SyncReport, classify, cosine, embed, embed_images
 
@@ -43,6 +45,9 @@ __all__ = [
     "Prediction",
     "cosine",
     "load_encoder",
+    "reranker",
+    "Context",
+    "Citation",
     "models",
     "words",
     "WordVectors",
