@@ -47,7 +47,9 @@ RerankerOpt = Annotated[
 ]
 RerankWeightOpt = Annotated[
     float | None,
-    typer.Option(help="Share of the cross-encoder score vs the first stage (0..1; default: tuned)."),
+    typer.Option(
+        help="Share of the cross-encoder score vs the first stage (0..1; default: tuned)."
+    ),
 ]
 
 
@@ -243,7 +245,9 @@ def search(
         bool, typer.Option("--rerank", help="Re-score the top hits with a cross-encoder.")
     ] = False,
     reranker: RerankerOpt = "default",
-    rerank_depth: Annotated[int, typer.Option(help="How many hits the cross-encoder re-scores.")] = 50,
+    rerank_depth: Annotated[
+        int, typer.Option(help="How many hits the cross-encoder re-scores.")
+    ] = 50,
     rerank_weight: RerankWeightOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -467,12 +471,16 @@ def eval_retrieval(
 def context(
     space: SpaceArg,
     question: Annotated[str, typer.Argument(help="The question the context should answer.")],
-    max_tokens: Annotated[int, typer.Option(help="Token budget (the space model's tokenizer).")] = 1000,
+    max_tokens: Annotated[
+        int, typer.Option(help="Token budget (the space model's tokenizer).")
+    ] = 1000,
     k: Annotated[int, typer.Option("--k", "-k", help="Candidate passages retrieved.")] = 20,
     mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
     rerank: Annotated[bool, typer.Option(help="Re-rank candidates with the cross-encoder.")] = True,
     reranker: RerankerOpt = "default",
-    order: Annotated[str, typer.Option(help="relevance | source (per document, reading order)")] = "relevance",
+    order: Annotated[
+        str, typer.Option(help="relevance | source (per document, reading order)")
+    ] = "relevance",
     as_json: JsonOpt = False,
 ) -> None:
     """Prompt-ready context for QUESTION: best passages, de-duplicated, within a token budget, with citations."""
@@ -497,7 +505,9 @@ def context(
 @app.command("train-reranker")
 @handles_errors
 def train_reranker_cmd(
-    output: Annotated[Path, typer.Option(help="Run folder (checkpoint, model/, train_config.json).")],
+    output: Annotated[
+        Path, typer.Option(help="Run folder (checkpoint, model/, train_config.json).")
+    ],
     data: Annotated[
         Path | None, typer.Option(help="Shared datasets folder (default: $EMBEDSPACE_DATA).")
     ] = None,
@@ -505,14 +515,18 @@ def train_reranker_cmd(
     epochs: Annotated[int, typer.Option(help="Passes over the sampled pairs.")] = 1,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, linear decay).")] = 5e-5,
     batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 16,
-    sick: Annotated[int | None, typer.Option(help="SICK train pairs sampled (default all).")] = 5000,
-    mrpc: Annotated[int | None, typer.Option(help="MRPC train pairs sampled (default all).")] = 2000,
+    sick: Annotated[int | None, typer.Option(help="SICK train pairs sampled (of ~7,900).")] = 5000,
+    mrpc: Annotated[int | None, typer.Option(help="MRPC train pairs sampled (of 4,076).")] = 2000,
     scifact_negatives: Annotated[int, typer.Option(help="BM25 hard negatives per claim.")] = 3,
     max_minutes: Annotated[
         float | None, typer.Option(help="Stop (and save) after this long; the manifest says so.")
     ] = None,
     export: Annotated[
-        Path | None, typer.Option(help="Then export int8 ONNX to this folder (e.g. the packaged one).")
+        Path | None,
+        typer.Option(
+            help="Then export int8 ONNX, check it and tune its mixing weight into this folder "
+            "(the packaged one: src/embedspace/models/reranker-minilm-l6)."
+        ),
     ] = None,
 ) -> None:
     """Train the cross-encoder re-ranker from all-MiniLM-L6-v2 on public pairs (torch, CPU; resumable)."""
@@ -520,8 +534,8 @@ def train_reranker_cmd(
 
     from .errors import InvalidInputError
     from .eval.datasets import data_root
-    from .train.export import export_reranker
     from .train.reranker import TrainConfig, train_reranker
+    from .train.ship import ship_reranker
 
     root = data or data_root()
     if root is None:
@@ -535,14 +549,16 @@ def train_reranker_cmd(
     model_dir = train_reranker(cfg, progress=not os.environ.get("CI"))
     console.print(f"model: {model_dir}")
     if export:
-        report = export_reranker(model_dir, export)
+        report = ship_reranker(model_dir.parent, export, progress=not os.environ.get("CI"))
         console.print(json.dumps({k: v for k, v in report.items() if k != "pairs"}, indent=2))
 
 
 @eval_app.command("rerank")
 @handles_errors
 def eval_rerank_cmd(
-    dataset: Annotated[Path, typer.Argument(help="SciFact's scifact.zip (test = claims_validation).")],
+    dataset: Annotated[
+        Path, typer.Argument(help="SciFact's scifact.zip (test = claims_validation).")
+    ],
     reranker: RerankerOpt = "default",
     depth: Annotated[int, typer.Option(help="First-stage candidates re-scored.")] = 50,
     limit_queries: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,

@@ -58,9 +58,18 @@ def _ort_logits(path: Path, ids, mask, types) -> np.ndarray:
 
 
 def export_reranker(
-    model_dir: Path, out_dir: Path, *, max_length: int = 320, provenance: dict | None = None
+    model_dir: Path,
+    out_dir: Path,
+    *,
+    max_length: int = 320,
+    provenance: dict | None = None,
+    agreement_pairs: list[tuple[str, str]] | None = None,
 ) -> dict:
-    """Export, quantise and verify; returns the report also written to ``out_dir``."""
+    """Export, quantise and verify; returns the report also written to ``out_dir``.
+
+    ``agreement_pairs`` (e.g. held-out SICK and SciFact pairs) are scored by torch fp32
+    and by the shipped folder through :class:`OnnxCrossEncoder` (the product's loader,
+    tokenizer.json included): their Spearman and score differences go in the report."""
     import onnx
     import torch
     import transformers
@@ -140,8 +149,41 @@ def export_reranker(
         "architecture": "BertForSequenceClassification (1 label), int8 ONNX",
     }
     config.update(provenance or {})
-    for name, body in (("config.json", config), ("export_report.json", report)):
-        tmp_path = out_dir / f"{name}.tmp"
-        tmp_path.write_text(json.dumps(body, indent=2) + "\n")
-        os.replace(tmp_path, out_dir / name)
+    _write_json(out_dir / "config.json", config)
+    report.update(_agreement(model, tokenizer, out_dir, agreement_pairs or CHECK_PAIRS, max_length))
+    _write_json(out_dir / "export_report.json", report)
     return report
+
+
+def _agreement(model, tokenizer, out_dir: Path, pairs, max_length: int) -> dict:
+    """torch fp32 vs the shipped int8 folder, loaded the way users load it."""
+    import torch
+    from scipy.stats import spearmanr
+
+    from ..encoders.reranker import OnnxCrossEncoder
+
+    shipped = OnnxCrossEncoder(
+        out_dir / "model.onnx", out_dir / "tokenizer.json", max_length=max_length
+    )
+    reference, shipped_scores = [], []
+    for start in range(0, len(pairs), 32):
+        batch = pairs[start : start + 32]
+        ids, mask, types = _padded_batch(tokenizer, batch, max_length)
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+        reference += torch.sigmoid(logits[:, 0]).tolist()
+        for a, b in batch:  # one query per call, as search does
+            shipped_scores += shipped.score(a, [b])
+    ref, got = np.asarray(reference), np.asarray(shipped_scores)
+    return {
+        "agreement_pairs": len(pairs),
+        "shipped_vs_torch_spearman": float(spearmanr(ref, got).statistic),
+        "shipped_vs_torch_max_abs_score_diff": float(np.abs(ref - got).max()),
+        "shipped_vs_torch_mean_abs_score_diff": float(np.abs(ref - got).mean()),
+    }
+
+
+def _write_json(path: Path, body: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(body, indent=2) + "\n")
+    os.replace(tmp, path)
