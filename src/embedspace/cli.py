@@ -521,6 +521,10 @@ def train_reranker_cmd(
     max_minutes: Annotated[
         float | None, typer.Option(help="Stop (and save) after this long; the manifest says so.")
     ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(help="Plan at most this many steps (the learning rate decays to 0 there)."),
+    ] = None,
     export: Annotated[
         Path | None,
         typer.Option(
@@ -544,7 +548,7 @@ def train_reranker_cmd(
     cfg = TrainConfig(
         data=str(root), output=str(output), seed=seed, epochs=epochs, lr=lr,
         batch_size=batch_size, sick=sick, mrpc=mrpc, scifact_negatives=scifact_negatives,
-        max_minutes=max_minutes,
+        max_minutes=max_minutes, max_steps=max_steps,
     )  # fmt: skip
     model_dir = train_reranker(cfg, progress=not os.environ.get("CI"))
     console.print(f"model: {model_dir}")

@@ -55,6 +55,8 @@ class TrainConfig:
     dev_claims: int = 100  # train claims held out for tuning (never trained on)
     checkpoint_every: int = 40  # steps
     max_minutes: float | None = None
+    max_steps: int | None = None  # plan (and decay the learning rate over) at most this many;
+    # changed on resume, the schedule is re-planned over the new total from the current step
     threads: int | None = 1  # torch threads; 1 wins on a shared, oversubscribed CPU
     freeze_embeddings: bool = True  # word embeddings stay as trained: faster, less overfit
     init: str = field(default="")  # filled in: the folder the weights came from
@@ -173,6 +175,8 @@ def train_reranker(cfg: TrainConfig, init: Path | None = None, progress: bool = 
     encoded = _encode(tokenizer, pairs, cfg)
     epochs = [make_batches(encoded, cfg.batch_size, cfg.seed + e) for e in range(cfg.epochs)]
     total = sum(len(b) for b in epochs)
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
     counts = {s: sum(p.source == s for p in pairs) for s in sorted({p.source for p in pairs})}
     log.info("pairs per epoch %s, %d steps in all", counts, total)
 
@@ -187,8 +191,12 @@ def train_reranker(cfg: TrainConfig, init: Path | None = None, progress: bool = 
         state = torch.load(state_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
         step = state["step"]
+        if state.get("total") == total:
+            scheduler.load_state_dict(state["scheduler"])
+        else:  # the plan was shortened (max_steps) on resume: same warmup, new decay
+            for _ in range(step):
+                scheduler.step()
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed at step %d of %d", step, total)
 
@@ -206,7 +214,7 @@ def train_reranker(cfg: TrainConfig, init: Path | None = None, progress: bool = 
             scheduler.step()
             optimiser.zero_grad()
             step += 1
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.advance()
             elapsed = time.monotonic() - started
             if step % 10 == 0:
@@ -221,6 +229,7 @@ def train_reranker(cfg: TrainConfig, init: Path | None = None, progress: bool = 
                     "optimiser": optimiser.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "step": step,
+                    "total": total,
                     "torch_rng": torch.get_rng_state(),
                 }
                 _save_atomic(torch, state, state_path)
