@@ -78,7 +78,9 @@ def test_cli_context_json(tmp_path, demo_docs):
     path = str(tmp_path / "c.space")
     with es.Space(path, progress=False) as sp:
         sp.add([d.text for d in demo_docs[:40]], ids=[d.id for d in demo_docs[:40]])
-    result = runner.invoke(app, ["context", path, "a movie about a band", "--max-tokens", "200", "--json"])
+    result = runner.invoke(
+        app, ["context", path, "a movie about a band", "--max-tokens", "200", "--json"]
+    )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert body["tokens"] <= 200 and body["citations"]

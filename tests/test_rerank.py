@@ -31,7 +31,9 @@ def cross():
 
 
 def test_negation_scores_clearly_lower_than_a_paraphrase(cross):
-    great, negated = cross.score("The product is good", ["The product is great", "The product is not good"])
+    great, negated = cross.score(
+        "The product is good", ["The product is great", "The product is not good"]
+    )
     assert great - negated > 0.3, (great, negated)
     # the bi-encoder, by contrast, calls the negation nearly the same sentence
     enc = es.load_encoder("default")
@@ -42,7 +44,11 @@ def test_negation_scores_clearly_lower_than_a_paraphrase(cross):
 @pytest.mark.parametrize(
     ("query", "positive", "negative"),
     [
-        ("A man is playing a guitar", "A man is playing an instrument", "A man is not playing a guitar"),
+        (
+            "A man is playing a guitar",
+            "A man is playing an instrument",
+            "A man is not playing a guitar",
+        ),
         ("The hotel room was clean", "The room was spotless", "The hotel room was dirty"),
         ("My order hasn't arrived", "I haven't received my package", "My order arrived early"),
     ],
@@ -156,7 +162,9 @@ def _long_document(demo_docs) -> tuple[str, str]:
 
 def test_rerank_scores_the_matched_chunk_not_the_start(space, demo_docs):
     text, needle = _long_document(demo_docs)
-    space.add([text] + [d.text for d in demo_docs[200:230]], ids=["long"] + [f"d{i}" for i in range(30)])
+    space.add(
+        [text] + [d.text for d in demo_docs[200:230]], ids=["long"] + [f"d{i}" for i in range(30)]
+    )
     query = "who fixed the lamp of the lighthouse"
     for mode in ("hybrid", "sparse"):  # sparse hits carry no span: windows are cut on the fly
         hit = next(h for h in space.search(query, k=5, mode=mode, rerank=True) if h.id == "long")
@@ -169,24 +177,41 @@ def test_cli_search_rerank(tmp_path):
     with es.Space(path, progress=False) as sp:
         sp.add(REVIEWS)
     result = runner.invoke(
-        app, ["search", path, "The product is good", "--k", "2", "--mode", "hybrid", "--rerank", "--json"]
+        app,
+        [
+            "search",
+            path,
+            "The product is good",
+            "--k",
+            "2",
+            "--mode",
+            "hybrid",
+            "--rerank",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert rows[0]["text"] == "The product is great"
-    bad = runner.invoke(app, ["search", path, "good", "--rerank", "--reranker", str(tmp_path / "x")])
+    bad = runner.invoke(
+        app, ["search", path, "good", "--rerank", "--reranker", str(tmp_path / "x")]
+    )
     assert bad.exit_code == 1 and "no cross-encoder" in bad.output
 
 
 def test_server_search_rerank(server_url):
-    plain = httpx.post(f"{server_url}/search", json={"query": "a funny animated film", "k": 5}).json()
+    plain = httpx.post(
+        f"{server_url}/search", json={"query": "a funny animated film", "k": 5}
+    ).json()
     reranked = httpx.post(
         f"{server_url}/search", json={"query": "a funny animated film", "k": 5, "rerank": True}
     ).json()
     assert len(reranked["hits"]) == 5
     assert {h["id"] for h in reranked["hits"]} <= {
         h["id"]
-        for h in httpx.post(f"{server_url}/search", json={"query": "a funny animated film", "k": 50}).json()["hits"]
+        for h in httpx.post(
+            f"{server_url}/search", json={"query": "a funny animated film", "k": 50}
+        ).json()["hits"]
     }
     assert len(plain["hits"]) == 5
     bad = httpx.post(f"{server_url}/search", json={"query": "x", "rerank": True, "rerank_depth": 0})

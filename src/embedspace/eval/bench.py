@@ -40,6 +40,7 @@ SECTIONS = (
     "words",
     "sentences",
     "compression",
+    "rerank",
 )
 
 
@@ -213,6 +214,19 @@ def run_compression(root: Path | None) -> None:
     print(body or "skipping compression: SciFact not found (set EMBEDSPACE_DATA)", flush=True)
 
 
+def run_rerank(root: Path | None) -> None:
+    """Cross-encoder re-ranking on SciFact test, and the negation pairs."""
+    from .rerank import evaluate_rerank, negation_markdown, rerank_markdown
+
+    emit("rerank-negation", negation_markdown())
+    relative = "retrieval/scifact/scifact.zip"
+    if root is None or not (root / relative).exists():
+        print(f"skipping rerank: {relative} not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+        return
+    results = evaluate_rerank(root / relative)
+    emit(f"rerank-{results['dataset']}", rerank_markdown(results))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -238,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "words": lambda: run_words(root),
         "sentences": lambda: run_sentences(root),
         "compression": lambda: run_compression(root),
+        "rerank": lambda: run_rerank(root),
     }
     for section in args.only:
         runners[section]()
