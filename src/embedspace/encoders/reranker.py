@@ -165,18 +165,19 @@ class TorchCrossEncoder:
             ) from exc
         folder = Path(folder)
         self.name = folder.name
+        # sentence-transformers >= 6 may keep the transformer in a module subfolder
         weights = next(
             (
-                folder / f
-                for f in ("model.safetensors", "pytorch_model.bin")
-                if (folder / f).is_file()
+                w
+                for name in ("model.safetensors", "pytorch_model.bin")
+                for w in sorted(folder.rglob(name))
             ),
             None,
         )
         if weights is None:
-            raise ModelNotFoundError(f"{folder} has a config.json but no model weights")
+            raise ModelNotFoundError(f"{folder} has a model config but no weights")
         self.model_id = f"{self.name}@{file_fingerprint(weights)}"
-        self._model = StCrossEncoder(str(folder), num_labels=1, max_length=max_length, device="cpu")
+        self._model = StCrossEncoder(str(folder), max_length=max_length, device="cpu")
         if self._model.num_labels != 1:
             raise InvalidInputError(
                 f"{folder} has {self._model.num_labels} output labels; re-ranking needs a "
@@ -221,7 +222,7 @@ def load_folder(folder: Path) -> CrossEncoder:
             max_length=max_length,
             recommended_weight=config.get("rerank_weight"),
         )
-    if config_path.is_file():
+    if config_path.is_file() or (folder / "modules.json").is_file():
         return TorchCrossEncoder(folder)
     raise ModelNotFoundError(
         f"{folder} holds neither model.onnx + tokenizer.json nor a config.json with weights"
