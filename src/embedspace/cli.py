@@ -247,7 +247,7 @@ def search(
     reranker: RerankerOpt = "default",
     rerank_depth: Annotated[
         int, typer.Option(help="How many hits the cross-encoder re-scores.")
-    ] = 50,
+    ] = 30,
     rerank_weight: RerankWeightOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -564,7 +564,7 @@ def eval_rerank_cmd(
         Path, typer.Argument(help="SciFact's scifact.zip (test = claims_validation).")
     ],
     reranker: RerankerOpt = "default",
-    depth: Annotated[int, typer.Option(help="First-stage candidates re-scored.")] = 50,
+    depth: Annotated[int, typer.Option(help="First-stage candidates re-scored.")] = 30,
     limit_queries: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
     write: Annotated[
         Path | None, typer.Option(help="Update this markdown report (e.g. docs/benchmarks.md).")

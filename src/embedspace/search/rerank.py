@@ -25,7 +25,7 @@ from ..ingest.chunking import chunk_spans
 from .results import Hit
 
 #: How many first-stage candidates are re-scored by default (SciFact: see docs/benchmarks.md).
-RERANK_DEPTH = 50
+RERANK_DEPTH = 30
 #: Tokens of overlap between windows of a long, span-less hit.
 WINDOW_OVERLAP = 32
 

@@ -73,7 +73,7 @@ class SearchRequest(BaseModel):
     rerank: bool = Field(
         default=False, description="Re-score the top hits with the packaged cross-encoder."
     )
-    rerank_depth: int = Field(default=50, ge=1, le=200)
+    rerank_depth: int = Field(default=30, ge=1, le=200)
     rerank_weight: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
