@@ -146,3 +146,35 @@ def scifact_pairs(
         pairs += [Pair(claim, data.corpus[d], 1.0, "scifact") for d in sorted(cited)]
         pairs += [Pair(claim, data.corpus[d], 0.0, "scifact") for d in rng.sample(pool, negatives)]
     return pairs
+
+
+_AUXILIARY = re.compile(
+    r"\b(is|are|was|were|can|will|could|would|should|has|have|had|does|do|did)\b", re.IGNORECASE
+)
+#: target of a sentence paired with its own or its paraphrase's negation
+NEGATED_TARGET = 0.1
+
+
+def negate(sentence: str) -> str | None:
+    """Rule-based negation: "not" after the first auxiliary verb ("is" -> "is not");
+    None when the sentence has none (those are skipped, not guessed)."""
+    m = _AUXILIARY.search(sentence)
+    if m is None or sentence[m.end() :].lstrip().lower().startswith(("not", "n't")):
+        return None
+    return sentence[: m.end()] + " not" + sentence[m.end() :]
+
+
+def negation_pairs(root: Path, n: int, seed: int) -> list[Pair]:
+    """Negation drill from STS-B *train* paraphrases (score >= 3.5): for each sampled pair
+    (a, b): (a, b) at its score, (a, not-b) at 0.1, and (not-a, not-b) at its score again,
+    so the model learns that *disagreement*, not the mere word "not", lowers relevance."""
+    source = [p for p in stsb_train(root) if p.label >= 0.7 and negate(p.a) and negate(p.b)]
+    out = []
+    for p in random.Random(seed).sample(source, min(n, len(source))):
+        na, nb = negate(p.a), negate(p.b)
+        out += [
+            Pair(p.a, p.b, p.label, "negation"),
+            Pair(p.a, nb, NEGATED_TARGET, "negation"),
+            Pair(na, nb, p.label, "negation"),
+        ]
+    return out

@@ -51,7 +51,8 @@ class TrainConfig:
     mrpc: int | None = None
     scifact_negatives: int = 4  # BM25 hard negatives per training claim per epoch
     scifact_depth: int = 30  # sampled from this many top uncited BM25 hits
-    scifact_repeat: int = 1  # SciFact passes per epoch (fresh negatives each)
+    scifact_repeat: int = 1  # SciFact passes per epoch (fresh negatives each); 0 = none
+    negations: int = 0  # STS-B paraphrases turned into a negation drill (x3 pairs each)
     dev_claims: int = 100  # train claims held out for tuning (never trained on)
     checkpoint_every: int = 40  # steps
     max_minutes: float | None = None
@@ -83,6 +84,8 @@ def training_pairs(cfg: TrainConfig) -> tuple[list[P.Pair], list[str]]:
 
     out = take(P.stsb_train(root), cfg.stsb) + take(P.sick(root), cfg.sick)
     out += take(P.mrpc_train(root), cfg.mrpc)
+    if cfg.negations:
+        out += P.negation_pairs(root, cfg.negations, cfg.seed)
     sci = P.scifact_train(root)
     train_ids, dev_ids = P.split_claims(sci, cfg.dev_claims, cfg.seed)
     for rep in range(cfg.scifact_repeat):
