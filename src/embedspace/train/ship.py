@@ -44,6 +44,10 @@ def export_checked(run_dir: Path, out_dir: Path) -> dict[str, Any]:
     report = export_reranker(
         run_dir / "model", out_dir, provenance=provenance, agreement_pairs=check
     )
+    # a run that started from an earlier run's model carries that run's manifest along
+    earlier = Path(manifest["config"]["init"]).parent / "train_config.json"
+    if earlier.is_file():
+        manifest["init_run"] = json.loads(earlier.read_text())
     _write(out_dir / "training.json", manifest)
     return report
 
