@@ -10,6 +10,7 @@ from .analysis.classify import Prediction
 from .analysis.compare import compare
 from .analysis.tokens import token_vectors
 from .encoders.registry import load_encoder, models, words
+from .encoders.reranker import reranker
 from .encoders.words import WordVectors
 from .errors import (
     BackendError,
@@ -28,6 +29,7 @@ from .errors import (
     UnsupportedFileError,
 )
 from .migrate import migrate
+from .search.context import Citation, Context
 from .search.results import Hit
 from .space import Item, Space, SyncReport, classify, cosine, embed, embed_images
 
@@ -47,6 +49,9 @@ __all__ = [
     "cosine",
     "migrate",
     "load_encoder",
+    "reranker",
+    "Context",
+    "Citation",
     "models",
     "words",
     "WordVectors",

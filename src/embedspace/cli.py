@@ -51,6 +51,16 @@ TextFieldOpt = Annotated[str | None, typer.Option(help="Column holding the text 
 IdFieldOpt = Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")]
 WhereOpt = Annotated[list[str] | None, typer.Option(help="Metadata filter key=value (repeatable).")]
 
+RerankerOpt = Annotated[
+    str, typer.Option(help="Cross-encoder: 'default' (packaged) or a local model folder.")
+]
+RerankWeightOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Share of the cross-encoder score vs the first stage (0..1; default: tuned)."
+    ),
+]
+
 
 def _emit(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -339,9 +349,17 @@ def search(
     vector_storage: Annotated[
         str, typer.Option(help="ram | mmap (vectors memory-mapped from disk: larger than RAM).")
     ] = "ram",
+    rerank: Annotated[
+        bool, typer.Option("--rerank", help="Re-score the top hits with a cross-encoder.")
+    ] = False,
+    reranker: RerankerOpt = "default",
+    rerank_depth: Annotated[
+        int, typer.Option(help="How many hits the cross-encoder re-scores.")
+    ] = 30,
+    rerank_weight: RerankWeightOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid)."""
+    """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid); --rerank re-scores."""
     from .store.filters import parse_cli_where
 
     with _open(space, create=False, vector_storage=vector_storage) as sp:
@@ -352,6 +370,9 @@ def search(
             where=parse_cli_where(where or []) or None,
             fusion=fusion,
             alpha=alpha,
+            rerank=reranker if rerank else False,
+            rerank_depth=rerank_depth,
+            rerank_weight=rerank_weight,
         )
     if as_json:
         for rank, hit in enumerate(hits, start=1):
@@ -768,6 +789,128 @@ def eval_retrieval(
         console.print(results_markdown(results), highlight=False)
     if write:
         update_section(write, f"retrieval-{results['dataset']}", results_markdown(results))
+
+
+# -- re-ranking and RAG context ------------------------------------------------------------
+@app.command()
+@handles_errors
+def context(
+    space: SpaceArg,
+    question: Annotated[str, typer.Argument(help="The question the context should answer.")],
+    max_tokens: Annotated[
+        int, typer.Option(help="Token budget (the space model's tokenizer).")
+    ] = 1000,
+    k: Annotated[int, typer.Option("--k", "-k", help="Candidate passages retrieved.")] = 20,
+    mode: Annotated[str, typer.Option(help="dense | sparse | hybrid")] = "hybrid",
+    rerank: Annotated[bool, typer.Option(help="Re-rank candidates with the cross-encoder.")] = True,
+    reranker: RerankerOpt = "default",
+    order: Annotated[
+        str, typer.Option(help="relevance | source (per document, reading order)")
+    ] = "relevance",
+    as_json: JsonOpt = False,
+) -> None:
+    """Prompt-ready context for QUESTION: best passages, de-duplicated, within a token budget, with citations."""
+    with _open(space, create=False) as sp:
+        ctx = sp.context(
+            question,
+            max_tokens=max_tokens,
+            k=k,
+            mode=mode,
+            rerank=reranker if rerank else False,
+            order=order,
+        )
+    if as_json:
+        _emit(ctx.to_dict())
+        return
+    console.print(ctx.text, highlight=False, markup=False)
+    console.print(f"\n{ctx.tokens} / {ctx.max_tokens} tokens", style="dim")
+    for c in ctx.citations:
+        console.print(f"[{c.n}] {c.id} chars {c.span[0]}-{c.span[1]}", style="dim", markup=False)
+
+
+@app.command("train-reranker")
+@handles_errors
+def train_reranker_cmd(
+    output: Annotated[
+        Path, typer.Option(help="Run folder (checkpoint, model/, train_config.json).")
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="Shared datasets folder (default: $EMBEDSPACE_DATA).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and init.")] = 13,
+    epochs: Annotated[int, typer.Option(help="Passes over the sampled pairs.")] = 1,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, linear decay).")] = 5e-5,
+    batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 16,
+    sick: Annotated[int | None, typer.Option(help="SICK train pairs sampled (of ~7,900).")] = 5000,
+    mrpc: Annotated[int | None, typer.Option(help="MRPC train pairs sampled (of 4,076).")] = 2000,
+    scifact_negatives: Annotated[int, typer.Option(help="BM25 hard negatives per claim.")] = 3,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Stop (and save) after this long; the manifest says so.")
+    ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(help="Plan at most this many steps (the learning rate decays to 0 there)."),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Then export int8 ONNX, check it and tune its mixing weight into this folder "
+            "(the packaged one: src/embedspace/models/reranker-minilm-l6)."
+        ),
+    ] = None,
+) -> None:
+    """Train the cross-encoder re-ranker from all-MiniLM-L6-v2 on public pairs (torch, CPU; resumable)."""
+    import logging
+
+    from .errors import InvalidInputError
+    from .eval.datasets import data_root
+    from .train.reranker import TrainConfig, train_reranker
+    from .train.ship import ship_reranker
+
+    root = data or data_root()
+    if root is None:
+        raise InvalidInputError("no datasets folder: pass --data or set EMBEDSPACE_DATA")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = TrainConfig(
+        data=str(root), output=str(output), seed=seed, epochs=epochs, lr=lr,
+        batch_size=batch_size, sick=sick, mrpc=mrpc, scifact_negatives=scifact_negatives,
+        max_minutes=max_minutes, max_steps=max_steps,
+    )  # fmt: skip
+    model_dir = train_reranker(cfg, progress=not os.environ.get("CI"))
+    console.print(f"model: {model_dir}")
+    if export:
+        report = ship_reranker(model_dir.parent, export, progress=not os.environ.get("CI"))
+        console.print(json.dumps({k: v for k, v in report.items() if k != "pairs"}, indent=2))
+
+
+@eval_app.command("rerank")
+@handles_errors
+def eval_rerank_cmd(
+    dataset: Annotated[
+        Path, typer.Argument(help="SciFact's scifact.zip (test = claims_validation).")
+    ],
+    reranker: RerankerOpt = "default",
+    depth: Annotated[int, typer.Option(help="First-stage candidates re-scored.")] = 30,
+    limit_queries: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
+    write: Annotated[
+        Path | None, typer.Option(help="Update this markdown report (e.g. docs/benchmarks.md).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """nDCG@10 of dense, BM25 and hybrid, each with and without cross-encoder re-ranking."""
+    from .eval.report import update_section
+    from .eval.rerank import evaluate_rerank, rerank_markdown
+
+    results = evaluate_rerank(
+        dataset, reranker=reranker, depth=depth, limit_queries=limit_queries, progress=not as_json
+    )
+    if as_json:
+        for row in results["rows"]:
+            _emit(row | {"dataset": results["dataset"]})
+    else:
+        console.print(rerank_markdown(results), highlight=False)
+    if write:
+        update_section(write, f"rerank-{results['dataset']}", rerank_markdown(results))
 
 
 def main() -> None:  # pragma: no cover

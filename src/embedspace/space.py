@@ -37,6 +37,7 @@ from .encoders.image import (
     make_thumbnail,
 )
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
+from .encoders.reranker import CrossEncoder, reranker
 from .errors import (
     InvalidInputError,
     ItemNotFoundError,
@@ -52,7 +53,10 @@ from .ingest.hashing import content_id, text_hash
 from .ingest.loaders import LoadedItem, discover, load_file
 from .integrity import CheckReport, check_store
 from .progress import progress_bar
+from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
 from .search.hybrid import check_fusion, convex_scores, rrf_scores
+from .search.rerank import RERANK_DEPTH, check_rerank_args, rerank_hits
+from .search.rerank import resolve as resolve_reranker
 from .search.results import Hit, Ranking
 from .search.vector_storage import VECTOR_STORAGE
 from .search.view import SearchView, StaleView
@@ -666,34 +670,31 @@ class Space:
         fusion: str = DEFAULT_FUSION,
         alpha: float = DEFAULT_ALPHA,
         sparse_model: str = "bm25",
+        rerank: bool | str | CrossEncoder = False,
+        rerank_depth: int = RERANK_DEPTH,
+        rerank_weight: float | None = None,
     ) -> list[Hit]:
         """Find the k items closest to ``query``.
 
         ``mode``: "dense" (embeddings), "sparse" (BM25 keywords) or "hybrid" (both, fused
         with ``fusion`` = "convex" (``alpha`` weighs dense) or "rrf").
+        ``rerank``: True (the packaged cross-encoder), a cross-encoder folder or object:
+        the top ``rerank_depth`` hits are re-scored on their matched passage and mixed
+        with the first stage by ``rerank_weight`` (None = the model's tuned default).
         """
         k = _check_k(k)
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {MODES}, not {mode!r}")
         check_fusion(fusion, alpha)
+        check_rerank_args(rerank_depth, rerank_weight)
+        cross = resolve_reranker(rerank)
+        final_k, k = k, max(k, rerank_depth) if cross else k
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("the query is empty; type some words to search for")
         _check_unicode([query], "the query")
         qvec = None
         if mode != "sparse":
             qvec = self._require_encoder("text search").encode([query], role="query")
-        if self._native is not None:  # a remote backend searches with its own indexes
-            return self._native.search(
-                query,
-                qvec,
-                k,
-                mode,
-                where,
-                fusion=fusion,
-                alpha=alpha,
-                sparse_model=sparse_model,
-                depth=HYBRID_DEPTH,
-            )
 
         def run(view: SearchView) -> list[Hit]:
             eligible = self._eligible(view, where)
@@ -707,7 +708,21 @@ class Space:
                 return self._hits(view, ranking.positions, ranking.scores, None)
             return self._hybrid(view, qvec, query, k, eligible, keyword, fusion, alpha)
 
-        return self._with_view(run)
+        if self._native is not None:  # a remote backend searches with its own indexes
+            hits = self._native.search(
+                query,
+                qvec,
+                k,
+                mode,
+                where,
+                fusion=fusion,
+                alpha=alpha,
+                sparse_model=sparse_model,
+                depth=HYBRID_DEPTH,
+            )
+        else:
+            hits = self._with_view(run)
+        return rerank_hits(cross, query, hits, final_k, rerank_weight) if cross else hits
 
     def _hybrid(self, view, qvec, query, k, eligible, keyword, fusion, alpha) -> list[Hit]:
         """Fuse the dense and keyword candidate lists; dense scores of keyword-only
@@ -725,6 +740,37 @@ class Space:
             fused = convex_scores(dense_scores, keyword.normalised(raw, query)[candidates], alpha)
         order = np.argsort(-fused, kind="stable")[:k]
         return self._hits(view, candidates[order], fused[order], rows[order])
+
+    def context(
+        self,
+        question: str,
+        max_tokens: int = 1000,
+        *,
+        k: int = 20,
+        mode: str = "hybrid",
+        rerank: bool | str | CrossEncoder = True,
+        dedupe: float = DEDUPE_COSINE,
+        order: str = "relevance",
+        where: dict[str, Any] | None = None,
+    ) -> Context:
+        """A prompt-ready context for ``question``: the best passages (hybrid search,
+        re-ranked), near-duplicates dropped, fitted to ``max_tokens`` of the space's model
+        tokenizer, each numbered ``[n]`` with a citation (item id + character span)."""
+        check_context_args(max_tokens, dedupe, order)
+        encoder = self._require_encoder("context")
+        token_spans = getattr(encoder, "token_spans", None)
+        if token_spans is None:  # e.g. a remote model: count with the re-ranker's tokenizer
+            token_spans = reranker("default").token_spans
+        hits = self.search(question, k=k, mode=mode, where=where, rerank=rerank)
+        return build_context(
+            question,
+            hits,
+            embed=lambda texts: encoder.encode(texts, role="document"),
+            token_spans=token_spans,
+            max_tokens=max_tokens,
+            dedupe=dedupe,
+            order=order,
+        )
 
     def search_vector(
         self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None

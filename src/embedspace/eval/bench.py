@@ -45,6 +45,7 @@ SECTIONS = (
     "zeroshot",
     "ray",
     "postgres",
+    "rerank",
 )
 
 
@@ -319,6 +320,19 @@ def run_postgres() -> None:
     )
 
 
+def run_rerank(root: Path | None) -> None:
+    """Cross-encoder re-ranking on SciFact test, and the negation pairs."""
+    from .rerank import evaluate_rerank, negation_markdown, rerank_markdown
+
+    emit("rerank-negation", negation_markdown())
+    relative = "retrieval/scifact/scifact.zip"
+    if root is None or not (root / relative).exists():
+        print(f"skipping rerank: {relative} not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+        return
+    results = evaluate_rerank(root / relative)
+    emit(f"rerank-{results['dataset']}", rerank_markdown(results))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -349,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "zeroshot": lambda: run_zeroshot(root),
         "ray": run_ray,
         "postgres": run_postgres,
+        "rerank": lambda: run_rerank(root),
     }
     for section in args.only:
         runners[section]()

