@@ -36,16 +36,17 @@ META = [
 IDS = [f"b{i}" for i in range(len(BOOKS))]
 
 
-def _counting(space) -> list[str]:
-    """Record every text the space's encoder embeds (the real encoder still runs)."""
+def _counting(space, monkeypatch) -> list[str]:
+    """Record every text the space's encoder embeds (the real encoder still runs). The
+    encoder is shared by every space of the process, so the spy is undone after the test."""
     seen: list[str] = []
     encode = space.encoder.encode
 
-    def spy(texts, role="document"):
+    def spy(texts, role="document", **options):
         seen.extend(texts)
-        return encode(texts, role=role)
+        return encode(texts, role=role, **options)
 
-    space.encoder.encode = spy
+    monkeypatch.setattr(space.encoder, "encode", spy)
     return seen
 
 
@@ -67,9 +68,9 @@ def test_add_search_get_reopen(location, backend):
         es.Space(location, model=None, dim=384)
 
 
-def test_upsert_embeds_only_what_changed(bspace, encoder):
+def test_upsert_embeds_only_what_changed(bspace, encoder, monkeypatch):
     bspace.add(BOOKS, ids=IDS, metadata=META)
-    seen = _counting(bspace)
+    seen = _counting(bspace, monkeypatch)
     before = bspace.vectors(["b1"])
     bspace.add(BOOKS, ids=IDS, metadata=META)  # nothing changed: nothing embedded
     assert seen == [] and len(bspace) == 6
@@ -195,7 +196,7 @@ def test_own_vectors(location):
         np.testing.assert_allclose(space.vectors(["v3"])[0], unit, atol=1e-6)
 
 
-def test_failed_ingest_resumes_without_duplicates(location, demo_docs):
+def test_failed_ingest_resumes_without_duplicates(location, demo_docs, monkeypatch):
     """An ingest that dies mid-way (the encoder fails on the 4th batch) keeps whole batches;
     running it again embeds only what is missing and ends with each item once."""
     docs = [d for d in demo_docs if d.metadata["kind"] != "plot"][:400]
@@ -203,18 +204,18 @@ def test_failed_ingest_resumes_without_duplicates(location, demo_docs):
     with es.Space(location, progress=False, batch_size=50) as space:
         encode, calls = space.encoder.encode, []
 
-        def failing(batch, role="document"):
+        def failing(batch, role="document", **options):
             calls.append(len(batch))
             if len(calls) == 4:
                 raise RuntimeError("worker lost")
-            return encode(batch, role=role)
+            return encode(batch, role=role, **options)
 
-        space.encoder.encode = failing
+        monkeypatch.setattr(space.encoder, "encode", failing)
         with pytest.raises(RuntimeError, match="worker lost"):
             space.add(texts, ids=ids)
         assert len(space) == 150
     with es.Space(location, progress=False, batch_size=50) as space:
-        seen = _counting(space)
+        seen = _counting(space, monkeypatch)
         space.add(texts, ids=ids)
         # only the 250 items that were never written are embedded again
         assert {t for t in texts[150:] if t in seen} == set(texts[150:]) and len(seen) == 250
