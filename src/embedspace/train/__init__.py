@@ -1,0 +1,1 @@
+"""Training recipes (torch; optional extra). Nothing here runs at search time."""
