@@ -56,7 +56,9 @@ def _weights(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
     config_file, weights_file = folder / "config.json", folder / "model.safetensors"
     for path in (config_file, weights_file):
         if not path.is_file():
-            raise ModelNotFoundError(f"{path} not found: a BERT folder needs config.json and model.safetensors")
+            raise ModelNotFoundError(
+                f"{path} not found: a BERT folder needs config.json and model.safetensors"
+            )
     config = json.loads(config_file.read_text())
     if config.get("model_type") != "bert" or config.get("hidden_act", "gelu") != "gelu":
         raise ModelNotFoundError(
@@ -75,7 +77,11 @@ def write_bert_onnx(folder: str | Path, target: str | Path) -> Path:
 
     folder, target = Path(folder), Path(target)
     config, w = _weights(folder)
-    hidden, heads, eps = config["hidden_size"], config["num_attention_heads"], config["layer_norm_eps"]
+    hidden, heads, eps = (
+        config["hidden_size"],
+        config["num_attention_heads"],
+        config["layer_norm_eps"],
+    )
     inits: list = []
     nodes: list = []
 
@@ -95,7 +101,9 @@ def write_bert_onnx(folder: str | Path, target: str | Path) -> Path:
     zero = init("zero", np.array([0], np.int64))
     table = init("pos_emb", w["embeddings.position_embeddings.weight"])
     pos = node("Slice", [table, zero, seq_len, zero], "pos")
-    word = node("Gather", [init("word_emb", w["embeddings.word_embeddings.weight"]), "input_ids"], "word")
+    word = node(
+        "Gather", [init("word_emb", w["embeddings.word_embeddings.weight"]), "input_ids"], "word"
+    )
     kind = node(
         "Gather",
         [init("type_emb", w["embeddings.token_type_embeddings.weight"]), "token_type_ids"],
@@ -104,7 +112,11 @@ def write_bert_onnx(folder: str | Path, target: str | Path) -> Path:
     summed = node("Add", [node("Add", [word, pos], "word_pos"), kind], "embedded")
     x = node(
         "LayerNormalization",
-        [summed, init("emb_ln_g", w["embeddings.LayerNorm.weight"]), init("emb_ln_b", w["embeddings.LayerNorm.bias"])],
+        [
+            summed,
+            init("emb_ln_g", w["embeddings.LayerNorm.weight"]),
+            init("emb_ln_b", w["embeddings.LayerNorm.bias"]),
+        ],
         "emb_out",
         epsilon=eps,
         axis=-1,
@@ -116,25 +128,55 @@ def write_bert_onnx(folder: str | Path, target: str | Path) -> Path:
         a = p + "attention.self."
         qkv_w = np.concatenate([w[a + n + ".weight"].T for n in ("query", "key", "value")], axis=1)
         qkv_b = np.concatenate([w[a + n + ".bias"] for n in ("query", "key", "value")])
-        att = node("Attention", [x, init(f"l{i}_qkv_w", qkv_w), init(f"l{i}_qkv_b", qkv_b), mask],
-                   f"l{i}_att", domain=ms, num_heads=heads)
-        proj = node("MatMul", [att, init(f"l{i}_ao_w", w[p + "attention.output.dense.weight"].T)], f"l{i}_ao")
-        x = node(
-            "SkipLayerNormalization",
-            [proj, x, init(f"l{i}_ln1_g", w[p + "attention.output.LayerNorm.weight"]),
-             init(f"l{i}_ln1_b", w[p + "attention.output.LayerNorm.bias"]),
-             init(f"l{i}_ao_b", w[p + "attention.output.dense.bias"])],
-            f"l{i}_ln1", domain=ms, epsilon=eps,
+        att = node(
+            "Attention",
+            [x, init(f"l{i}_qkv_w", qkv_w), init(f"l{i}_qkv_b", qkv_b), mask],
+            f"l{i}_att",
+            domain=ms,
+            num_heads=heads,
         )
-        up = node("MatMul", [x, init(f"l{i}_up_w", w[p + "intermediate.dense.weight"].T)], f"l{i}_up")
-        gelu = node("BiasGelu", [up, init(f"l{i}_up_b", w[p + "intermediate.dense.bias"])], f"l{i}_gelu", domain=ms)
-        down = node("MatMul", [gelu, init(f"l{i}_down_w", w[p + "output.dense.weight"].T)], f"l{i}_down")
+        proj = node(
+            "MatMul",
+            [att, init(f"l{i}_ao_w", w[p + "attention.output.dense.weight"].T)],
+            f"l{i}_ao",
+        )
         x = node(
             "SkipLayerNormalization",
-            [down, x, init(f"l{i}_ln2_g", w[p + "output.LayerNorm.weight"]),
-             init(f"l{i}_ln2_b", w[p + "output.LayerNorm.bias"]),
-             init(f"l{i}_down_b", w[p + "output.dense.bias"])],
-            f"l{i}_ln2", domain=ms, epsilon=eps,
+            [
+                proj,
+                x,
+                init(f"l{i}_ln1_g", w[p + "attention.output.LayerNorm.weight"]),
+                init(f"l{i}_ln1_b", w[p + "attention.output.LayerNorm.bias"]),
+                init(f"l{i}_ao_b", w[p + "attention.output.dense.bias"]),
+            ],
+            f"l{i}_ln1",
+            domain=ms,
+            epsilon=eps,
+        )
+        up = node(
+            "MatMul", [x, init(f"l{i}_up_w", w[p + "intermediate.dense.weight"].T)], f"l{i}_up"
+        )
+        gelu = node(
+            "BiasGelu",
+            [up, init(f"l{i}_up_b", w[p + "intermediate.dense.bias"])],
+            f"l{i}_gelu",
+            domain=ms,
+        )
+        down = node(
+            "MatMul", [gelu, init(f"l{i}_down_w", w[p + "output.dense.weight"].T)], f"l{i}_down"
+        )
+        x = node(
+            "SkipLayerNormalization",
+            [
+                down,
+                x,
+                init(f"l{i}_ln2_g", w[p + "output.LayerNorm.weight"]),
+                init(f"l{i}_ln2_b", w[p + "output.LayerNorm.bias"]),
+                init(f"l{i}_down_b", w[p + "output.dense.bias"]),
+            ],
+            f"l{i}_ln2",
+            domain=ms,
+            epsilon=eps,
         )
     nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="last_hidden_state"))
 
@@ -142,12 +184,16 @@ def write_bert_onnx(folder: str | Path, target: str | Path) -> Path:
     graph = helper.make_graph(
         nodes,
         "bert",
-        [helper.make_tensor_value_info(n, TensorProto.INT64, tokens)
-         for n in ("input_ids", "attention_mask", "token_type_ids")],
+        [
+            helper.make_tensor_value_info(n, TensorProto.INT64, tokens)
+            for n in ("input_ids", "attention_mask", "token_type_ids")
+        ],
         [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [*tokens, hidden])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(ms, 1)])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(ms, 1)]
+    )
     model.ir_version = 8
     onnx.save(model, str(target))
     return target

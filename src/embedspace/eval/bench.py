@@ -40,6 +40,7 @@ SECTIONS = (
     "words",
     "sentences",
     "compression",
+    "finetune",
 )
 
 
@@ -213,6 +214,16 @@ def run_compression(root: Path | None) -> None:
     print(body or "skipping compression: SciFact not found (set EMBEDSPACE_DATA)", flush=True)
 
 
+def run_finetune(root: Path | None) -> None:
+    from .finetune_gain import finetune_gain, finetune_markdown
+
+    folder = root / "cls" / "banking77" if root else None
+    if folder is None or not folder.is_dir():
+        print("skipping finetune: banking77 not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+        return
+    emit("finetune", finetune_markdown(finetune_gain(folder, Path(".cache/finetune"))))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -238,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "words": lambda: run_words(root),
         "sentences": lambda: run_sentences(root),
         "compression": lambda: run_compression(root),
+        "finetune": lambda: run_finetune(root),
     }
     for section in args.only:
         runners[section]()

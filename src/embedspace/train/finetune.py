@@ -130,7 +130,9 @@ def finetune(
 
     pairs = [(str(a), str(b)) for a, b in pairs]
     if len(pairs) < 2:
-        raise InvalidInputError("fine-tuning needs at least 2 pairs (each batch's others are its negatives)")
+        raise InvalidInputError(
+            "fine-tuning needs at least 2 pairs (each batch's others are its negatives)"
+        )
     if batch_size < 2 or epochs < 1 or learning_rate <= 0:
         raise InvalidInputError("batch_size must be >= 2, epochs >= 1 and learning_rate > 0")
     output = Path(output)
@@ -151,12 +153,16 @@ def finetune(
     schedule = [b for _ in range(epochs) for b in _batches(pairs, batch_size, rng)]
     schedule = schedule[:max_steps] if max_steps else schedule
     if not schedule:
-        raise InvalidInputError("no batch of 2+ distinct pairs could be formed from the pairs given")
+        raise InvalidInputError(
+            "no batch of 2+ distinct pairs could be formed from the pairs given"
+        )
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     warmup = max(1, len(schedule) // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: min((step + 1) / warmup, max(0.0, (len(schedule) - step) / (len(schedule) - warmup + 1))),
+        lambda step: min(
+            (step + 1) / warmup, max(0.0, (len(schedule) - step) / (len(schedule) - warmup + 1))
+        ),
     )
 
     model.train()
