@@ -12,6 +12,9 @@ from embedspace.encoders.registry import minilm_reference_dir
 from embedspace.encoders.text import OnnxTextEncoder
 from embedspace.errors import ModelNotFoundError
 
+# Some long plots exceed 256 tokens: truncated alike on both sides, which is fine here.
+pytestmark = pytest.mark.filterwarnings("ignore::embedspace.errors.EmbedspaceWarning")
+
 
 @pytest.fixture(scope="module")
 def sentences(demo_docs):
@@ -26,9 +29,7 @@ def test_fused_fp32_graph_matches_sentence_transformers(tmp_path, sentences):
         write_bert_onnx(folder, tmp_path / "fp32.onnx"), folder / "tokenizer.json", max_tokens=256
     )
     reference = es.load_encoder("all-MiniLM-L6-v2-fp32")
-    with pytest.warns(es.EmbedspaceWarning, match="truncated"):
-        ours = fused.encode(sentences)
-    agreement = (ours * reference.encode(sentences)).sum(axis=1)
+    agreement = (fused.encode(sentences) * reference.encode(sentences)).sum(axis=1)
     assert agreement.min() >= 0.9999  # same weights, same maths: padded batches included
 
 
@@ -43,8 +44,7 @@ def test_int8_build_is_cached_atomically_and_stays_close(tmp_path, monkeypatch, 
     assert path.stat().st_mtime_ns == built
     int8 = OnnxTextEncoder(path, folder / "tokenizer.json", max_tokens=256)
     fp32 = es.load_encoder("all-MiniLM-L6-v2-fp32")
-    with pytest.warns(es.EmbedspaceWarning):
-        agreement = (int8.encode(sentences) * fp32.encode(sentences)).sum(axis=1)
+    agreement = (int8.encode(sentences) * fp32.encode(sentences)).sum(axis=1)
     assert agreement.mean() >= 0.99 and agreement.min() >= 0.97
 
 

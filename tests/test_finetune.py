@@ -69,7 +69,7 @@ def test_tiny_finetune_makes_a_folder_a_space_can_use(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])
+    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["steps"] == 1 and report["pairs"] == 4 and report["matryoshka_dims"] == [384, 128]
     texts = [t for pair in PAIRS for t in pair]
     torch_model = SentenceTransformerEncoder(out)
