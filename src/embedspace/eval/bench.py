@@ -44,6 +44,14 @@ SECTIONS = (
 )
 
 
+def _version(package: str) -> str:
+    """Installed version, or 'not installed' (one section may run without the bench extra)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def machine_section() -> str:
     cpu = next(
         (
@@ -63,7 +71,7 @@ def machine_section() -> str:
         "sentence-transformers",
         "torch",
     )
-    versions = ", ".join(f"{p} {metadata.version(p)}" for p in packages)
+    versions = ", ".join(f"{p} {_version(p)}" for p in packages)
     return "\n".join(
         [
             "### Machine and versions",

@@ -146,7 +146,8 @@ def finetune(
     loss_fn = losses.MultipleNegativesRankingLoss(model)
     dims = sorted({int(d) for d in matryoshka_dims or ()}, reverse=True) or None
     if dims:
-        full = model.get_sentence_embedding_dimension()
+        dim_of = getattr(model, "get_embedding_dimension", None)  # ST >= 6 name
+        full = int((dim_of or model.get_sentence_embedding_dimension)())
         if dims[0] > full or dims[-1] < 1:
             raise InvalidInputError(f"matryoshka dims must be between 1 and {full}, got {dims}")
         loss_fn = losses.MatryoshkaLoss(model, loss_fn, matryoshka_dims=dims)
