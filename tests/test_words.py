@@ -53,17 +53,12 @@ def test_analogy_scores_are_ranked_and_restrict_limits_answers(glove):
         glove.analogy("king", "man", "woman", restrict=0)
 
 
-def test_loading_is_fast_because_the_matrix_is_memory_mapped(glove):
-    import time
-
+def test_the_matrix_is_memory_mapped_not_copied(glove):
+    """Loading maps the 400k x 50 matrix instead of reading it (speed lives in benchmarks,
+    not in timed unit tests): the array is a memmap and answers like the cached one."""
     from embedspace.encoders.registry import _load_glove
 
-    timings = []
-    for _ in range(3):  # best of three: the CPU may be shared
-        start = time.perf_counter()
-        fresh = _load_glove()
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 1.0
+    fresh = _load_glove()
     assert isinstance(fresh._matrix, np.memmap)
     assert fresh.similarity("cat", "dog") == pytest.approx(glove.similarity("cat", "dog"))
 
