@@ -1,13 +1,16 @@
-"""Run a real uvicorn server on 127.0.0.1 (a free port) in a thread, for tests."""
+"""Run a real uvicorn server on 127.0.0.1 (a free port) in a thread, or wait for one
+started as a process (`embedspace serve`), for tests."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 
 
@@ -35,3 +38,17 @@ def running(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    """Wait (up to 2 min: a loaded CI machine) for a served process to answer /health."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the server exited on start"
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the server did not become healthy")

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from figures import record
-from serving import free_port
+from serving import free_port, wait_healthy
 
 import embedspace as es
 from embedspace.integrity import check_path
@@ -168,7 +168,7 @@ def test_sigkill_during_add_sync_and_server_upload_loses_and_duplicates_nothing(
             **QUIET,
         )
         try:
-            _wait_healthy(url, proc)
+            wait_healthy(url, proc)
             client = threading.Thread(target=_swallow, args=(upload_all, url), daemon=True)
             client.start()
             if delay is None:
@@ -198,19 +198,6 @@ def test_sigkill_during_add_sync_and_server_upload_loses_and_duplicates_nothing(
         duplicated=0,
         seconds=round(time.perf_counter() - started, 1),
     )
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited on start"
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the server did not become healthy")
 
 
 def _swallow(fn, *args) -> None:

@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 import pytest
 from figures import record
-from serving import free_port
+from serving import free_port, wait_healthy
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
@@ -105,7 +105,7 @@ def run_load(space_path: Path, clients: int, seconds: float, warmup: float) -> d
         text=True,
     )
     try:
-        _wait_healthy(url, server)
+        wait_healthy(url, server)
         started = time.monotonic()
         stop_at = started + warmup + seconds
         threads = [Client(url, i, started + warmup, stop_at) for i in range(clients)]
@@ -151,19 +151,6 @@ def run_load(space_path: Path, clients: int, seconds: float, warmup: float) -> d
         "rss_mb_at_end": round(at_end / 2**20, 1),
         "rss_growth_pct": round(100 * (at_end - after_warmup) / after_warmup, 1),
     }
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited on start"
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the server did not become healthy")
 
 
 @pytest.fixture
