@@ -67,6 +67,41 @@ def served_space_path(tmp_path_factory, demo_docs):
     return path
 
 
+#: scikit-image's sample photos (packaged data) in the mixed text-and-image space.
+PHOTOS = ("chelsea", "coffee", "rocket", "astronaut", "camera")
+
+
+@pytest.fixture(scope="session")
+def photo_space_path(tmp_path_factory, demo_docs):
+    """Texts and pictures in one space: 20 demo reviews and five scikit-image photos
+    (ids ``chelsea.png``...), each photo with the thumbnail add_images keeps."""
+    from skimage import data, io
+
+    folder = tmp_path_factory.mktemp("photos")
+    for name in PHOTOS:
+        io.imsave(folder / f"{name}.png", getattr(data, name)(), check_contrast=False)
+    path = tmp_path_factory.mktemp("mixed") / "mixed.space"
+    docs = demo_docs[:: len(demo_docs) // 20][:20]
+    with es.Space(path, progress=False) as sp:
+        sp.add(
+            [d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs]
+        )
+        assert sp.add_images([folder]).added == len(PHOTOS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def photo_server_url(photo_space_path):
+    """A real uvicorn server over the mixed text-and-photo space (read-only tests)."""
+    pytest.importorskip("fastapi", reason="the server extra is not installed")
+    from serving import running
+
+    from embedspace.server import create_app
+
+    with running(create_app(photo_space_path)) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def server_url(served_space_path):
     """A real uvicorn server over the served space, no API key (read-only tests only)."""

@@ -126,6 +126,37 @@ def test_map_projects_every_item(server_url):
     }
     assert kinds <= set(coloured["groups"]) and len(coloured["groups"]) == 60
     assert set(httpx.get(f"{server_url}/map?color_by=nope").json()["groups"]) == {""}
+    assert body["thumbnails"] is None  # a text-only space sends no picture column
+
+
+def test_map_lists_thumbnails_and_serves_them(photo_server_url, photo_space_path):
+    from io import BytesIO
+
+    from conftest import PHOTOS
+    from PIL import Image
+    from skimage import data
+
+    body = httpx.get(f"{photo_server_url}/map").json()
+    names = dict(zip(body["ids"], body["thumbnails"], strict=True))
+    assert {i for i, name in names.items() if name} == {f"{p}.png" for p in PHOTOS}
+    response = httpx.get(f"{photo_server_url}/thumbnails/{names['chelsea.png']}")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    thumb = Image.open(BytesIO(response.content))
+    assert max(thumb.size) == 256 and thumb.format == "JPEG"
+
+    # It is the cat: close to the original photo shrunk the same way, far from the rocket.
+    def shrunk(photo):
+        image = Image.fromarray(photo).convert("RGB")
+        image.thumbnail((256, 256))
+        return np.asarray(image.resize(thumb.size), dtype=np.float32)
+
+    got = np.asarray(thumb.convert("RGB"), dtype=np.float32)
+    assert np.abs(got - shrunk(data.chelsea())).mean() < 8
+    assert np.abs(got - shrunk(data.rocket())).mean() > 30
+    for bad in ("..%2Findex.sqlite", "0" * 32 + ".jpg", "chelsea.png", "%2Fetc%2Fpasswd"):
+        missing = httpx.get(f"{photo_server_url}/thumbnails/{bad}")
+        assert missing.status_code == 404, bad
+        assert str(photo_space_path) not in missing.text
 
 
 def test_errors_are_4xx_without_paths(server_url, served_space_path):

@@ -206,6 +206,53 @@ def test_exported_html_map_works_from_a_file(browser, served_space_path, tmp_pat
     page.close()
 
 
+#: How many distinct colours the canvas shows around an item: a photo is hundreds, a dot few.
+COLOURS_AROUND = """(id) => {
+    const [x, y] = toScreen(state.map.index.get(id)), d = window.devicePixelRatio || 1;
+    const px = ctx.getImageData((x - 10) * d, (y - 10) * d, 20 * d, 20 * d).data;
+    const seen = new Set();
+    for (let i = 0; i < px.length; i += 4) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+    return seen.size;
+}"""
+
+
+def _open_photo_map(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_selector("#map[data-points='25']")
+    page.wait_for_selector("#map[data-thumbnails='5']")  # every photo fetched and decoded
+    return page, errors
+
+
+def test_map_draws_photos_as_thumbnails(browser, photo_server_url, shots):
+    page, errors = _open_photo_map(browser, photo_server_url + "/")
+    assert page.evaluate(COLOURS_AROUND, "chelsea.png") > 100
+    cat = _point(page, "chelsea.png")
+    page.locator("#map").hover(position=cat)
+    page.wait_for_selector("#tooltip img.thumb")
+    assert page.locator("#tooltip").inner_text() == "chelsea.png"
+    page.locator("#map").click(position=cat)
+    page.wait_for_selector("#selected img.thumb")
+    page.wait_for_function("document.querySelectorAll('#neighbours li').length === 10")
+    page.wait_for_selector("#legend li")  # topics found: the frames have their colours
+    page.screenshot(path=str(shots / "explorer-photos.png"))
+    page.close()
+    assert errors == [], "JavaScript errors on the page"
+
+
+def test_exported_html_map_carries_its_photos(browser, photo_space_path, tmp_path):
+    from embedspace.map_export import export_map
+
+    with es.Space(photo_space_path, create=False, progress=False) as sp:
+        export_map(sp, tmp_path / "map.html")
+    page, errors = _open_photo_map(browser, (tmp_path / "map.html").as_uri())
+    assert page.evaluate(COLOURS_AROUND, "chelsea.png") > 100
+    page.close()
+    assert errors == [], "JavaScript errors on the page"
+
+
 def test_images_tab_labels_a_photo(page, tmp_path, shots):
     from skimage import data, io
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import embedspace as es
 from embedspace.cli import app
 
 httpx = pytest.importorskip("httpx")
@@ -84,3 +85,33 @@ def test_map_export_png_and_html(served_space_path, tmp_path):
     assert "/static/" not in page and "window.EMBEDSPACE_EXPORT" in page
     bad = runner.invoke(app, ["map", str(served_space_path), "--out", str(tmp_path / "m.svg")])
     assert bad.exit_code == 1 and ".html or .png" in bad.output
+
+
+def _distinct_colours(image, centre: tuple[float, float], half: int = 10) -> int:
+    x, y = round(centre[0]), round(centre[1])
+    patch = np.asarray(image.convert("RGB"))[y - half : y + half, x - half : x + half]
+    return len({tuple(c) for c in patch.reshape(-1, 3)})
+
+
+def test_map_export_draws_photos_as_pictures(photo_space_path, tmp_path):
+    from PIL import Image
+
+    from embedspace.analysis.projection import project_space
+
+    png, html = tmp_path / "map.png", tmp_path / "map.html"
+    for out in (png, html):
+        result = runner.invoke(app, ["map", str(photo_space_path), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    with es.Space(photo_space_path, create=False, progress=False) as sp:
+        space_map = project_space(sp)
+    centre = {
+        i: (800 + x * 1600 * 0.46, 800 - y * 1600 * 0.46)
+        for i, (x, y) in zip(space_map.ids, space_map.xy, strict=True)
+    }
+    image = Image.open(png)
+    # A photo is hundreds of colours where a dot is one; the reviews stay dots.
+    assert _distinct_colours(image, centre["chelsea.png"]) > 100
+    text_id = next(i for i in space_map.ids if not i.endswith(".png"))
+    assert _distinct_colours(image, centre[text_id], half=2) < 20
+    page = html.read_text()
+    assert page.count("data:image/jpeg;base64,") == 5  # each photo inlined once, shrunk

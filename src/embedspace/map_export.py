@@ -2,12 +2,15 @@
 
 ``.html`` is one self-contained file: the explorer's own page, script and style inlined,
 with the projection and each item's nearest neighbours (computed in the full space)
-embedded, so hover and click work offline from a file. ``.png`` is a plain picture of the
-points drawn with Pillow.
+embedded, so hover and click work offline from a file; image items carry their thumbnail
+inline (shrunk, as data: URLs). ``.png`` is a plain picture of the points drawn with
+Pillow, image items as their thumbnails.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -15,12 +18,18 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from .analysis.projection import SpaceMap, project_space
+from .encoders.image import thumbnail_file
 from .errors import InvalidInputError
 from .space import Space
 
 STATIC = Path(__file__).parent / "server" / "static"
 #: Neighbours stored per item in an HTML export (what a click shows).
 EXPORT_NEIGHBOURS = 10
+#: Pictures drawn on an exported map at most (as the explorer): more would bury the points
+#: and, inline in an HTML file, weigh megabytes.
+MAX_PICTURES = 2000
+#: Longest side of a thumbnail inlined in an HTML export (the explorer draws them at 44 px).
+INLINE_SIDE = 96
 
 
 def export_map(
@@ -33,11 +42,39 @@ def export_map(
     if suffix not in (".html", ".png"):
         raise InvalidInputError(f"--out must end in .html or .png, not {out.name!r}")
     space_map = project_space(space)
+    pictures = _pictures(space, space_map)
     if suffix == ".png":
-        _png(space_map, color_by, size).save(out)
+        _png(space_map, color_by, size, pictures).save(out)
     else:
-        out.write_text(_html(space_map, _neighbours(space, space_map), color_by), encoding="utf-8")
+        inline = {name: _data_url(picture) for name, picture in pictures.items()}
+        page = _html(space_map, _neighbours(space, space_map), color_by, inline)
+        out.write_text(page, encoding="utf-8")
     return len(space_map.ids)
+
+
+def _pictures(space: Space, space_map: SpaceMap) -> dict[str, Image.Image]:
+    """The thumbnails of the map's image items (the first MAX_PICTURES), by name; a
+    missing or unreadable one is left out and its item stays a dot."""
+    names = dict.fromkeys(n for n in space_map.thumbnails() or () if n)
+    found = {}
+    for name in list(names)[:MAX_PICTURES]:
+        path = thumbnail_file(space.path, name) if space.path else None
+        if path is None:
+            continue
+        try:
+            with Image.open(path) as picture:
+                found[name] = picture.convert("RGB")
+        except OSError:
+            continue
+    return found
+
+
+def _data_url(picture: Image.Image) -> str:
+    small = picture.copy()
+    small.thumbnail((INLINE_SIDE, INLINE_SIDE))
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=75)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _neighbours(space: Space, space_map: SpaceMap) -> list[list[tuple[int, float]]]:
@@ -53,8 +90,14 @@ def _neighbours(space: Space, space_map: SpaceMap) -> list[list[tuple[int, float
     return rows
 
 
-def _html(space_map: SpaceMap, neighbours: list, color_by: str | None) -> str:
-    data = {"map": space_map.to_columns(color_by), "neighbours": neighbours}
+def _html(
+    space_map: SpaceMap, neighbours: list, color_by: str | None, thumbnails: dict[str, str]
+) -> str:
+    data = {
+        "map": space_map.to_columns(color_by),
+        "neighbours": neighbours,
+        "thumbnails": thumbnails,
+    }
     # "</" would end the inline script early; "<\/" is the same string to JavaScript.
     payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
@@ -83,12 +126,26 @@ def _colours(space_map: SpaceMap, color_by: str | None) -> list[str]:
     return [colour.get(g, OTHER_COLOUR) for g in groups]
 
 
-def _png(space_map: SpaceMap, color_by: str | None, size: int) -> Image.Image:
+def _png(
+    space_map: SpaceMap, color_by: str | None, size: int, pictures: dict[str, Image.Image]
+) -> Image.Image:
     image = Image.new("RGB", (size, size), (251, 251, 253))
     draw = ImageDraw.Draw(image)
     half = size * 0.46  # a 4% margin around the [-1, 1] square
     radius = max(1.5, size / 600)
-    for (x, y), colour in zip(space_map.xy, _colours(space_map, color_by), strict=True):
-        cx, cy = size / 2 + x * half, size / 2 - y * half
+    centres = [(size / 2 + x * half, size / 2 - y * half) for x, y in space_map.xy]
+    colours = _colours(space_map, color_by)
+    for (cx, cy), colour in zip(centres, colours, strict=True):
         draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=colour)
+    side = max(24, size // (30 if len(pictures) < 60 else 60))
+    names = space_map.thumbnails() or [""] * len(centres)
+    for (cx, cy), colour, name in zip(centres, colours, names, strict=True):
+        if name in pictures:  # framed in its group's colour, as in the explorer
+            picture = pictures[name].copy()
+            picture.thumbnail((side, side))
+            left, top = round(cx - picture.width / 2), round(cy - picture.height / 2)
+            draw.rectangle(
+                (left - 2, top - 2, left + picture.width + 1, top + picture.height + 1), fill=colour
+            )
+            image.paste(picture, (left, top))
     return image

@@ -31,6 +31,7 @@ from .encoders.base import Encoder, l2_normalise
 from .encoders.calibration import duplicate_threshold
 from .encoders.image import (
     IMAGE_SUFFIXES,
+    THUMBNAIL_DIR,
     ImageEncoder,
     ImageLike,
     image_digest,
@@ -604,7 +605,7 @@ class Space:
         for (file, rel), id_, extra in zip(files, ids, metas, strict=True):
             try:
                 digests[id_] = image_digest(file)
-                thumbnail = Path("thumbnails") / f"{digests[id_]}.jpg"
+                thumbnail = Path(THUMBNAIL_DIR) / f"{digests[id_]}.jpg"
                 if not (self.path / thumbnail).is_file():
                     make_thumbnail(file, self.path / thumbnail)  # decodes: catches bad files
             except (UnsupportedFileError, OSError) as exc:

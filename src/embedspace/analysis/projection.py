@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..encoders.image import thumbnail_name
+
 if TYPE_CHECKING:
     from ..space import Space
 
@@ -48,7 +50,14 @@ class SpaceMap:
             "keys": self.keys(),
             "color_by": color_by,
             "groups": self.groups(color_by) if color_by else None,
+            "thumbnails": self.thumbnails(),
         }
+
+    def thumbnails(self) -> list[str] | None:
+        """Each item's thumbnail file name ("" for text items), or None when no item is an
+        image, so a text-only map carries no extra column."""
+        names = [thumbnail_name(md) for md in self.metadata]
+        return names if any(names) else None
 
     def groups(self, key: str) -> list[str]:
         """Each item's ``key`` metadata value as text ("" where it has none): map colours."""

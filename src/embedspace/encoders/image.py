@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -37,6 +38,10 @@ ImageLike = Any
 _SIDE = 224
 #: Longest side of the JPEG thumbnails a space keeps for display.
 THUMBNAIL_SIDE = 256
+#: Where a space keeps them, relative to its folder. Files are named by the image's
+#: digest, so a name that does not look like one is never opened (metadata is editable).
+THUMBNAIL_DIR = "thumbnails"
+_THUMBNAIL_NAME = re.compile(r"[0-9a-f]{32}\.jpg")
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -124,6 +129,25 @@ def make_thumbnail(path: Path, target: Path, side: int = THUMBNAIL_SIDE) -> Path
     with atomic_path(target) as tmp:
         image.save(tmp, "JPEG", quality=80)
     return target
+
+
+def thumbnail_name(metadata: dict[str, Any]) -> str:
+    """The thumbnail file name an image item's metadata records ("" for other items, or
+    when the recorded value is not one ``add_images`` could have written)."""
+    recorded = metadata.get("thumbnail")
+    if not isinstance(recorded, str):
+        return ""
+    folder, _, name = recorded.replace("\\", "/").rpartition("/")
+    return name if folder == THUMBNAIL_DIR and _THUMBNAIL_NAME.fullmatch(name) else ""
+
+
+def thumbnail_file(space_dir: Path, name: str) -> Path | None:
+    """The thumbnail ``name`` inside ``space_dir``, or None if it is not a thumbnail
+    name or not there: what a server may hand out, and nothing else."""
+    if not _THUMBNAIL_NAME.fullmatch(name):
+        return None
+    path = Path(space_dir) / THUMBNAIL_DIR / name
+    return path if path.is_file() else None
 
 
 def image_digest(path: Path) -> str:

@@ -250,6 +250,9 @@ class MapResponse(BaseModel):
     #: cluster's label (its distinctive words), as ``/clusters`` finds them with defaults.
     clusters: list[int] | None = None
     cluster_labels: list[str] | None = None
+    #: Image items' thumbnail names ("" for texts; null when the space has no images):
+    #: each is served at ``GET /thumbnails/{name}``.
+    thumbnails: list[str] | None = None
 
 
 class MapClusters(BaseModel):

@@ -24,6 +24,7 @@ from ..analysis.outliers import Outlier
 from ..analysis.projection import SpaceMap, project_space
 from ..encoders.base import Encoder, l2_normalise
 from ..encoders.calibration import duplicate_threshold
+from ..encoders.image import thumbnail_file
 from ..ingest.hashing import content_id
 from ..search.context import Context
 from ..search.results import Hit
@@ -165,6 +166,14 @@ class SpaceService:
                 if self._map is None or self._map.generation != self.space.generation:
                     self._map = project_space(self.space)
             return self._map
+
+    def thumbnail(self, name: str) -> Path:
+        """The file of thumbnail ``name`` (as the map lists it). Only digest-named JPEGs in
+        the space's thumbnails folder qualify: no other path can be asked for."""
+        found = thumbnail_file(self.space.path, name) if self.space.path else None
+        if found is None:
+            raise ApiError(f"no thumbnail {name!r} in this space", 404, param="name")
+        return found
 
     # -- analysis -------------------------------------------------------------------------
     def duplicates(

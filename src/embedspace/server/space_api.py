@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
 
 from .images import decode_image
 from .schemas import (
@@ -167,6 +168,21 @@ async def map_clusters(request: Request) -> MapClusters:
     projected = await run_in_threadpool(service.map)
     numbers, labels = await run_in_threadpool(service.map_clusters, projected)
     return MapClusters(generation=projected.generation, clusters=numbers, cluster_labels=labels)
+
+
+@router.get(
+    "/thumbnails/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+    tags=["space"],
+)
+async def thumbnail(name: str, request: Request) -> FileResponse:
+    """An image item's thumbnail (a JPEG of at most 256 px), by the name ``/map`` lists."""
+    path = await run_in_threadpool(_service(request).thumbnail, name)
+    # private: behind an API key the picture is the key holder's, not a shared cache's
+    return FileResponse(
+        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 @router.post("/duplicates", response_model=DuplicatesResponse, tags=["analysis"])

@@ -6,13 +6,18 @@
 const $ = (sel) => document.querySelector(sel);
 // `embedspace map --out x.html` inlines the map and each item's neighbours here: no server.
 const EXPORTED = window.EMBEDSPACE_EXPORT || null;
-const state = { map: null, hover: -1, selected: -1, marked: new Map(), query: null };
+const state = { map: null, hover: -1, selected: -1, marked: new Map(), query: null,
+  pictureSide: 0 };
 
 // -- talking to the API -------------------------------------------------------------------
-async function api(path, body) {
-  const headers = { "Content-Type": "application/json" };
+function authHeaders(headers = {}) {
   const key = sessionStorage.getItem("embedspace-key");
   if (key) headers.Authorization = `Bearer ${key}`;
+  return headers;
+}
+
+async function api(path, body) {
+  const headers = authHeaders({ "Content-Type": "application/json" });
   const response = await fetch(path, body === undefined
     ? { headers } : { method: "POST", headers, body: JSON.stringify(body) });
   const data = await response.json().catch(() => ({}));
@@ -38,7 +43,10 @@ function listInto(list, rows) {
     text.className = "text";
     text.textContent = row.label;
     text.title = row.label;
-    li.append(score, text);
+    li.append(score);
+    const picture = row.id !== undefined && state.map && thumbnailOf(state.map.index.get(row.id));
+    if (picture) li.append(picture);
+    li.append(text);
     if (row.id !== undefined) {
       li.dataset.id = row.id;
       li.addEventListener("click", () => select(state.map.index.get(row.id)));
@@ -73,6 +81,84 @@ function layout() {
 }
 
 const toScreen = (i) => [state.sx[i], state.sy[i]];
+
+// -- thumbnails: image items are drawn as their pictures --------------------------------
+// Beyond this many images the map keeps dots for the rest: pictures would only hide
+// each other, and each one is a request.
+const MAX_THUMBNAILS = 2000;
+const pictures = new Map(); // thumbnail name -> decoded <img> (null if it failed)
+
+async function fetchPicture(name) {
+  // Served thumbnails go through fetch (an <img src> could not send the API key); an
+  // exported map carries them inline as data: URLs.
+  let src = EXPORTED && EXPORTED.thumbnails[name];
+  if (!EXPORTED) {
+    const response = await fetch(`/thumbnails/${encodeURIComponent(name)}`,
+      { headers: authHeaders() });
+    if (!response.ok) throw new Error(`thumbnail ${name}: ${response.status}`);
+    src = URL.createObjectURL(await response.blob());
+  }
+  if (!src) throw new Error(`thumbnail ${name} is not in this file`);
+  const img = new Image();
+  img.src = src;
+  await img.decode();
+  return img;
+}
+
+async function loadPictures(data) {
+  // A few requests at a time; the map redraws (once per frame at most) as pictures land.
+  if (!data.thumbnails) return;
+  const names = [...new Set(data.thumbnails.filter(Boolean))].slice(0, MAX_THUMBNAILS);
+  let next = 0, frame = 0, failed = 0;
+  const worker = async () => {
+    while (next < names.length && state.map === data) {
+      const name = names[next++];
+      if (pictures.get(name)) continue;
+      try { pictures.set(name, await fetchPicture(name)); } catch { pictures.set(name, null); failed++; }
+      frame = frame || requestAnimationFrame(() => { frame = 0; draw(); });
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+  if (state.map !== data) return;
+  canvas.dataset.thumbnails = String(names.filter((name) => pictures.get(name)).length);
+  if (failed) status(`${failed} of ${names.length} thumbnails could not be loaded`, true);
+  draw();
+}
+
+function thumbnailOf(i) {
+  // A fresh <img> of point i's picture for a list or tooltip, or null for a text item.
+  const names = state.map.thumbnails;
+  const picture = i !== undefined && names && names[i] && pictures.get(names[i]);
+  if (!picture) return null;
+  const img = picture.cloneNode();
+  img.className = "thumb";
+  return img;
+}
+
+function drawPictures() {
+  // Each picture centred on its point, framed in its group's colour; smaller as they
+  // multiply. Never dimmed: a see-through photo would blend with what lies beneath.
+  const names = state.map.thumbnails;
+  if (!names) return;
+  const { sx, sy } = state;
+  const count = names.filter(Boolean).length;
+  const side = count < 60 ? 44 : count < 400 ? 30 : 18;
+  state.pictureSide = side;
+  ctx.globalAlpha = 1;
+  ctx.lineWidth = 3;
+  for (const [colour, , idx] of state.colours) {
+    ctx.strokeStyle = colour;
+    for (const i of idx) {
+      const picture = names[i] && pictures.get(names[i]);
+      if (!picture) continue;
+      const k = side / Math.max(picture.naturalWidth, picture.naturalHeight);
+      const w = picture.naturalWidth * k, h = picture.naturalHeight * k;
+      ctx.strokeRect(sx[i] - w / 2 - 1.5, sy[i] - h / 2 - 1.5, w + 3, h + 3);
+      ctx.drawImage(picture, sx[i] - w / 2, sy[i] - h / 2, w, h);
+    }
+  }
+  ctx.lineWidth = 1;
+}
 
 // Tableau 10 (as in `embedspace map --out x.png`): the commonest groups get a colour each.
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
@@ -122,6 +208,7 @@ function draw() {
     ctx.fillStyle = colour;
     for (const i of idx) ctx.fillRect(sx[i] - r, sy[i] - r, 2 * r, 2 * r);
   }
+  drawPictures();
   ctx.globalAlpha = 1;
   const [selX, selY] = state.selected >= 0 ? toScreen(state.selected) : [0, 0];
   for (const [i, score] of state.marked) {
@@ -159,14 +246,18 @@ function draw() {
 }
 
 function nearestPoint(mx, my, radius = 8) {
-  // A linear scan of the laid-out positions: no spatial index to keep in step.
-  let best = -1, bestDist = radius * radius;
+  // A linear scan of the laid-out positions: no spatial index to keep in step. A drawn
+  // picture answers anywhere over it, not only near its centre.
+  let best = -1, bestDist = Infinity;
   const n = state.map ? state.map.ids.length : 0;
   const { sx, sy } = state;
+  const names = n ? state.map.thumbnails : null;
+  const reach = Math.max(radius, state.pictureSide / 2) ** 2;
   for (let i = 0; i < n; i++) {
     const dx = sx[i] - mx, dy = sy[i] - my;
     const d = dx * dx + dy * dy;
-    if (d < bestDist) { best = i; bestDist = d; }
+    const within = names && names[i] && pictures.get(names[i]) ? reach : radius * radius;
+    if (d < within && d < bestDist) { best = i; bestDist = d; }
   }
   return best;
 }
@@ -209,7 +300,7 @@ async function loadMap() {
   canvas.dataset.generation = String(data.generation);
   status(`${data.count.toLocaleString()} items`);
   draw();
-  if (byCluster) await colourByCluster(data);
+  await Promise.all([loadPictures(data), byCluster && colourByCluster(data)]);
 }
 
 async function select(i) {
@@ -219,6 +310,8 @@ async function select(i) {
   const id = state.map.ids[i];
   $("#selected-title").hidden = false;
   $("#selected").textContent = state.map.text[i];
+  const picture = thumbnailOf(i);
+  if (picture) $("#selected").prepend(picture);
   showView("map");
   try {
     const { hits } = EXPORTED
@@ -237,6 +330,8 @@ canvas.addEventListener("mousemove", (event) => {
   tip.hidden = i < 0;
   if (i >= 0) {
     tip.textContent = state.map.text[i];
+    const picture = thumbnailOf(i);
+    if (picture) tip.prepend(picture);
     tip.style.left = `${event.offsetX + 12}px`;
     tip.style.top = `${event.offsetY + 12}px`;
   }
