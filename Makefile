@@ -59,7 +59,18 @@ lock: install
 audit: install
 	$(BIN)/python tools/audit.py
 
-bench: install
+# sentence-transformers' ONNX backend needs optimum-onnx, which pins transformers 4.x: the
+# encoding benchmark runs that peer from its own venv (same torch and onnxruntime as ours).
+PEER := .venv-peer
+PEER_PACKAGES := sentence-transformers==5.7.0 optimum-onnx[onnxruntime]==0.1.0 \
+	transformers==4.57.6 onnxruntime==1.31.1
+$(PEER)/.installed: Makefile
+	@test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install -q $(TORCH)
+	$(PEER)/bin/python -m pip install -q $(TORCH) $(PEER_PACKAGES)
+	@touch $@
+
+bench: install $(PEER)/.installed
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 
@@ -68,4 +79,4 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo.space
+	rm -rf $(VENV) $(PEER) demo.space

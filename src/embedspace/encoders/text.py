@@ -97,8 +97,16 @@ class OnnxTextEncoder:
         options.intra_op_num_threads = threads or env_threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Smaller work blocks for the thread pool: with 2 threads, ~30% more short texts/s
+        # (ragged batches of few tokens left one thread idle at the end of each op).
+        options.add_session_config_entry("session.dynamic_block_base", "4")
         self._session = ort.InferenceSession(
-            str(model_file), options, providers=["CPUExecutionProvider"]
+            str(model_file),
+            options,
+            providers=["CPUExecutionProvider"],
+            # The fused SkipLayerNormalization CPU kernel ran ~5x slower than the
+            # LayerNormalization it would replace (see encoders/bert_onnx.py).
+            disabled_optimizers=["SkipLayerNormFusion"],
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])

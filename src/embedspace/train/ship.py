@@ -44,12 +44,17 @@ def export_checked(run_dir: Path, out_dir: Path) -> dict[str, Any]:
     report = export_reranker(
         run_dir / "model", out_dir, provenance=provenance, agreement_pairs=check
     )
-    # a run that started from an earlier run's model carries that run's manifest along
+    _write(out_dir / "training.json", _with_lineage(manifest))
+    return report
+
+
+def _with_lineage(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A run that started from an earlier run's model carries that run's manifest along
+    (as ``init_run``, recursively), so training.json tells the whole history."""
     earlier = Path(manifest["config"]["init"]).parent / "train_config.json"
     if earlier.is_file():
-        manifest["init_run"] = json.loads(earlier.read_text())
-    _write(out_dir / "training.json", manifest)
-    return report
+        manifest["init_run"] = _with_lineage(json.loads(earlier.read_text()))
+    return manifest
 
 
 def tune_and_record(out_dir: Path, depth: int, progress: bool = True) -> dict[str, Any]:
