@@ -22,7 +22,6 @@ Loaders:
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
+from .runtime import cpu_session
 from .text import file_fingerprint
 
 #: The packaged default, relative to the embedspace package.
@@ -81,7 +81,6 @@ class OnnxCrossEncoder:
         threads: int | None = None,
         recommended_weight: float | None = None,
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_file, tokenizer_file = Path(model_file), Path(tokenizer_file)
@@ -100,12 +99,7 @@ class OnnxCrossEncoder:
         self._spans_tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._spans_tokenizer.no_padding()
         self._spans_tokenizer.no_truncation()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(model_file), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model_file, threads)
         self._inputs = {i.name for i in self._session.get_inputs()}
         missing = {"input_ids", "attention_mask"} - self._inputs
         if missing:

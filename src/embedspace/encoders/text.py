@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import EmbedspaceWarning, InvalidInputError, ModelNotFoundError
 from ..progress import progress_bar
 from .base import Role, l2_normalise
+from .runtime import cpu_session
 
 Pooling = Literal["mean", "cls", "max"]
 
@@ -68,7 +69,6 @@ class OnnxTextEncoder:
         threads: int | None = None,
         model_id: str | None = None,
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_file, tokenizer_file = Path(model_file), Path(tokenizer_file)
@@ -91,23 +91,7 @@ class OnnxTextEncoder:
         self._spans_tokenizer.no_padding()
         self._spans_tokenizer.no_truncation()
 
-        options = ort.SessionOptions()
-        # EMBEDSPACE_THREADS caps it per process (e.g. one thread per Ray ingest worker)
-        env_threads = int(os.environ.get("EMBEDSPACE_THREADS") or 0)
-        options.intra_op_num_threads = threads or env_threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Smaller work blocks for the thread pool: with 2 threads, ~30% more short texts/s
-        # (ragged batches of few tokens left one thread idle at the end of each op).
-        options.add_session_config_entry("session.dynamic_block_base", "4")
-        self._session = ort.InferenceSession(
-            str(model_file),
-            options,
-            providers=["CPUExecutionProvider"],
-            # The fused SkipLayerNormalization CPU kernel ran ~5x slower than the
-            # LayerNormalization it would replace (see encoders/bert_onnx.py).
-            disabled_optimizers=["SkipLayerNormFusion"],
-        )
+        self._session = cpu_session(model_file, threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
