@@ -3,11 +3,13 @@
 optimum-onnx, which ST's ONNX backend needs, pins transformers 4.x while embedspace's own
 extras use 5.x, so `make bench` keeps it in `.venv-peer` and runs this script there. It
 exports the packaged all-MiniLM-L6-v2 the way ST's documentation says (plain, O3
-graph-optimised, dynamic int8 for AVX-512 VNNI), then times ``encode`` exactly as
-embedspace's own encoders are timed (one warm-up, median of ``--repeats``).
+graph-optimised, dynamic int8 for AVX-512 VNNI) and serves timed runs, so the benchmark
+can interleave them with every other configuration's (embedspace/eval/throughput.py):
 
-    python st_onnx_peer.py MODEL_DIR TEXTS.json OUT.npy --variant qint8 --repeats 3
-prints {"per_second": ...} and saves the unit vectors to OUT.npy.
+    python st_onnx_peer.py MODEL_DIR TEXTS.json OUT.npy --variant qint8
+encodes once as warm-up, saves the unit vectors to OUT.npy, prints {"ready": true}; then
+answers each line "run" on stdin with {"seconds": ...} for one timed ``encode`` of the
+texts, until stdin closes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import argparse
 import json
 import os
 import shutil
-import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -54,7 +56,6 @@ def main() -> None:
     parser.add_argument("texts", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--variant", choices=sorted(FILES), default="fp32")
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path(".cache/bench/st-onnx-model"))
     args = parser.parse_args()
     folder = exported(args.model_dir, args.cache)
@@ -66,14 +67,13 @@ def main() -> None:
     def run() -> np.ndarray:
         return model.encode(texts, batch_size=32, convert_to_numpy=True, normalize_embeddings=True)
 
-    vectors = run()  # warm-up, as for every configuration
-    times = []
-    for _ in range(args.repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    np.save(args.out, vectors.astype(np.float32))
-    print(json.dumps({"per_second": len(texts) / statistics.median(times)}))
+    np.save(args.out, run().astype(np.float32))  # the warm-up, as for every configuration
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "run":
+            started = time.perf_counter()
+            run()
+            print(json.dumps({"seconds": time.perf_counter() - started}), flush=True)
 
 
 if __name__ == "__main__":

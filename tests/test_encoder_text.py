@@ -10,6 +10,7 @@ import pytest
 
 import embedspace as es
 from embedspace.encoders.registry import minilm_reference_dir
+from embedspace.encoders.runtime import length_batches
 
 
 def test_embed_shape_dtype_and_norm():
@@ -49,6 +50,20 @@ def test_order_is_preserved_despite_length_sorting():
     together = encoder.encode(texts)
     one_by_one = np.vstack([encoder.encode([t]) for t in texts])
     np.testing.assert_allclose(together, one_by_one, atol=1e-4)
+
+
+def test_length_batches_cover_every_text_once_within_the_budget():
+    rng = np.random.default_rng(0)
+    lengths = list(rng.integers(3, 300, size=500)) + [700]  # one longer than the budget
+    batches = list(length_batches(lengths, max_items=32, max_tokens=512))
+    seen = np.concatenate(batches)
+    assert sorted(seen.tolist()) == list(range(len(lengths)))
+    assert [lengths[i] for i in seen] == sorted(lengths)  # padding stays minimal
+    for batch in batches:
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert len(batch) <= 32 and (padded <= 512 or len(batch) == 1)
+    short = [len(b) for b in length_batches([12] * 100, max_items=32, max_tokens=512)]
+    assert short == [32, 32, 32, 4]  # short texts still fill whole batches
 
 
 def test_dynamic_int8_default_depends_only_slightly_on_batch(encoder, demo_docs):

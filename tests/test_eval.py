@@ -53,3 +53,23 @@ def test_evaluate_retrieval_on_beir_folder(tmp_path):
     assert by_config["dense"]["ndcg@10"] == pytest.approx(1.0)
     assert by_config["hybrid convex a=0.5"]["ndcg@10"] == pytest.approx(1.0)
     assert results["documents"] == 3 and results["queries"] == 2
+
+
+def test_scaling_vectors_keep_the_real_rows_and_grow_with_unit_midpoints():
+    import numpy as np
+
+    from embedspace.eval.speed import scaling_curve, scaling_vectors
+
+    rng = np.random.default_rng(0)
+    words = rng.standard_normal((500, 16)).astype(np.float32)
+    grown = scaling_vectors(words, 1_200)
+    unit = words / np.linalg.norm(words, axis=1, keepdims=True)
+    assert grown.shape == (1_200, 16) and grown.dtype == np.float32
+    np.testing.assert_allclose(grown[:500], unit, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(grown, axis=1), 1.0, atol=1e-5)
+    # a midpoint lies closer to some real row than random directions do
+    nearest = (grown[500:] @ unit.T).max(axis=1)
+    assert nearest.mean() > 0.6
+    rows = scaling_curve(grown, unit[:20], (1_200,))
+    recall = {r["index"]: r["recall@10"] for r in rows}
+    assert recall["exact"] == 1.0 and recall["hnsw"] >= 0.9

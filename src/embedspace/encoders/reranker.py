@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
-from .runtime import cpu_session
+from .runtime import cpu_session, length_batches, padded_feeds
 from .text import file_fingerprint
 
 #: The packaged default, relative to the embedspace package.
@@ -122,9 +122,7 @@ class OnnxCrossEncoder:
         if not docs:
             return out
         encodings = self._tokenizer.encode_batch([(query, d) for d in docs])
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in length_batches([len(e.ids) for e in encodings], self.batch_size):
             out[idx] = self._forward([encodings[i] for i in idx])
         return out
 
@@ -133,15 +131,7 @@ class OnnxCrossEncoder:
         return _sigmoid(self.logits(query, docs).astype(np.float64)).tolist()
 
     def _forward(self, batch: list) -> np.ndarray:
-        width = max(len(e.ids) for e in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask, types = np.zeros_like(ids), np.zeros_like(ids)
-        for row, enc in enumerate(batch):
-            n = len(enc.ids)
-            ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, 1, enc.type_ids
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        feeds = {k: v for k, v in feeds.items() if k in self._inputs}
-        logits = self._session.run(None, feeds)[0]
+        logits = self._session.run(None, padded_feeds(batch, self._inputs)[0])[0]
         return logits.reshape(len(batch), -1)[:, 0]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import EmbedspaceWarning, InvalidInputError, ModelNotFoundError
 from ..progress import progress_bar
 from .base import Role, l2_normalise
-from .runtime import cpu_session
+from .runtime import BATCH_TOKENS, cpu_session, length_batches, padded_feeds
 
 Pooling = Literal["mean", "cls", "max"]
 
@@ -66,6 +66,7 @@ class OnnxTextEncoder:
         query_prefix: str = "",
         document_prefix: str = "",
         batch_size: int = 32,
+        batch_tokens: int = BATCH_TOKENS,
         threads: int | None = None,
         model_id: str | None = None,
     ) -> None:
@@ -82,7 +83,7 @@ class OnnxTextEncoder:
         self.max_tokens = max_tokens
         self.pooling: Pooling = pooling
         self.prefixes = {"query": query_prefix, "document": document_prefix}
-        self.batch_size = batch_size
+        self.batch_size, self.batch_tokens = batch_size, batch_tokens
 
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.no_padding()
@@ -144,10 +145,9 @@ class OnnxTextEncoder:
                 EmbedspaceWarning,
                 stacklevel=3,
             )
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        lengths = [len(e.ids) for e in encodings]
         with progress_bar(len(texts), f"encoding with {self.name}", progress) as bar:
-            for start in range(0, len(order), self.batch_size):
-                batch_idx = order[start : start + self.batch_size]
+            for batch_idx in length_batches(lengths, self.batch_size, self.batch_tokens):
                 batch = [encodings[i] for i in batch_idx]
                 hidden, mask = self._forward_with_mask(batch)
                 out[batch_idx] = hidden if hidden.ndim == 2 else _pool(hidden, mask, pooling)
@@ -155,15 +155,7 @@ class OnnxTextEncoder:
         return out
 
     def _forward_with_mask(self, batch: list) -> tuple[np.ndarray, np.ndarray]:
-        width = max(len(e.ids) for e in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        types = np.zeros((len(batch), width), dtype=np.int64)
-        for row, enc in enumerate(batch):
-            n = len(enc.ids)
-            ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, 1, enc.type_ids
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        feeds = {k: v for k, v in feeds.items() if k in self._input_names}
+        feeds, mask = padded_feeds(batch, self._input_names)
         return self._session.run(None, feeds)[0], mask
 
     def _forward(self, batch: list) -> np.ndarray:
