@@ -73,3 +73,13 @@ def test_scaling_vectors_keep_the_real_rows_and_grow_with_unit_midpoints():
     rows = scaling_curve(grown, unit[:20], (1_200,))
     recall = {r["index"]: r["recall@10"] for r in rows}
     assert recall["exact"] == 1.0 and recall["hnsw"] >= 0.9
+
+
+def test_qps_at_recall_interpolates_between_sweep_points():
+    from embedspace.eval.ann import qps_at_recall
+
+    sweep = [{"recall@10": 0.90, "qps_single": 8000}, {"recall@10": 1.0, "qps_single": 2000}]
+    # halfway in recall -> geometric mean in QPS (log-linear)
+    assert qps_at_recall(sweep, 0.95) == pytest.approx(4000)
+    assert qps_at_recall(sweep[:1], 0.95) is None
+    assert qps_at_recall([{"recall@10": 0.97, "qps_single": 3000}], 0.95) == 3000
