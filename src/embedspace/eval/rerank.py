@@ -179,7 +179,7 @@ def rerank_markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"{results['pairs_scored']:,} distinct (query, passage) pairs scored, "
-        f"{results['ms_per_pair']} ms per pair (int8 ONNX, batches of 16, this machine). "
+        f"{results['ms_per_pair']} ms per pair (int8 ONNX, batches of up to 16 pairs and 512 tokens, this machine). "
         "w = share of the cross-encoder score; the rest is the first-stage score divided "
         "by the list's best. The tuned w was chosen on 100 held-out SciFact *train* claims.",
         f"Command: `embedspace eval rerank <{results['dataset']} data> --write docs/benchmarks.md`",
