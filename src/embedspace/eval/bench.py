@@ -136,7 +136,7 @@ def run_ann() -> None:
     rows += ann.hnsw_curves(minilm, mq, mtruth, "MiniLM demo corpus (13k)")
     ivf_rows = ann.ivf_curves(base, queries[:2000], truth[:2000], "glove-50-angular (390k)")
     body = ann.curves_markdown(rows, "ANN: HNSW recall@10 vs QPS (M=32, efConstruction=200)")
-    body += "\n\n" + "\n".join(ann.wrapper_overhead(rows))
+    body += "\n\n" + "\n".join(ann.wrapper_overhead(rows)) + "\n\n" + ann.OVERHEAD_READING
     body += "\n\n" + ann.curves_markdown(ivf_rows, "ANN: IVF-Flat and IVF-PQ (nlist = 4*sqrt(n))")
     emit("ann", body)
 
