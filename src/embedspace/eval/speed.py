@@ -97,7 +97,8 @@ def exact_search_speed(
 def _exact_methods(base: np.ndarray, queries: np.ndarray) -> dict[str, tuple[Callable, Callable]]:
     import faiss
 
-    ours = ExactIndex.over(np.arange(len(base)), base, "cosine")
+    ours = ExactIndex(base.shape[1], "cosine")  # holds its own (column-major) copy
+    ours.add(np.arange(len(base)), base)
     flat = faiss.IndexFlatIP(base.shape[1])
     flat.add(base)
     one = queries[:1]

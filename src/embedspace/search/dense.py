@@ -1,9 +1,11 @@
 """Dense search over chunk vectors, reported per item.
 
 A document split into chunks scores as its best chunk (max-sim) and the hit carries that
-chunk's span. Candidates come from the vector index (exact or ANN) and are always
-re-scored exactly from the chunk table, so IVF-PQ's approximate distances never reach
-the user and scores mean the same whatever the index.
+chunk's span. Candidates come from the vector index (exact or ANN); those of an index with
+approximate scores (IVF-PQ, int8, binary) are re-scored exactly from the chunk table,
+so approximate distances never reach the user and scores mean the same whatever the
+index. Exact and HNSW/IVF-Flat scores are already exact float32 products over the same
+prepared vectors, so their candidates skip that (column-major) gather.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..index.base import VectorIndex, prepare_vectors
-from ..index.exact import similarity
+from ..index.exact import similarity_of_rows
 from .chunks import ChunkTable
 
 #: Candidates fetched per wanted result from an index with approximate scores (IVF-PQ).
@@ -40,18 +42,19 @@ class DenseSearcher:
         if chunk_mask is not None and n_allowed <= EXACT_FILTER_LIMIT:
             rows = np.flatnonzero(chunk_mask)
             return self._best_per_item(
-                rows, similarity(query, table.matrix[rows], table.metric)[0], k
+                rows, similarity_of_rows(query, table.matrix, rows, table.metric)[0], k
             )
         allowed_labels = None if chunk_mask is None else table.chunk_ids[chunk_mask]
-        factor = REFINE_FACTOR if getattr(self.index, "approximate_scores", False) else 4
-        want = min(n_allowed, max(factor * k, k + 16))
+        approximate = getattr(self.index, "approximate_scores", False)
+        want = min(n_allowed, max((REFINE_FACTOR if approximate else 4) * k, k + 16))
         while True:
-            labels, _ = self.index.search(query, want, allowed_labels)
-            labels = labels[0][labels[0] >= 0]
+            labels, scores = self.index.search(query, want, allowed_labels)
+            found_any = labels[0] >= 0
+            labels, scores = labels[0][found_any], scores[0][found_any]
             rows = table.rows_of_labels(labels)
-            found = self._best_per_item(
-                rows, similarity(query, table.matrix[rows], table.metric)[0], k
-            )
+            if approximate:
+                scores = similarity_of_rows(query, table.matrix, rows, table.metric)[0]
+            found = self._best_per_item(rows, scores, k)
             if len(found[0]) >= k or want >= n_allowed or len(labels) < want:
                 return found
             want = min(n_allowed, want * 4)
@@ -63,7 +66,7 @@ class DenseSearcher:
         table = self.table
         query = prepare_vectors(query, table.dim, table.metric)
         rows = table.rows_of_items(item_positions)
-        scores = similarity(query, table.matrix[rows], table.metric)[0]
+        scores = similarity_of_rows(query, table.matrix, rows, table.metric)[0]
         best = np.full(len(table.items), -np.inf, dtype=np.float32)
         np.maximum.at(best, table.item_of_chunk[rows], scores)
         best_rows = np.full(len(table.items), -1, dtype=np.int64)

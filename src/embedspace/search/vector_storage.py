@@ -1,6 +1,7 @@
 """Where the search view keeps its (n, d) float32 chunk matrix: in RAM or in a file.
 
-``RamVectors`` is a numpy array (fastest; needs n x d x 4 bytes of memory).
+``RamVectors`` is a column-major numpy buffer (fastest; needs n x d x 4 bytes of memory
+plus up to a quarter of growth room).
 ``MappedVectors`` keeps the rows in a private file in the space folder and hands out a
 read-only ``np.memmap`` of it: the operating system pages rows in as searches touch them
 and can drop them again under memory pressure, so a space whose vectors exceed the RAM
@@ -25,15 +26,50 @@ _COPY_ROWS = 10_000
 
 
 class RamVectors:
+    """Rows kept column by column in a (dim, capacity) buffer, handed out as an (n, dim) view.
+
+    Why column-major: one query's exact search is a matrix-vector product, and OpenBLAS
+    streams a column-major matrix (its gemv_n kernel) at ~0.9 of this machine's memory
+    bandwidth but a row-major one (gemv_t) at ~0.6 (measured on 100k x 384, 2 cores). The
+    price is that gathering a row touches one cache line per dimension; callers that pick
+    rows go through ``index.exact.similarity_of_rows``, which scans instead when that is
+    cheaper. Capacity grows by a quarter at a time: appends cost amortised O(1) per row
+    (the old concatenate-per-page copied the whole matrix on every page) and at most a
+    quarter of the buffer is slack. Views handed out earlier stay valid: appends only
+    write columns past them, and ``keep`` moves to a new buffer.
+    """
+
+    GROWTH = 1.25
+    MIN_CAPACITY = 1024
+
     def __init__(self, dim: int) -> None:
-        self.array = np.empty((0, dim), dtype=np.float32)
+        self._buffer = np.empty((dim, 0), dtype=np.float32)
+        self._rows = 0
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._buffer[:, : self._rows].T
 
     def append(self, vectors: np.ndarray) -> np.ndarray:
-        self.array = np.concatenate([self.array, vectors]) if len(self.array) else vectors
+        needed = self._rows + len(vectors)
+        capacity = self._buffer.shape[1]
+        if needed > capacity:
+            grown = np.empty(
+                (
+                    self._buffer.shape[0],
+                    max(needed, int(capacity * self.GROWTH), self.MIN_CAPACITY),
+                ),
+                dtype=np.float32,
+            )
+            grown[:, : self._rows] = self._buffer[:, : self._rows]
+            self._buffer = grown
+        self._buffer[:, self._rows : needed] = vectors.T
+        self._rows = needed
         return self.array
 
     def keep(self, mask: np.ndarray) -> np.ndarray:
-        self.array = self.array[mask]
+        self._buffer = self._buffer[:, : self._rows][:, mask]
+        self._rows = self._buffer.shape[1]
         return self.array
 
 
