@@ -69,6 +69,31 @@ def test_deletes_never_come_back_and_filters_hold(kind, clustered, tmp_path):
         np.testing.assert_array_equal(again.labels(), index.labels())
 
 
+def test_hnsw_graph_is_renumbered_for_locality_and_labels_follow(clustered, truth):
+    import faiss
+
+    data, queries = clustered
+    index = make_index("hnsw", 64, "cosine")
+    labels = np.arange(len(data)) * 3 + 1  # labels unlike positions: the id map must follow
+    index.add(labels, data)
+    graph = faiss.downcast_index(index._index.index)
+    origin = (faiss.vector_to_array(index._index.id_map) - 1) // 3  # insertion row of each node
+    assert not np.array_equal(origin, np.arange(len(data)))  # it was renumbered
+    np.testing.assert_allclose(graph.storage.reconstruct_n(0, len(data)), data[origin], atol=1e-6)
+    # base-layer neighbours sit closer in memory than in insertion order
+    offsets = faiss.vector_to_array(graph.hnsw.offsets).astype(np.int64)
+    width = graph.hnsw.nb_neighbors(0)
+    neighbours = faiss.vector_to_array(graph.hnsw.neighbors)[
+        offsets[:-1, None] + np.arange(width)[None, :]
+    ]
+    node, neighbour = np.nonzero(neighbours >= 0)[0], neighbours[neighbours >= 0]
+    now = np.median(np.abs(node - neighbour))
+    before = np.median(np.abs(origin[node] - origin[neighbour]))
+    assert now < 0.75 * before
+    found = index.search(queries, 10)[0]
+    assert _recall((found - 1) // 3, truth) >= 0.9
+
+
 def test_euclidean_and_dot_scores_are_higher_is_closer():
     rng = np.random.default_rng(0)
     data = rng.normal(size=(500, 16)).astype(np.float32)

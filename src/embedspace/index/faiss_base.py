@@ -148,13 +148,25 @@ class FaissIndex:
         per call; for a handful of queries that start-up costs up to a third of the
         time. The thread count is per calling thread, so concurrent callers are unaffected."""
         if len(queries) > 2:
-            return self._index.search(queries, k, params=params)
+            return self._search_raw(queries, k, params)
         before = self.faiss.omp_get_max_threads()
         self.faiss.omp_set_num_threads(1)
         try:
-            return self._index.search(queries, k, params=params)
+            return self._search_raw(queries, k, params)
         finally:
             self.faiss.omp_set_num_threads(before)
+
+    def _search_raw(self, queries: np.ndarray, k: int, params: Any) -> tuple:
+        """FAISS's C++ search on our already prepared (float32, C-contiguous, checked)
+        queries. Why not ``index.search``: its Python wrapper checks and copies the
+        queries again, ~2 us per call, a good part of our wrapper's cost over raw
+        FAISS on a 0.1 ms HNSW search (docs/benchmarks.md, ANN summary)."""
+        n = len(queries)
+        scores = np.empty((n, k), dtype=np.float32)
+        labels = np.empty((n, k), dtype=np.int64)
+        pointer = self.faiss.swig_ptr
+        self._index.search_c(n, pointer(queries), k, pointer(scores), pointer(labels), params)
+        return scores, labels
 
     def _live_selector(self) -> Any:
         """Selector hiding tombstones, built once per change of the tombstone set."""
