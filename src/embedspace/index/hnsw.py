@@ -36,13 +36,11 @@ def locality_order(hnsw: Any, faiss: Any) -> np.ndarray:
     width = hnsw.nb_neighbors(0)
     nodes = len(offsets) - 1
     base_layer = neighbours[offsets[:-1, None] + np.arange(width)[None, :]]
-    present = base_layer >= 0
+    present = base_layer >= 0  # rows are padded with -1
+    row_starts = np.concatenate([[0], np.cumsum(present.sum(axis=1))])
+    targets = base_layer[present]  # row by row, so it matches row_starts (CSR, no COO copy)
     graph = csr_matrix(
-        (
-            np.ones(int(present.sum()), dtype=np.int8),
-            (np.repeat(np.arange(nodes), width)[present.ravel()], base_layer[present]),
-        ),
-        shape=(nodes, nodes),
+        (np.ones(len(targets), dtype=np.int8), targets, row_starts), shape=(nodes, nodes)
     )
     return reverse_cuthill_mckee(graph, symmetric_mode=False).astype(np.int64)
 
