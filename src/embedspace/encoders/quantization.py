@@ -22,6 +22,8 @@ from .variants import truncate
 
 Quantization = Literal["float32", "int8", "binary"]
 QUANTIZATIONS = ("float32", "int8", "binary")
+#: Codes widened to float32 at a time when scoring (~1.5 MB at 384-d: stays in cache).
+SCORE_BLOCK_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,22 @@ class Int8Codes:
     scale: np.ndarray  # float32 (d,)
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
-        """Approximate dot products with float queries: ``codes @ (scale * q)``."""
-        return (queries * self.scale) @ self.codes.T.astype(np.float32)
+        """Approximate dot products with float queries: ``codes @ (scale * q)``.
+
+        numpy has no int8 matrix product, so codes are widened to float32 one block at a
+        time into a buffer that stays in cache; widening all of them per query wrote a
+        4x larger temporary than the codes themselves (and took ~4x the float32 time).
+        """
+        scaled = np.asarray(queries * self.scale, dtype=np.float32)
+        out = np.empty((len(scaled), len(self.codes)), dtype=np.float32)
+        widened = np.empty(
+            (min(SCORE_BLOCK_ROWS, len(self.codes)), self.codes.shape[1]), np.float32
+        )
+        for start in range(0, len(self.codes), SCORE_BLOCK_ROWS):
+            block = self.codes[start : start + SCORE_BLOCK_ROWS]
+            np.copyto(widened[: len(block)], block, casting="unsafe")
+            out[:, start : start + len(block)] = scaled @ widened[: len(block)].T
+        return out
 
 
 def quantize_int8(vectors: np.ndarray, scale: np.ndarray | None = None) -> Int8Codes:

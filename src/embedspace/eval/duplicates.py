@@ -131,7 +131,7 @@ READING = (
     'and the best F1 sits barely above always answering "duplicate"; AP shows the ranking is '
     "informative (random would be 0.66). The F1-best cut is loose by design (recall counts): "
     'it also pairs texts that share a topic and a request, e.g. "I forgot my password and '
-    'cannot log in" / "How do I reset my password?" at 0.81. For strict near-copies pass '
+    'cannot log in" / "How do I reset my password?" at about 0.8. For strict near-copies pass '
     "`threshold=0.85` or more."
 )
 
