@@ -1,8 +1,9 @@
 """Exact search: one BLAS matrix product and a partial sort.
 
 On these CPUs numpy's matmul beat ``faiss.IndexFlatIP``, so the exact index is plain
-numpy, over a column-major matrix (BLAS reads that layout near memory speed). It can wrap arrays it does not own (``ExactIndex.over``) so the Space's in-memory
-chunk table doubles as the exact index without a second copy of the vectors.
+numpy, over a column-major matrix (BLAS reads that layout near memory speed). It can
+wrap arrays it does not own (``ExactIndex.over``) so the Space's in-memory chunk table
+doubles as the exact index without a second copy of the vectors.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ when ``tombstone_ratio`` grows (see ``Space``).
 After a bulk add the graph is laid out again in reverse Cuthill-McKee order of its base
 layer (``locality_order``): FAISS stores nodes in insertion order, so a walk jumps all
 over the vectors and neighbour lists; renumbered, a node's neighbours mostly sit a few
-rows away and share cache lines and pages. Same graph, same results, ~5-9% more queries
-per second on GloVe 390k (measured against the unordered graph, interleaved); the
+rows away and share cache lines and pages. Same graph, same results, more queries per
+second at recall@10 = 0.95: +2-8% on GloVe 390k (50-d) and +16-19% on MiniLM 13k (384-d)
+in two `make bench` runs (docs/benchmarks.md, "raw faiss (insertion order)"). The
 ordering costs ~1.5 s per 400k nodes, ~1.5% of the build.
 """
 
