@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import embedspace as es
+from embedspace.analysis.clusters import HDBSCAN_COMPONENTS, hdbscan_labels, reduced_for_density
 from embedspace.analysis.duplicates import best_f1_threshold
 from embedspace.analysis.neighbours import _hnsw_searcher, knn_graph
 from embedspace.analysis.outliers import outlier_scores
@@ -205,6 +206,24 @@ def test_hdbscan_finds_the_topics_and_leaves_off_topic_items_as_noise(tmp_path):
     noise = {f"x{i}" for i in range(5)} - {i for c in clusters for i in c.ids}
     assert len(noise) >= 4  # the router "reset" text may sit with the password resets
     assert "hasn" not in " ".join(c.label for c in clusters)  # contractions are no label
+
+
+def test_hdbscan_works_on_principal_components_of_large_high_dimensional_sets():
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(12, 384))
+    topic = rng.integers(0, 12, 1200)
+    vectors = centres[topic] + 0.9 * rng.normal(size=(1200, 384))  # overlapping shells
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    reduced = reduced_for_density(vectors)
+    assert reduced.shape == (1200, HDBSCAN_COMPONENTS)
+    np.testing.assert_allclose(np.linalg.norm(reduced, axis=1), 1.0, rtol=1e-5)
+    small = vectors[:150]  # too few items to estimate 50 directions: left as they are
+    assert reduced_for_density(small) is small
+    labels = hdbscan_labels(vectors, 5)
+    found = labels >= 0
+    assert len(set(labels[found])) == 12 and found.mean() > 0.8
+    for cluster in set(labels[found]):  # every cluster is one planted topic
+        assert len(set(topic[labels == cluster])) == 1
 
 
 # -- outliers --------------------------------------------------------------------------------

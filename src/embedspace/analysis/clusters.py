@@ -4,7 +4,8 @@
   ~sqrt(n) are fitted on a sample and the one with the best silhouette (cosine) wins:
   silhouette on all of 100k items would be O(n^2).
 * **HDBSCAN** (scikit-learn) finds clusters of any shape and size and leaves items in no
-  dense region unassigned (noise): nothing forces an odd item into a topic.
+  dense region unassigned (noise): nothing forces an odd item into a topic. It runs on
+  the vectors' first 50 principal components (``HDBSCAN_COMPONENTS``).
 
 A cluster's label comes from class-based TF-IDF (BERTopic's c-TF-IDF): all its texts
 form one document, and a word scores high when it is frequent in that cluster and rare
@@ -27,6 +28,13 @@ from ..encoders.sparse import Analyzer
 from ..errors import InvalidInputError, MissingDependencyError
 
 METHODS = ("kmeans", "hdbscan")
+#: HDBSCAN runs on this many principal components (re-normalised), not on all 384
+#: dimensions. Why: in high dimensions density estimates flatten (distances all look
+#: alike), so its clusters swing with small changes of the vectors; at 384-d a batching
+#: change dropped mini 20 Newsgroups to 2 clusters (V-measure 0.05). Measured with 32 to
+#: 100 components: V 0.61-0.63 on banking77 and 0.31-0.36 on mini 20 Newsgroups, against
+#: 0.60 and 0.05 at full dimension, and ~10x faster (BERTopic reduces too, with UMAP).
+HDBSCAN_COMPONENTS = 50
 #: Items the automatic choice of k fits and scores candidates on.
 SILHOUETTE_SAMPLE = 2000
 #: Fits up to this many items run on one OpenMP thread (see ``_threads_for``).
@@ -127,7 +135,19 @@ def hdbscan_labels(matrix: np.ndarray, min_size: int) -> np.ndarray:
         return np.full(len(matrix), -1, dtype=np.int64)
     # Euclidean distance between unit vectors is a monotone function of cosine.
     model = _sklearn().cluster.HDBSCAN(min_cluster_size=min_size, copy=True)
-    return model.fit_predict(matrix).astype(np.int64)
+    return model.fit_predict(reduced_for_density(matrix)).astype(np.int64)
+
+
+def reduced_for_density(matrix: np.ndarray) -> np.ndarray:
+    """The first ``HDBSCAN_COMPONENTS`` principal components, re-normalised, of a large
+    enough set of high-dimensional vectors; small or low-dimensional sets unchanged."""
+    n, dim = matrix.shape
+    if dim <= HDBSCAN_COMPONENTS or n <= 4 * HDBSCAN_COMPONENTS:
+        return matrix
+    from sklearn.decomposition import PCA
+
+    reduced = PCA(HDBSCAN_COMPONENTS, random_state=0).fit_transform(matrix)
+    return l2_normalise(reduced.astype(np.float32))
 
 
 def candidate_ks(n: int) -> list[int]:
