@@ -33,7 +33,7 @@ METHODS = ("kmeans", "hdbscan")
 #: alike), so its clusters swing with small changes of the vectors; at 384-d a batching
 #: change dropped mini 20 Newsgroups to 2 clusters (V-measure 0.05). Measured with 32 to
 #: 100 components: V 0.61-0.63 on banking77 and 0.31-0.36 on mini 20 Newsgroups, against
-#: 0.60 and 0.05 at full dimension, and ~10x faster (BERTopic reduces too, with UMAP).
+#: 0.60 and 0.05 at full dimension, and ~7x faster (BERTopic reduces too, with UMAP).
 HDBSCAN_COMPONENTS = 50
 #: Items the automatic choice of k fits and scores candidates on.
 SILHOUETTE_SAMPLE = 2000
