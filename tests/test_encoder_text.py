@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import embedspace as es
-from embedspace.encoders.registry import minilm_reference_dir
-from embedspace.encoders.runtime import length_batches
+from embedspace.encoders.registry import _packaged_minilm, minilm_reference_dir
+from embedspace.encoders.runtime import length_batches, run_batches
+from embedspace.encoders.text import OnnxTextEncoder
 
 
 def test_embed_shape_dtype_and_norm():
@@ -64,6 +65,40 @@ def test_length_batches_cover_every_text_once_within_the_budget():
         assert len(batch) <= 32 and (padded <= 512 or len(batch) == 1)
     short = [len(b) for b in length_batches([12] * 100, max_items=32, max_tokens=512)]
     assert short == [32, 32, 32, 4]  # short texts still fill whole batches
+
+
+def test_few_texts_are_cut_so_every_worker_gets_a_batch():
+    assert [len(b) for b in length_batches([12] * 5, 32, 512, workers=2)] == [3, 2]
+    assert [len(b) for b in length_batches([12] * 100, 32, 512, workers=2)] == [32, 32, 32, 4]
+    assert [len(b) for b in length_batches([12], 32, 512, workers=4)] == [1]
+
+
+def test_run_batches_keeps_order_and_runs_on_several_threads():
+    import threading
+    import time
+
+    threads: set[int] = set()
+
+    def work(batch: list[int]) -> list[int]:
+        threads.add(threading.get_ident())
+        time.sleep(0.02)  # long enough that the second worker picks up a batch
+        return [x * 2 for x in batch]
+
+    batches = [[i, i + 1] for i in range(0, 12, 2)]
+    assert list(run_batches(work, batches, workers=3)) == [[x * 2 for x in b] for b in batches]
+    assert len(threads) > 1
+    threads.clear()
+    assert list(run_batches(work, batches, workers=1)) == [[x * 2 for x in b] for b in batches]
+    assert threads == {threading.get_ident()}  # one worker: the calling thread
+
+
+def test_batches_on_parallel_workers_give_the_vectors_one_worker_gives():
+    # fp32 compute (the w8 variant), so any difference would be a mix-up of rows
+    texts = [("word " * n).strip() for n in (3, 250, 40, 1, 120, 7, 60, 200, 15)]
+    model, tokenizer = _packaged_minilm(), minilm_reference_dir() / "tokenizer.json"
+    parallel = OnnxTextEncoder(model, tokenizer, threads=3, batch_tokens=512).encode(texts)
+    serial = OnnxTextEncoder(model, tokenizer, threads=1, batch_tokens=512).encode(texts)
+    np.testing.assert_allclose(parallel, serial, atol=1e-5)
 
 
 def test_dynamic_int8_default_depends_only_slightly_on_batch(encoder, demo_docs):

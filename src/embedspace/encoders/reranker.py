@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
-from .runtime import cpu_session, length_batches, padded_feeds
+from .runtime import cpu_session, cpu_workers, length_batches, padded_feeds, run_batches
 from .text import file_fingerprint
 
 #: The packaged default, relative to the embedspace package.
@@ -99,7 +99,8 @@ class OnnxCrossEncoder:
         self._spans_tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._spans_tokenizer.no_padding()
         self._spans_tokenizer.no_truncation()
-        self._session = cpu_session(model_file, threads)
+        self._session = cpu_session(model_file)
+        self._workers = cpu_workers(threads)
         self._inputs = {i.name for i in self._session.get_inputs()}
         missing = {"input_ids", "attention_mask"} - self._inputs
         if missing:
@@ -122,8 +123,17 @@ class OnnxCrossEncoder:
         if not docs:
             return out
         encodings = self._tokenizer.encode_batch([(query, d) for d in docs])
-        for idx in length_batches([len(e.ids) for e in encodings], self.batch_size):
-            out[idx] = self._forward([encodings[i] for i in idx])
+        batches = list(
+            length_batches(
+                [len(e.ids) for e in encodings], self.batch_size, workers=self._workers
+            )
+        )
+
+        def forward(idx: np.ndarray) -> np.ndarray:
+            return self._forward([encodings[i] for i in idx])
+
+        for idx, logits in zip(batches, run_batches(forward, batches, self._workers), strict=True):
+            out[idx] = logits
         return out
 
     def score(self, query: str, docs: Sequence[str]) -> list[float]:

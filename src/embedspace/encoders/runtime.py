@@ -1,37 +1,57 @@
 """How every transformer we run on ONNX Runtime (text encoders, cross-encoders) is fed:
 one CPU session set-up, one way to cut tokenised texts into batches, one way to pad them,
-each measured to be fastest on small CPUs."""
+one way to spread the batches over the cores, each measured to be fastest on small CPUs."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 #: Padded tokens per batch. Why a token budget rather than a fixed count: a batch's
-#: activations should stay near the CPU's caches. On 2 Zen 4 cores, 256-token texts ran
-#: ~20% faster two at a time than 32 at a time, while short texts (~27 tokens) still
-#: fill batches of ~20 (docs/benchmarks.md, "Encoding throughput").
-BATCH_TOKENS = 512
+#: activations should stay near its core's caches. With one batch per core
+#: (``run_batches``), on 2 Zen 4 cores a budget of 256-384 tokens (one 256-token text
+#: per batch) encoded ~8% more such texts/s than 512 and ~15% more than 1,024, and short
+#: texts (~27 tokens, ~9 to a batch) ran as fast as with larger budgets.
+BATCH_TOKENS = 256
+
+Batch = TypeVar("Batch")
+Result = TypeVar("Result")
 
 
-def cpu_session(model_file: str | Path, threads: int | None = None):
-    """An ``onnxruntime.InferenceSession`` on the CPU with ``threads`` intra-op threads
-    (default: ``EMBEDSPACE_THREADS``, which caps it per process, e.g. one thread per Ray
-    ingest worker, else every core)."""
+def cpu_workers(threads: int | None = None) -> int:
+    """How many batches run at once: ``threads``, else ``EMBEDSPACE_THREADS`` (which caps
+    it per process, e.g. one per Ray ingest worker), else every core this process may use."""
+    env_threads = int(os.environ.get("EMBEDSPACE_THREADS") or 0)
+    if threads or env_threads:
+        return max(1, threads or env_threads)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1  # pragma: no cover - platforms without affinity
+
+
+def cpu_session(model_file: str | Path):
+    """An ``onnxruntime.InferenceSession`` on the CPU that runs each call on the calling
+    thread alone; ``run_batches`` gives each core a batch of its own.
+
+    Why one thread per batch rather than ONNX Runtime's threads inside each op: on 2 cores,
+    two batches at once encoded ~1.5x more short texts/s and ~1.3x more 256-token texts/s
+    than both threads splitting every op of one batch (each of ~100 ops per batch paid a
+    hand-off and left a thread idle at its end), and a lone short query took 1.1 ms
+    instead of 1.4. Why no memory arena: concurrent runs contended for it (~10% slower);
+    the session is shared, so the weights are in memory once.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    env_threads = int(os.environ.get("EMBEDSPACE_THREADS") or 0)
-    options.intra_op_num_threads = threads or env_threads or os.cpu_count() or 1
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = False
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Smaller work blocks for the thread pool: with 2 threads, ~30% more short texts/s
-    # (ragged batches of few tokens left one thread idle at the end of each op).
-    options.add_session_config_entry("session.dynamic_block_base", "4")
     return ort.InferenceSession(
         str(model_file),
         options,
@@ -42,12 +62,28 @@ def cpu_session(model_file: str | Path, threads: int | None = None):
     )
 
 
+def run_batches(
+    work: Callable[[Batch], Result], batches: Iterable[Batch], workers: int
+) -> Iterator[Result]:
+    """``work(batch)`` for every batch, in order, up to ``workers`` batches at a time on
+    threads of their own (``InferenceSession.run`` releases the GIL and is thread-safe).
+    A lone batch, or one worker, runs on the calling thread."""
+    batches = list(batches)
+    if workers <= 1 or len(batches) <= 1:
+        yield from map(work, batches)
+        return
+    with ThreadPoolExecutor(min(workers, len(batches))) as pool:
+        yield from pool.map(work, batches)
+
+
 def length_batches(
-    lengths: Sequence[int], max_items: int, max_tokens: int = BATCH_TOKENS
+    lengths: Sequence[int], max_items: int, max_tokens: int = BATCH_TOKENS, workers: int = 1
 ) -> Iterator[np.ndarray]:
     """Indices of texts in batches of similar length (sorted, so padding is minimal),
     each with at most ``max_items`` texts and ``max_tokens`` padded tokens (a text
-    longer than the budget still gets a batch of its own)."""
+    longer than the budget still gets a batch of its own). Few texts are cut into at
+    least ``workers`` batches where they can be, so every worker gets one."""
+    max_items = max(1, min(max_items, -(-len(lengths) // max(1, workers))))
     order = np.argsort(lengths, kind="stable")
     start = 0
     while start < len(order):

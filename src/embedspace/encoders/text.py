@@ -21,7 +21,14 @@ import numpy as np
 from ..errors import EmbedspaceWarning, InvalidInputError, ModelNotFoundError
 from ..progress import progress_bar
 from .base import Role, l2_normalise
-from .runtime import BATCH_TOKENS, cpu_session, length_batches, padded_feeds
+from .runtime import (
+    BATCH_TOKENS,
+    cpu_session,
+    cpu_workers,
+    length_batches,
+    padded_feeds,
+    run_batches,
+)
 
 Pooling = Literal["mean", "cls", "max"]
 
@@ -92,7 +99,8 @@ class OnnxTextEncoder:
         self._spans_tokenizer.no_padding()
         self._spans_tokenizer.no_truncation()
 
-        self._session = cpu_session(model_file, threads)
+        self._session = cpu_session(model_file)
+        self._workers = cpu_workers(threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
@@ -146,11 +154,19 @@ class OnnxTextEncoder:
                 stacklevel=3,
             )
         lengths = [len(e.ids) for e in encodings]
+        batches = list(
+            length_batches(lengths, self.batch_size, self.batch_tokens, workers=self._workers)
+        )
+
+        def pooled(batch_idx: np.ndarray) -> np.ndarray:
+            hidden, mask = self._forward_with_mask([encodings[i] for i in batch_idx])
+            return hidden if hidden.ndim == 2 else _pool(hidden, mask, pooling)
+
         with progress_bar(len(texts), f"encoding with {self.name}", progress) as bar:
-            for batch_idx in length_batches(lengths, self.batch_size, self.batch_tokens):
-                batch = [encodings[i] for i in batch_idx]
-                hidden, mask = self._forward_with_mask(batch)
-                out[batch_idx] = hidden if hidden.ndim == 2 else _pool(hidden, mask, pooling)
+            for batch_idx, vectors in zip(
+                batches, run_batches(pooled, batches, self._workers), strict=True
+            ):
+                out[batch_idx] = vectors
                 bar.advance(len(batch_idx))
         return out
 
