@@ -124,9 +124,7 @@ class OnnxCrossEncoder:
             return out
         encodings = self._tokenizer.encode_batch([(query, d) for d in docs])
         batches = list(
-            length_batches(
-                [len(e.ids) for e in encodings], self.batch_size, workers=self._workers
-            )
+            length_batches([len(e.ids) for e in encodings], self.batch_size, workers=self._workers)
         )
 
         def forward(idx: np.ndarray) -> np.ndarray:
