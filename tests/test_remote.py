@@ -80,8 +80,11 @@ def test_remote_vectors_match_the_model_behind_the_server(server, monkeypatch, e
     texts = [f"sentence number {i} about refunds" for i in range(5)]
     remote.batch_size = 2
     vectors = remote.encode(texts)
-    # order restored; dynamic int8 quantises per batch, so batches of 2 differ very slightly
-    assert np.einsum("nd,nd->n", vectors, encoder.encode(texts)).min() > 0.99
+    # order restored; dynamic int8 quantises per batch, so the server's batches (and the
+    # cores it spreads them over) move a vector slightly: the documented batch-mate bound
+    # (docs/architecture.md; test_dynamic_int8_default_depends_only_slightly_on_batch)
+    agreement = np.einsum("nd,nd->n", vectors, encoder.encode(texts))
+    assert agreement.min() > 0.965 and agreement.mean() > 0.985
     assert remote.dim == 384
     assert [len(r["input"]) for r in server.requests] == [2, 2, 1]  # batched
     assert {r["auth"] for r in server.requests} == {"Bearer sk-test"}
