@@ -38,12 +38,13 @@ def cpu_session(model_file: str | Path):
     """An ``onnxruntime.InferenceSession`` on the CPU that runs each call on the calling
     thread alone; ``run_batches`` gives each core a batch of its own.
 
-    Why one thread per batch rather than ONNX Runtime's threads inside each op: on 2 cores,
-    two batches at once encoded ~1.5x more short texts/s and ~1.3x more 256-token texts/s
-    than both threads splitting every op of one batch (each of ~100 ops per batch paid a
-    hand-off and left a thread idle at its end), and a lone short query took 1.1 ms
-    instead of 1.4. Why no memory arena: concurrent runs contended for it (~10% slower);
-    the session is shared, so the weights are in memory once.
+    Why one thread per batch rather than ONNX Runtime's threads inside each op: each of a
+    batch's ~100 ops pays a hand-off and leaves a thread idle at its end. On 2 cores, one
+    batch per core gained ~8% on short texts and ~5% on 256-token texts when the host ran
+    fast, ~1.5x and ~1.35x when it ran slow (docs/architecture.md), and a lone short query
+    took 1.1 ms instead of 1.4. Why no memory arena: concurrent runs contended for it
+    (~10% slower). Why one shared session: the weights stay in memory once (a second
+    session cost ~60-80 MB for ~4% more speed).
     """
     import onnxruntime as ort
 
