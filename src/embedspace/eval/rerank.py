@@ -18,6 +18,7 @@ from typing import Any
 
 from ..encoders.reranker import CrossEncoder
 from ..encoders.reranker import reranker as load_reranker
+from ..encoders.runtime import BATCH_TOKENS
 from ..progress import progress_bar
 from .datasets import RetrievalSet, load_retrieval_set
 from .metrics import mean, ndcg_at_k
@@ -179,7 +180,8 @@ def rerank_markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"{results['pairs_scored']:,} distinct (query, passage) pairs scored, "
-        f"{results['ms_per_pair']} ms per pair (int8 ONNX, batches of up to 16 pairs and 512 tokens, this machine). "
+        f"{results['ms_per_pair']} ms per pair (int8 ONNX, batches of up to 16 pairs and "
+        f"{BATCH_TOKENS} padded tokens, one batch per core, this machine). "
         "w = share of the cross-encoder score; the rest is the first-stage score divided "
         "by the list's best. The tuned w was chosen on 100 held-out SciFact *train* claims.",
         f"Command: `embedspace eval rerank <{results['dataset']} data> --write docs/benchmarks.md`",
