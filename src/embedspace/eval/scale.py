@@ -40,7 +40,7 @@ def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> l
                 space.add(texts)
                 rows.append(
                     {
-                        "pipeline": "in-process add (ORT, all cores)",
+                        "pipeline": "in-process add (one batch per core)",
                         "seconds": time.perf_counter() - started,
                     }
                 )
