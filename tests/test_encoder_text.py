@@ -85,10 +85,11 @@ def test_run_batches_keeps_order_and_runs_on_several_threads():
         return [x * 2 for x in batch]
 
     batches = [[i, i + 1] for i in range(0, 12, 2)]
-    assert list(run_batches(work, batches, workers=3)) == [[x * 2 for x in b] for b in batches]
+    expected = [(b, [x * 2 for x in b]) for b in batches]
+    assert list(run_batches(work, batches, workers=3)) == expected
     assert len(threads) > 1
     threads.clear()
-    assert list(run_batches(work, batches, workers=1)) == [[x * 2 for x in b] for b in batches]
+    assert list(run_batches(work, batches, workers=1)) == expected
     assert threads == {threading.get_ident()}  # one worker: the calling thread
 
 

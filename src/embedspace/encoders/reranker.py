@@ -123,14 +123,13 @@ class OnnxCrossEncoder:
         if not docs:
             return out
         encodings = self._tokenizer.encode_batch([(query, d) for d in docs])
-        batches = list(
-            length_batches([len(e.ids) for e in encodings], self.batch_size, workers=self._workers)
-        )
+        lengths = [len(e.ids) for e in encodings]
+        batches = length_batches(lengths, self.batch_size, workers=self._workers)
 
         def forward(idx: np.ndarray) -> np.ndarray:
             return self._forward([encodings[i] for i in idx])
 
-        for idx, logits in zip(batches, run_batches(forward, batches, self._workers), strict=True):
+        for idx, logits in run_batches(forward, batches, self._workers):
             out[idx] = logits
         return out
 

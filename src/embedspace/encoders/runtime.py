@@ -65,16 +65,16 @@ def cpu_session(model_file: str | Path):
 
 def run_batches(
     work: Callable[[Batch], Result], batches: Iterable[Batch], workers: int
-) -> Iterator[Result]:
-    """``work(batch)`` for every batch, in order, up to ``workers`` batches at a time on
-    threads of their own (``InferenceSession.run`` releases the GIL and is thread-safe).
-    A lone batch, or one worker, runs on the calling thread."""
+) -> Iterator[tuple[Batch, Result]]:
+    """``(batch, work(batch))`` for every batch, in order, up to ``workers`` batches at a
+    time on threads of their own (``InferenceSession.run`` releases the GIL and is
+    thread-safe). A lone batch, or one worker, runs on the calling thread."""
     batches = list(batches)
     if workers <= 1 or len(batches) <= 1:
-        yield from map(work, batches)
+        yield from zip(batches, map(work, batches), strict=True)
         return
     with ThreadPoolExecutor(min(workers, len(batches))) as pool:
-        yield from pool.map(work, batches)
+        yield from zip(batches, pool.map(work, batches), strict=True)
 
 
 def length_batches(

@@ -154,18 +154,14 @@ class OnnxTextEncoder:
                 stacklevel=3,
             )
         lengths = [len(e.ids) for e in encodings]
-        batches = list(
-            length_batches(lengths, self.batch_size, self.batch_tokens, workers=self._workers)
-        )
+        batches = length_batches(lengths, self.batch_size, self.batch_tokens, self._workers)
 
         def pooled(batch_idx: np.ndarray) -> np.ndarray:
             hidden, mask = self._forward_with_mask([encodings[i] for i in batch_idx])
             return hidden if hidden.ndim == 2 else _pool(hidden, mask, pooling)
 
         with progress_bar(len(texts), f"encoding with {self.name}", progress) as bar:
-            for batch_idx, vectors in zip(
-                batches, run_batches(pooled, batches, self._workers), strict=True
-            ):
+            for batch_idx, vectors in run_batches(pooled, batches, self._workers):
                 out[batch_idx] = vectors
                 bar.advance(len(batch_idx))
         return out

@@ -1,10 +1,11 @@
 """Encoding throughput, measured side by side with sentence-transformers on the same texts.
 
 Peers: sentence-transformers with its default (torch fp32), bf16 autocast (CPUs with
-AVX-512 BF16), its multi-process pool (one single-thread worker per core), and its ONNX backend as its documentation sets it up (plain export, O3
-graph optimisation, dynamic int8 for AVX-512 VNNI). The ONNX backend needs optimum-onnx,
-which pins transformers 4.x, so it runs in its own venv (``.venv-peer``, made by
-``make bench``) through ``benchmarks/st_onnx_peer.py``, kept alive between timed runs.
+AVX-512 BF16), its multi-process pool (one single-thread worker per core), and its ONNX
+backend as its documentation sets it up (plain export, O3 graph optimisation, dynamic
+int8 for AVX-512 VNNI). The ONNX backend needs optimum-onnx, which pins transformers
+4.x, so it runs in its own venv (``.venv-peer``, made by ``make bench``) through
+``benchmarks/st_onnx_peer.py``, kept alive between timed runs.
 "Its fastest" is the fastest peer setting that keeps cosine >= 0.99 to fp32.
 
 Timing: this machine's speed is bimodal (the same run flips between ~585 and ~845 short
@@ -278,7 +279,6 @@ READING = (
     "sentence-transformers' fp32 there needs ~19.5 ms a text: attention ~3x faster, i.e. an "
     "int8 attention kernel of our own, which ONNX Runtime's CPU provider does not have. "
     "sentence-transformers' multi-process pool, its own way of using every core, races too. "
-    "The ONNX backend's int8 export (per-tensor scales) falls "
-    "below 0.99 cosine on long texts, so it is not counted as the peer's fastest there; its "
-    "ratio is shown anyway."
+    "The ONNX backend's int8 export (per-tensor scales) falls below 0.99 cosine on long "
+    "texts, so it is not counted as the peer's fastest there; its ratio is shown anyway."
 )
