@@ -5,8 +5,9 @@ one way to spread the batches over the cores, each measured to be fastest on sma
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,13 +69,23 @@ def run_batches(
 ) -> Iterator[tuple[Batch, Result]]:
     """``(batch, work(batch))`` for every batch, in order, up to ``workers`` batches at a
     time on threads of their own (``InferenceSession.run`` releases the GIL and is
-    thread-safe). A lone batch, or one worker, runs on the calling thread."""
+    thread-safe). A lone batch, or one worker, runs on the calling thread. At most two
+    batches per worker are in flight, so a million texts do not become a million futures."""
     batches = list(batches)
     if workers <= 1 or len(batches) <= 1:
         yield from zip(batches, map(work, batches), strict=True)
         return
-    with ThreadPoolExecutor(min(workers, len(batches))) as pool:
-        yield from zip(batches, pool.map(work, batches), strict=True)
+    threads = min(workers, len(batches))
+    with ThreadPoolExecutor(threads) as pool:
+        in_flight: deque[tuple[Batch, Future[Result]]] = deque()
+        for batch in batches:
+            in_flight.append((batch, pool.submit(work, batch)))
+            if len(in_flight) >= 2 * threads:
+                done, future = in_flight.popleft()
+                yield done, future.result()
+        while in_flight:
+            done, future = in_flight.popleft()
+            yield done, future.result()
 
 
 def length_batches(
