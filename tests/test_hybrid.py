@@ -70,3 +70,25 @@ def test_fusion_arguments_are_checked(faq_space):
         faq_space.search("x", mode="hybrid", fusion="max")
     with pytest.raises(es.InvalidInputError, match="alpha"):
         faq_space.search("x", mode="hybrid", alpha=2.0)
+
+
+def test_keyword_search_follows_writes_like_a_fresh_space(faq_space, tmp_path):
+    """The keyword index is caught up after writes, not rebuilt: after a delete, an edit
+    and an add, keyword results equal those of a space built afresh. (Only keyword
+    scores are compared: the fresh space embeds its texts in other batches, which moves
+    int8 dense scores by a few thousandths.)"""
+    queries = [*PARAPHRASES, "warranty refund", "laptop repairs", "delivery address"]
+    for query in queries:  # build the keyword index before the writes
+        faq_space.search(query, mode="hybrid")
+    faq_space.delete("warranty")
+    faq_space.update("refund", text="Refunds and returns: we refund the price within 30 days.")
+    faq_space.add(["Our warranty desk repairs broken laptops for free."], ids=["repairs"])
+    with es.Space(tmp_path / "fresh.space", progress=False) as fresh:
+        items = faq_space.items(faq_space.ids())
+        fresh.add([it.text for it in items], ids=[it.id for it in items])
+        for query in queries:
+            got = [(h.id, round(h.score, 5)) for h in faq_space.search(query, mode="sparse")]
+            want = [(h.id, round(h.score, 5)) for h in fresh.search(query, mode="sparse")]
+            assert got == want, query
+    assert faq_space.search("warranty", k=1, mode="hybrid")[0].id == "repairs"
+    assert faq_space.search("refund returns", k=1, mode="sparse")[0].id == "refund"

@@ -8,6 +8,7 @@ import pytest
 from embedspace.encoders.sparse import (
     PLAIN_ANALYZER,
     SEARCH_ANALYZER,
+    SPARSE_MODELS,
     BagOfWordsModel,
     Bm25Model,
     OneHotModel,
@@ -16,6 +17,7 @@ from embedspace.encoders.sparse import (
     sparse_model,
 )
 from embedspace.errors import InvalidInputError
+from embedspace.search.sparse import SparseSearcher
 
 CORPUS = [
     "The cat sat on the mat",
@@ -72,3 +74,35 @@ def test_unfitted_and_unknown_models_raise():
         Bm25Model().scores("anything")
     with pytest.raises(InvalidInputError, match="unknown sparse model"):
         sparse_model("word2vec")
+
+
+@pytest.mark.parametrize("name", sorted(SPARSE_MODELS))
+def test_keyword_index_catches_up_by_analysing_only_changed_texts(name, demo_docs):
+    """After deletes, edits and adds, the updated searcher scores exactly like one built
+    from scratch, and only the new or changed texts were analysed again."""
+    texts = [d.text for d in demo_docs[:400]]
+    first = SparseSearcher(name).updated(np.arange(len(texts)), texts)
+    rng = np.random.default_rng(7)
+    keep = np.sort(rng.permutation(len(texts))[:340])  # 60 deleted
+    rowids, current = keep.copy(), [texts[i] for i in keep]
+    for i in rng.choice(len(current), 25, replace=False):
+        current[i] = current[i].upper() + " quokka"  # 25 edited (new words too)
+    rowids = np.concatenate([rowids, 1000 + np.arange(15)])  # 15 added
+    current += [f"A brand new review number {i} about a quokka heist" for i in range(15)]
+
+    caught_up = first.updated(rowids, current)
+    fresh = SparseSearcher(name).updated(rowids, current)
+    assert caught_up.analysed == 40 and fresh.analysed == len(current)
+    for query in ("quokka heist", "a detective investigates a murder", "love story", "zzzz"):
+        got, want = caught_up.item_scores(query), fresh.item_scores(query)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            caught_up.normalised(got, query), fresh.normalised(want, query), atol=1e-6
+        )
+    # words whose every document is gone score nothing, as if never seen
+    gone = SparseSearcher(name).updated(np.array([0]), ["only the quokka stays"])
+    emptied = caught_up.updated(np.array([0]), ["only the quokka stays"])
+    assert np.allclose(
+        emptied.item_scores("detective murder quokka"), gone.item_scores("detective murder quokka")
+    )
+    assert len(emptied.model.vocabulary) < len(caught_up.model.vocabulary)  # and are dropped

@@ -75,6 +75,7 @@ class _SparseModel:
         self.vocabulary: dict[str, int] = {}
         self.doc_freq = np.zeros(0, dtype=np.int64)
         self.n_docs = 0
+        self._live_terms: np.ndarray | None = None  # None: every vocabulary word is in use
         self._doc_matrix: sparse.csr_matrix | None = None
 
     def _counts(self, texts: Iterable[str], grow: bool) -> sparse.csr_matrix:
@@ -101,15 +102,51 @@ class _SparseModel:
     def fit(self, corpus: Sequence[str]) -> _SparseModel:
         """Learn the vocabulary and document frequencies from ``corpus``; index it."""
         self.vocabulary = {}
-        counts = self._counts(corpus, grow=True)
+        return self.fit_counts(self.count_terms(corpus))
+
+    def count_terms(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Term counts of ``texts``, adding their unseen words to the vocabulary.
+
+        Analysing text is nearly all the cost of indexing, so a caller that keeps these
+        rows can re-fit after a few documents change without analysing the rest again.
+        """
+        return self._counts(texts, grow=True)
+
+    def fit_counts(self, counts: sparse.csr_matrix) -> _SparseModel:
+        """Index documents given as term-count rows over this model's vocabulary.
+
+        Words whose documents are all gone stay in the vocabulary with frequency 0;
+        queries ignore them, so scores equal those of a model fitted afresh.
+        """
+        counts = sparse.csr_matrix(counts, dtype=np.float32)
+        counts.resize(counts.shape[0], len(self.vocabulary))
         self.n_docs = counts.shape[0]
         self.doc_freq = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
+        live = self.doc_freq > 0
+        self._live_terms = None if live.all() else live
         self._doc_matrix = self._weigh_documents(counts)
         return self
 
+    def drop_unused_terms(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Forget the words no row of ``counts`` uses; returns ``counts`` re-numbered to the
+        smaller vocabulary (for callers that keep counts while documents come and go)."""
+        used = np.bincount(counts.indices, minlength=len(self.vocabulary)) > 0
+        if used.all():
+            return counts
+        new_column = np.cumsum(used) - 1
+        self.vocabulary = {t: int(new_column[c]) for t, c in self.vocabulary.items() if used[c]}
+        return sparse.csr_matrix(
+            (counts.data, new_column[counts.indices], counts.indptr),
+            shape=(counts.shape[0], int(used.sum())),
+        )
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Vectors for ``texts`` in the fitted vocabulary (unknown words are dropped)."""
-        return self._weigh_queries(self._counts(texts, grow=False))
+        counts = self._counts(texts, grow=False)
+        if self._live_terms is not None:
+            counts.data[~self._live_terms[counts.indices]] = 0
+            counts.eliminate_zeros()
+        return self._weigh_queries(counts)
 
     def scores(self, query: str) -> np.ndarray:
         """Score of ``query`` against every fitted document (higher is more similar)."""

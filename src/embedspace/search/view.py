@@ -53,6 +53,7 @@ class SearchView:
         self._ann = None
         self._ann_dirty = 0
         self._sparse: dict[str, SparseSearcher] = {}
+        self._sparse_generation: dict[str, int] = {}  # the generation each one matches
         self._lock = threading.RLock()
 
     # -- keeping up -----------------------------------------------------------------------
@@ -64,7 +65,6 @@ class SearchView:
             first = self.generation < 0
             labels, vectors, removed = self.table.catch_up(self._store)
             self.generation = generation
-            self._sparse.clear()
             if first:
                 self._open_ann()
             elif self._ann is not None:
@@ -82,6 +82,7 @@ class SearchView:
             )
             self.generation, self._ann, self._ann_dirty = -1, None, 0
             self._sparse.clear()
+            self._sparse_generation.clear()
 
     def _wanted_ann_kind(self) -> str | None:
         if self.index_kind == "exact":
@@ -165,10 +166,14 @@ class SearchView:
         return getattr(self._ann, "kind", "exact")
 
     def sparse(self, model: str) -> SparseSearcher:
+        """The keyword searcher of ``model``, caught up with this view's generation (only
+        new and changed texts are analysed again)."""
         with self._lock:
-            if model not in self._sparse:
+            searcher = self._sparse.get(model) or SparseSearcher(model)
+            if self._sparse_generation.get(model) != self.generation:
                 rowids, texts = self._store.texts()
                 if not np.array_equal(rowids, self.table.items):
                     raise StaleView
-                self._sparse[model] = SparseSearcher(texts, model)
-            return self._sparse[model]
+                searcher = searcher.updated(rowids, texts)
+                self._sparse[model], self._sparse_generation[model] = searcher, self.generation
+            return searcher
