@@ -199,6 +199,36 @@ def test_ids_metadata_and_thumbnails(space, photo_dir):
         space.add_images(files, metadata=[{"by": "a"}])
 
 
+def test_thumbnails_go_with_the_last_item_that_uses_them(space, photo_dir, tmp_path):
+    import shutil
+
+    cat, coffee = photo_dir / "chelsea.png", photo_dir / "coffee.png"
+    space.add_images([cat, cat, coffee], ids=["cat", "same-cat", "coffee"])
+    folder = space.path / "thumbnails"
+    thumb = {i: space.path / space.get(i).metadata["thumbnail"] for i in ("cat", "coffee")}
+    assert len(list(folder.iterdir())) == 2  # one file per distinct image
+    space.delete("cat")
+    assert thumb["cat"].is_file()  # "same-cat" still shows it
+    space.delete(["same-cat"])
+    assert not thumb["cat"].exists() and thumb["coffee"].is_file()
+    space.add_images([photo_dir / "rocket.png"], ids=["coffee"])  # the id gets a new image
+    assert not thumb["coffee"].exists() and len(list(folder.iterdir())) == 1
+    assert space.check().ok and not space.check().notes
+
+    # check notes what a crash leaves behind; repair removes strays and makes lost ones again
+    shutil.copy(
+        space.path / space.get("coffee").metadata["thumbnail"], folder / ("0" * 32 + ".jpg")
+    )
+    (space.path / space.get("coffee").metadata["thumbnail"]).unlink()
+    notes = space.check().notes
+    assert any("no item uses" in n for n in notes) and any("thumbnail missing" in n for n in notes)
+    repaired = space.check(repair=True)
+    assert len(repaired.repaired) == 2 and not repaired.notes
+    assert [p.name for p in folder.iterdir()] == [
+        space.get("coffee").metadata["thumbnail"].split("/")[-1]
+    ]
+
+
 def test_space_classify_takes_an_id_a_text_or_an_image_path(space, photo_dir):
     space.add_images([photo_dir / "rocket.png"])
     labels = ["a cat", "a cup of coffee", "a rocket"]

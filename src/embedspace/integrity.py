@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import thumbnails
 from .atomic import abandoned_temp_files
 from .index.factory import load_index, make_index
 from .index.faiss_base import TornIndexFileError
@@ -88,10 +89,13 @@ def _inspect(store: SqliteStore, folder: Path, view: SearchView | None) -> Check
     table = _fresh_table(store, dim, metric)
     if view is not None:
         report.errors += _compare_view(store, view, dim, metric)
-    for thumb in audit.thumbnails:
-        target = (folder / thumb).resolve()
-        if not target.is_relative_to(folder.resolve()) or not target.is_file():
-            report.notes.append(f"thumbnail missing: {thumb} (the image is still searchable)")
+    for thumb in _missing_thumbnails(folder, audit.thumbnails):
+        report.notes.append(f"thumbnail missing: {thumb} (the image is still searchable)")
+    unused = thumbnails.unused_files(folder, audit.thumbnails)
+    if unused:
+        report.notes.append(
+            f"{len(unused)} thumbnails no item uses (e.g. {unused[0].name}); repair removes them"
+        )
     for path in _index_files(folder):
         problem, stale = _check_index_file(path, table)
         if problem:
@@ -101,6 +105,17 @@ def _inspect(store: SqliteStore, folder: Path, view: SearchView | None) -> Check
     for tmp in abandoned_temp_files(folder):
         report.notes.append(f"temporary file left by a crashed save: {tmp.name}")
     return report
+
+
+def _missing_thumbnails(folder: Path, recorded: dict[str, str]) -> list[str]:
+    """Recorded thumbnails that are not a file inside the space folder."""
+    inside = folder.resolve()
+    return [
+        thumb
+        for thumb in recorded
+        if not (folder / thumb).resolve().is_relative_to(inside)
+        or not (folder / thumb).resolve().is_file()
+    ]
 
 
 def _fresh_table(store: SqliteStore, dim: int, metric: str) -> ChunkTable:
@@ -193,6 +208,14 @@ def _repair(
     for tmp in abandoned_temp_files(folder):
         tmp.unlink(missing_ok=True)
         actions.append(f"removed {tmp.name}")
+    unused = thumbnails.unused_files(folder, audit.thumbnails)
+    for path in unused:
+        path.unlink(missing_ok=True)
+    if unused:
+        actions.append(f"removed {len(unused)} thumbnails no item uses")
+    for thumb in _missing_thumbnails(folder, audit.thumbnails):
+        if thumbnails.remake(folder, thumb, audit.thumbnails[thumb]):
+            actions.append(f"made {thumb} again from {audit.thumbnails[thumb]}")
     table = _fresh_table(store, dim, store.get_meta("metric") or "cosine")
     for path in _index_files(folder):
         problem, stale = _check_index_file(path, table)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import thumbnails
 from .analysis.classify import Prediction, check_labels, zero_shot
 from .analysis.clusters import Cluster, build_clusters, cluster_labels
 from .analysis.duplicates import DEFAULT_K as DUPLICATE_K
@@ -497,8 +498,22 @@ class Space:
             self._store.update_metadata({id: _validate_metadata([metadata], 1)[0]})
 
     def delete(self, ids: Sequence[str] | str) -> int:
-        """Delete items by id; returns how many existed."""
-        return self._store.delete(_lookup_ids(ids))
+        """Delete items by id; returns how many existed. Thumbnails that no remaining
+        item uses go with them."""
+        ids = _lookup_ids(ids)
+        pictures = self._thumbnails_of(ids)
+        removed = self._store.delete(ids)
+        self._drop_unused_thumbnails(pictures)
+        return removed
+
+    def _thumbnails_of(self, ids: Sequence[str]) -> set[str]:
+        if self.path is None:  # remote backends keep no thumbnails
+            return set()
+        return thumbnails.recorded_thumbnails(rec.metadata for rec in self._store.get(ids))
+
+    def _drop_unused_thumbnails(self, candidates: set[str]) -> None:
+        if self.path is not None:
+            thumbnails.drop_unused(self._store, self.path, candidates)
 
     # -- files ----------------------------------------------------------------------------
     def add_files(
@@ -620,7 +635,9 @@ class Space:
             for rec, vector in zip(records, vectors, strict=True):
                 rec.chunks = [ChunkRecord(0, len(rec.text), vector)]
 
+        replaced = self._thumbnails_of([it.id for it in items])  # an id may get a new image
         report.merge(self._upsert(items, digest=lambda it: digests[it.id], embed=embed))
+        self._drop_unused_thumbnails(replaced)
         return report
 
     def search_image(

@@ -33,7 +33,8 @@ class StoreAudit:
     non_finite_vectors: list[int] = field(default_factory=list)
     bad_spans: list[str] = field(default_factory=list)
     hash_mismatches: list[str] = field(default_factory=list)
-    thumbnails: list[str] = field(default_factory=list)  # of image items, relative paths
+    #: Image items' thumbnails (relative to the space) -> the source file they came from.
+    thumbnails: dict[str, str] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """One line per kind of problem, with a count and a few examples."""
@@ -110,6 +111,6 @@ def _check_items(conn: sqlite3.Connection, audit: StoreAudit) -> None:
             # An image's change key is its file's hash, not its text's; the file may have
             # moved since, so only its thumbnail (inside the space) is checked.
             if isinstance(md.get("thumbnail"), str):
-                audit.thumbnails.append(md["thumbnail"])
+                audit.thumbnails[md["thumbnail"]] = str(md.get("path") or "")
         elif text_hash(text) != stored_hash:
             audit.hash_mismatches.append(id_)
