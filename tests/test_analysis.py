@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import embedspace as es
 from embedspace.analysis.clusters import HDBSCAN_COMPONENTS, hdbscan_labels, reduced_for_density
-from embedspace.analysis.duplicates import best_f1_threshold
+from embedspace.analysis.duplicates import best_f1_threshold, steady_f1_threshold
 from embedspace.analysis.neighbours import _hnsw_searcher, knn_graph
 from embedspace.analysis.outliers import outlier_scores
 from embedspace.cli import app
@@ -171,6 +171,23 @@ def test_best_f1_threshold():
     labels = np.array([1, 1, 0, 1, 0, 0])
     threshold, f1 = best_f1_threshold(scores, labels)
     assert 0.5 < threshold < 0.6 and f1 == pytest.approx(6 / 7)  # tp 3, fp 1, fn 0
+
+
+def test_steady_threshold_is_the_middle_of_a_flat_f1_optimum():
+    """On MRPC-shaped cosines (2,700 paraphrases, 1,300 not) F1 is flat near its best, so
+    small moves of the cosines (what other batch-mates do to int8 vectors) make its argmax
+    jump; the steady threshold (middle of the near-best cuts) moves far less."""
+    rng = np.random.default_rng(0)
+    scores = np.r_[rng.normal(0.7, 0.1, 2700), rng.normal(0.5, 0.12, 1300)]
+    labels = np.r_[np.ones(2700, bool), np.zeros(1300, bool)]
+    steady, f1 = steady_f1_threshold(scores, labels)
+    assert best_f1_threshold(scores, labels)[1] - 0.005 <= f1
+    moved = []
+    for _ in range(30):
+        noisy = scores + rng.normal(0, 0.003, len(scores))
+        moved.append((steady_f1_threshold(noisy, labels)[0], best_f1_threshold(noisy, labels)[0]))
+    steady_spread, argmax_spread = np.ptp(np.array(moved), axis=0)
+    assert steady_spread < argmax_spread / 2 and abs(np.mean(moved, axis=0)[0] - steady) < 0.005
 
 
 # -- clusters --------------------------------------------------------------------------------
