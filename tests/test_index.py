@@ -35,6 +35,16 @@ def truth(clustered):
     return exact.search(queries, 10)[0]
 
 
+def test_exact_index_adds_in_any_label_order(clustered, truth):
+    data, queries = clustered
+    half = len(data) // 2
+    index = ExactIndex(64, "cosine")
+    index.add(np.arange(half, len(data)), data[half:])  # later labels first
+    index.add(np.arange(half), data[:half])
+    assert (index.labels() == np.arange(len(data))).all()
+    assert (index.search(queries, 10)[0] == truth).all()
+
+
 # Binary codes keep one bit per dimension: 64 bits cannot rank 64-d data; they are for
 # 384-d embeddings, where test_space_with_ann_index_matches_exact checks them.
 @pytest.mark.parametrize("kind", [k for k in ANN_KINDS if k != "binary"])

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..encoders.base import l2_normalise
 from ..errors import MissingDependencyError
 
 #: The interpreter with sentence-transformers + optimum-onnx (``make bench`` creates it).
@@ -86,9 +87,7 @@ def _st_torch(bf16: bool) -> InProcess:
     def encode(texts: list[str]) -> np.ndarray:
         context = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
         with context, torch.inference_mode():
-            vectors = model.encode(texts, batch_size=32, convert_to_numpy=True)
-        vectors = vectors.astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+            return l2_normalise(model.encode(texts, batch_size=32, convert_to_numpy=True))
 
     return InProcess(encode)
 
@@ -122,9 +121,7 @@ class StProcessPool:
         return self._encode()
 
     def _encode(self) -> np.ndarray:
-        vectors = self._model.encode(self._texts, pool=self._pool, batch_size=32)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return l2_normalise(self._model.encode(self._texts, pool=self._pool, batch_size=32))
 
     def once(self) -> float:
         started = time.perf_counter()

@@ -96,9 +96,16 @@ class ExactIndex:
         labels = np.asarray(labels, dtype=np.int64)
         vectors = prepare_vectors(vectors, self.dim, self.metric)
         all_labels = np.concatenate([self._labels, labels])
-        order = np.argsort(all_labels, kind="stable")
-        self._labels = all_labels[order]
-        self._matrix = np.asfortranarray(np.concatenate([self._matrix, vectors])[order])
+        merged = np.empty((len(all_labels), self.dim), dtype=np.float32, order="F")
+        old = len(self._labels)
+        if np.all(all_labels[1:] > all_labels[:-1]):  # the usual case: labels only grow
+            merged[:old], merged[old:] = self._matrix, vectors  # one copy, column by column
+            self._labels = all_labels
+        else:
+            order = np.argsort(all_labels, kind="stable")
+            np.take(np.concatenate([self._matrix, vectors]), order, axis=0, out=merged)
+            self._labels = all_labels[order]
+        self._matrix = merged
 
     def remove(self, labels: Iterable[int]) -> int:
         drop = np.isin(self._labels, np.fromiter(labels, dtype=np.int64))
