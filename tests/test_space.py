@@ -118,6 +118,17 @@ def test_long_documents_are_chunked_and_hit_points_at_best_chunk(space):
     hit = space.search("how did the octopus get out of the aquarium", k=1)[0]
     assert hit.id == "long"
     assert hit.chunk is not None and needle in hit.chunk_text
+    # the item's vector weighs every chunk: the unit mean of the stored chunk vectors
+    space.refresh()
+    table = space._view.table
+    chunks = table.matrix[
+        table.item_of_chunk == np.searchsorted(table.items, space._store.rowids(["long"])[0])
+    ]
+    mean = chunks.mean(axis=0) / np.linalg.norm(chunks.mean(axis=0))
+    item, twice = space.vectors(["long"]), space.vectors(["short", "long", "long"])
+    np.testing.assert_allclose(item[0], mean, atol=1e-6)
+    np.testing.assert_array_equal(twice[1:], np.vstack([item, item]))
+    assert float(chunks[0] @ mean) < 0.99  # not just the first chunk
 
 
 def test_model_mismatch_is_refused(space_path, tmp_path):

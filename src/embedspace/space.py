@@ -845,18 +845,14 @@ class Space:
         self._view.refresh()
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        """The stored vector of each id (the first chunk's for chunked documents)."""
+        """Each item's vector, in the order of ``ids`` (repeats allowed): the unit mean of
+        its chunk vectors, the same item vector duplicates, clusters and recommendations
+        use (for a single-chunk item, its stored vector), so "similar to this document"
+        weighs the whole document, not just its first chunk."""
         ids = _lookup_ids(ids)
-        found = {r.id for r in self._store.get(ids)}
-        if len(found) != len(set(ids)):
-            raise ItemNotFoundError(f"unknown ids: {sorted(set(ids) - found)[:5]}")
-        rowids = self._store.rowids(ids)
-
-        def run(view: SearchView) -> np.ndarray:
-            positions = np.searchsorted(view.table.items, rowids)
-            return view.table.matrix[view.table.first_row_of_items(positions)].copy()
-
-        return self._with_view(run)
+        distinct = list(dict.fromkeys(ids))
+        row = {id_: i for i, id_ in enumerate(distinct)}
+        return self._mean_vectors(distinct)[[row[id_] for id_ in ids]]
 
     def info(self) -> dict[str, Any]:
         """Counts, model, dims, disk size."""

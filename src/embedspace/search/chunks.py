@@ -91,11 +91,6 @@ class ChunkTable:
         """Rows of every chunk of the given items."""
         return np.flatnonzero(np.isin(self.item_of_chunk, item_positions))
 
-    def first_row_of_items(self, item_positions: np.ndarray) -> np.ndarray:
-        first = np.full(len(self.items), -1, dtype=np.int64)
-        first[self.item_of_chunk[::-1]] = np.arange(len(self.item_of_chunk))[::-1]
-        return first[item_positions]
-
     def span(self, row: int) -> tuple[int, int] | None:
         """Character span of a chunk, or None when its item is a single chunk."""
         if self.chunks_per_item[self.item_of_chunk[row]] == 1:
