@@ -44,7 +44,7 @@ def drop_unused(store: Store, folder: Path, candidates: set[str]) -> int:
     for relative in candidates - still_used:
         target = folder / THUMBNAIL_DIR / Path(relative).name
         if target.is_file():
-            target.unlink()
+            target.unlink(missing_ok=True)  # another process may be removing it too
             removed += 1
     return removed
 

@@ -55,7 +55,9 @@ class SparseSearcher:
         new.analysed = len(fresh)
         return new
 
-    def _unchanged_rows(self, rowids: np.ndarray, digests: np.ndarray):
+    def _unchanged_rows(
+        self, rowids: np.ndarray, digests: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """For each wanted item, its row in this searcher's counts, and whether that row
         can be kept (same item, same text)."""
         sorter = np.argsort(self._rowids, kind="stable")
