@@ -110,12 +110,8 @@ def _inspect(store: SqliteStore, folder: Path, view: SearchView | None) -> Check
 def _missing_thumbnails(folder: Path, recorded: dict[str, str]) -> list[str]:
     """Recorded thumbnails that are not a file inside the space folder."""
     inside = folder.resolve()
-    return [
-        thumb
-        for thumb in recorded
-        if not (folder / thumb).resolve().is_relative_to(inside)
-        or not (folder / thumb).resolve().is_file()
-    ]
+    targets = {thumb: (folder / thumb).resolve() for thumb in recorded}
+    return [t for t, p in targets.items() if not (p.is_relative_to(inside) and p.is_file())]
 
 
 def _fresh_table(store: SqliteStore, dim: int, metric: str) -> ChunkTable:

@@ -507,8 +507,8 @@ class Space:
         return removed
 
     def _thumbnails_of(self, ids: Sequence[str]) -> set[str]:
-        if self.path is None:  # remote backends keep no thumbnails
-            return set()
+        if self.path is None or not self._store.get_meta("image_model_id"):
+            return set()  # no images here (remote backends never keep thumbnails)
         return thumbnails.recorded_thumbnails(rec.metadata for rec in self._store.get(ids))
 
     def _drop_unused_thumbnails(self, candidates: set[str]) -> None:

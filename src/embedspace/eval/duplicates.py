@@ -1,11 +1,11 @@
 """Duplicate detection quality (MRPC) and the per-model threshold calibration.
 
 The threshold is chosen on MRPC *train* (the middle of the cuts ``cosine >= t`` within
-0.005 of the best F1: ``steady_f1_threshold``) and only then
-scored on MRPC test, so the test figures are what a user gets from the default. Average
-precision on test says how well the cosine ranks paraphrases at all, whatever the cut.
-``python -m embedspace.eval.duplicates --record`` recalibrates the packaged models and
-writes ``encoders/calibration.json``; ``duplicates_markdown`` is the benchmark section.
+0.005 of the best F1: ``steady_f1_threshold``) and only then scored on MRPC test, so the
+test figures are what a user gets from the default. Average precision on test says how
+well the cosine ranks paraphrases at all, whatever the cut. ``python -m
+embedspace.eval.duplicates --record`` recalibrates the packaged models and writes
+``encoders/calibration.json``; ``duplicates_markdown`` is the benchmark section.
 """
 
 from __future__ import annotations
