@@ -12,7 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 import embedspace as es
-from embedspace.analysis.clusters import HDBSCAN_COMPONENTS, hdbscan_labels, reduced_for_density
+from embedspace.analysis.clusters import (
+    HDBSCAN_COMPONENTS,
+    hdbscan_labels,
+    nearest_cluster_for_noise,
+    reduced_for_density,
+)
 from embedspace.analysis.duplicates import best_f1_threshold, steady_f1_threshold
 from embedspace.analysis.neighbours import _hnsw_searcher, knn_graph
 from embedspace.analysis.outliers import outlier_scores
@@ -225,6 +230,29 @@ def test_hdbscan_finds_the_topics_and_leaves_off_topic_items_as_noise(tmp_path):
     assert "hasn" not in " ".join(c.label for c in clusters)  # contractions are no label
 
 
+def test_hdbscan_noise_can_join_its_nearest_cluster(tmp_path):
+    with es.Space(tmp_path / "t.space", progress=False) as sp:
+        sp.add(list(TICKETS.values()) + OFF_TOPIC, ids=list(TICKETS) + [f"x{i}" for i in range(5)])
+        kept = sp.clusters(method="hdbscan", min_size=4)
+        joined = sp.clusters(method="hdbscan", min_size=4, noise="nearest")
+        with pytest.raises(InvalidInputError, match="noise must be one of"):
+            sp.clusters(method="hdbscan", noise="drop")
+    assert sum(c.size for c in joined) == len(TICKETS) + len(OFF_TOPIC)  # every item placed
+    assert len(joined) == len(kept)
+    by_members = {frozenset(i for i in c.ids if not i.startswith("x")): c for c in joined}
+    for c in kept:  # the clusters' own members stay together; only noise was added
+        on_topic = frozenset(i for i in c.ids if not i.startswith("x"))
+        assert set(c.ids) <= set(by_members[on_topic].ids)
+
+
+def test_noise_joins_the_cluster_with_the_closest_centre():
+    matrix = np.array([[1, 0], [0.98, 0.2], [0, 1], [0.2, 0.98], [0.9, 0.44], [0.3, 0.95]])
+    matrix = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+    labels = np.array([0, 0, 1, 1, -1, -1])
+    assert nearest_cluster_for_noise(matrix, labels).tolist() == [0, 0, 1, 1, 0, 1]
+    assert nearest_cluster_for_noise(matrix, np.full(6, -1)).tolist() == [-1] * 6
+
+
 def test_hdbscan_works_on_principal_components_of_large_high_dimensional_sets():
     rng = np.random.default_rng(7)
     centres = rng.normal(size=(12, 384))
@@ -341,6 +369,22 @@ def test_cli_dupes_cluster_outliers_recommend(tickets):
     result = runner.invoke(app, ["cluster", space, "--k", "3", "--json", "--members"])
     assert result.exit_code == 0, result.output
     assert sorted(c["size"] for c in _json_lines(result.output)) == [4, 4, 4]
+    result = runner.invoke(
+        app,
+        [
+            "cluster",
+            space,
+            "--method",
+            "hdbscan",
+            "--min-size",
+            "3",
+            "--noise",
+            "nearest",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert sum(c["size"] for c in _json_lines(result.output)) == len(TICKETS)
 
     result = runner.invoke(app, ["outliers", space, "--k", "3", "--limit", "2", "--json"])
     assert result.exit_code == 0, result.output

@@ -394,6 +394,11 @@ def test_duplicates_and_clusters_match_the_library(server_url, served_space_path
     assert sum(c["size"] for c in body["clusters"]) == 60
     noise = httpx.post(f"{server_url}/clusters", json={"method": "hdbscan", "min_size": 3}).json()
     assert sum(c["size"] for c in noise["clusters"]) <= 60
+    small = {"method": "hdbscan", "min_size": 2}
+    some = httpx.post(f"{server_url}/clusters", json=small).json()["clusters"]
+    everyone = httpx.post(f"{server_url}/clusters", json={**small, "noise": "nearest"}).json()
+    assert len(some) >= 2 and len(everyone["clusters"]) == len(some)
+    assert sum(c["size"] for c in everyone["clusters"]) == 60 > sum(c["size"] for c in some)
     bad = httpx.post(f"{server_url}/clusters", json={"k": 500})
     assert (
         bad.status_code == 400 and "between 1 and the item count" in bad.json()["error"]["message"]

@@ -442,6 +442,10 @@ def cluster(
     min_size: Annotated[
         int | None, typer.Option(help="HDBSCAN: smallest cluster (default 5).")
     ] = None,
+    noise: Annotated[
+        str,
+        typer.Option(help="HDBSCAN: keep (leave noise out) | nearest (join the closest cluster)"),
+    ] = "keep",
     where: WhereOpt = None,
     members: Annotated[
         bool, typer.Option("--members", help="With --json: list every member id.")
@@ -453,7 +457,7 @@ def cluster(
 
     with _open(space, create=False) as sp:
         clusters = sp.clusters(
-            k, method, min_size=min_size, where=parse_cli_where(where or []) or None
+            k, method, min_size=min_size, noise=noise, where=parse_cli_where(where or []) or None
         )
         texts = _texts(sp, [i for c in clusters for i in c.central]) if not as_json else {}
     if as_json:

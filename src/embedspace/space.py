@@ -943,18 +943,20 @@ class Space:
         method: str = "kmeans",
         *,
         min_size: int | None = None,
+        noise: str = "keep",
         where: dict[str, Any] | None = None,
         seed: int = 0,
     ) -> list[Cluster]:
         """Topics: ``method`` "kmeans" (``k`` clusters, chosen by silhouette when None) or
         "hdbscan" (density-based; ``min_size`` members at least, default 5; items in no
-        dense region are left out as noise). Each cluster has its member ids, a label of
-        distinctive words (class-based TF-IDF) and its most central members. Largest first.
+        dense region are left out as noise, or with ``noise="nearest"`` join the cluster
+        whose centre is closest). Each cluster has its member ids, a label of distinctive
+        words (class-based TF-IDF) and its most central members. Largest first.
         """
         items, _ = self._item_set(where)
         if not len(items):
             return []
-        labels = cluster_labels(items.matrix, k, method, min_size=min_size, seed=seed)
+        labels = cluster_labels(items.matrix, k, method, min_size=min_size, seed=seed, noise=noise)
         return build_clusters(items.ids, items.texts, items.matrix, labels)
 
     def outliers(

@@ -5,7 +5,9 @@
   silhouette on all of 100k items would be O(n^2).
 * **HDBSCAN** (scikit-learn) finds clusters of any shape and size and leaves items in no
   dense region unassigned (noise): nothing forces an odd item into a topic. It runs on
-  the vectors' first 50 principal components (``HDBSCAN_COMPONENTS``).
+  the vectors' first 50 principal components (``HDBSCAN_COMPONENTS``). With
+  ``noise="nearest"`` each noise item then joins the cluster whose centre is closest
+  (BERTopic's ``reduce_outliers`` with embeddings), for when every item needs a topic.
 
 A cluster's label comes from class-based TF-IDF (BERTopic's c-TF-IDF): all its texts
 form one document, and a word scores high when it is frequent in that cluster and rare
@@ -28,6 +30,8 @@ from ..encoders.sparse import Analyzer
 from ..errors import InvalidInputError, MissingDependencyError
 
 METHODS = ("kmeans", "hdbscan")
+#: What HDBSCAN's noise becomes: left out ("keep") or given its nearest cluster.
+NOISE_POLICIES = ("keep", "nearest")
 #: HDBSCAN runs on this many principal components (re-normalised), not on all 384
 #: dimensions. Why: in high dimensions density estimates flatten (distances all look
 #: alike), so its clusters swing with small changes of the vectors; at 384-d a batching
@@ -94,15 +98,19 @@ def cluster_labels(
     *,
     min_size: int | None = None,
     seed: int = 0,
+    noise: str = "keep",
 ) -> np.ndarray:
-    """A cluster number per row (-1 = noise, HDBSCAN only)."""
+    """A cluster number per row (-1 = noise: HDBSCAN with ``noise="keep"`` only)."""
     if method not in METHODS:
         raise InvalidInputError(f"method must be one of {METHODS}, not {method!r}")
+    if noise not in NOISE_POLICIES:
+        raise InvalidInputError(f"noise must be one of {NOISE_POLICIES}, not {noise!r}")
     n = len(matrix)
     if method == "hdbscan":
         if k is not None:
             raise InvalidInputError("HDBSCAN finds the number of clusters itself; leave k unset")
-        return hdbscan_labels(matrix, 5 if min_size is None else min_size)
+        labels = hdbscan_labels(matrix, 5 if min_size is None else min_size)
+        return nearest_cluster_for_noise(matrix, labels) if noise == "nearest" else labels
     if k is None:
         k = choose_k(matrix, seed=seed)
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= n:
@@ -136,6 +144,24 @@ def hdbscan_labels(matrix: np.ndarray, min_size: int) -> np.ndarray:
     # Euclidean distance between unit vectors is a monotone function of cosine.
     model = _sklearn().cluster.HDBSCAN(min_cluster_size=min_size, copy=True)
     return model.fit_predict(reduced_for_density(matrix)).astype(np.int64)
+
+
+def nearest_cluster_for_noise(matrix: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``labels`` with each noise item (-1) moved to the cluster whose mean vector is most
+    similar to it (cosine). Clusters keep their shape: centres come from the original
+    members only. All noise stays noise when there is no cluster to join."""
+    noise = labels < 0
+    if not noise.any() or noise.all():
+        return labels
+    clusters, members = np.unique(labels[~noise], return_inverse=True)
+    rows = np.flatnonzero(~noise)
+    membership = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (members, rows)), shape=(len(clusters), len(labels))
+    )
+    centres = l2_normalise(np.asarray(membership @ matrix, dtype=np.float32))
+    out = labels.copy()
+    out[noise] = clusters[np.argmax(matrix[noise] @ centres.T, axis=1)]
+    return out
 
 
 def reduced_for_density(matrix: np.ndarray) -> np.ndarray:

@@ -299,6 +299,10 @@ class ClustersRequest(BaseModel):
     k: int | None = Field(default=None, ge=1, le=1000, description="k-means only; default: auto.")
     method: Literal["kmeans", "hdbscan"] = "kmeans"
     min_size: int | None = Field(default=None, ge=2, le=100_000, description="HDBSCAN only.")
+    noise: Literal["keep", "nearest"] = Field(
+        default="keep",
+        description="HDBSCAN only: leave noise out, or give each noise item its nearest cluster.",
+    )
     where: Metadata | None = None
 
 

@@ -198,7 +198,8 @@ async def duplicates(body: DuplicatesRequest, request: Request) -> DuplicatesRes
 
 @router.post("/clusters", response_model=ClustersResponse, tags=["analysis"])
 async def clusters(body: ClustersRequest, request: Request) -> ClustersResponse:
-    """Topics: k-means (automatic k unless given) or HDBSCAN (noise left out)."""
+    """Topics: k-means (automatic k unless given) or HDBSCAN (noise left out, or given
+    its nearest cluster with ``noise="nearest"``)."""
     found = await run_in_threadpool(_service(request).clusters, **body.model_dump())
     return ClustersResponse(clusters=[ClusterOut(**c.to_dict()) for c in found])
 
