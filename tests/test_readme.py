@@ -1,0 +1,49 @@
+"""The README's Python examples run as pasted, and print what their comments say.
+
+Blocks that need the reader's own files or a running server (photos, the OpenAI client)
+are left out; the PostgreSQL one starts its own throwaway server like test_postgres."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+NEEDS_READER_SETUP = ("photos/", "OpenAI(")
+
+
+def _blocks() -> list[str]:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return [b for b in blocks if not any(marker in b for marker in NEEDS_READER_SETUP)]
+
+
+def _run(block: str, folder: Path) -> str:
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(block, str(README), "exec"), {"__name__": "readme"})
+    finally:
+        os.chdir(cwd)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("block", _blocks(), ids=lambda b: b.splitlines()[2][:40])
+def test_readme_example_runs(block, tmp_path):
+    printed = _run(block, tmp_path)
+    if "space.duplicates()" in block:  # the comments show the output
+        shown = (
+            "['forgot', 'reset'] 0.81",
+            "['order', 'package'] 0.74",
+            "['crash', 'camera'] 0.67",
+        )
+        for line in (*shown, "recipe"):
+            assert line in printed
+    if "context(" in block:
+        assert printed.startswith("[1] The product is great")
