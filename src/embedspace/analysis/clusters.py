@@ -28,6 +28,7 @@ from scipy import sparse
 from ..encoders.base import l2_normalise
 from ..encoders.sparse import Analyzer
 from ..errors import InvalidInputError, MissingDependencyError
+from .items import mean_item_vectors
 
 METHODS = ("kmeans", "hdbscan")
 #: What HDBSCAN's noise becomes: left out ("keep") or given its nearest cluster.
@@ -154,11 +155,7 @@ def nearest_cluster_for_noise(matrix: np.ndarray, labels: np.ndarray) -> np.ndar
     if not noise.any() or noise.all():
         return labels
     clusters, members = np.unique(labels[~noise], return_inverse=True)
-    rows = np.flatnonzero(~noise)
-    membership = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (members, rows)), shape=(len(clusters), len(labels))
-    )
-    centres = l2_normalise(np.asarray(membership @ matrix, dtype=np.float32))
+    centres = mean_item_vectors(members, matrix[~noise], len(clusters))
     out = labels.copy()
     out[noise] = clusters[np.argmax(matrix[noise] @ centres.T, axis=1)]
     return out
