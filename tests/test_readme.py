@@ -38,12 +38,9 @@ def _run(block: str, folder: Path) -> str:
 def test_readme_example_runs(block, tmp_path):
     printed = _run(block, tmp_path)
     if "space.duplicates()" in block:  # the comments show the output
-        shown = (
-            "['forgot', 'reset'] 0.81",
-            "['order', 'package'] 0.74",
-            "['crash', 'camera'] 0.67",
-        )
-        for line in (*shown, "recipe"):
-            assert line in printed
+        # ids only: the scores' third digit differs between recipes (fp32, int8)
+        shown = ["['forgot', 'reset']", "['order', 'package']", "['crash', 'camera']"]
+        assert printed.splitlines()[:3] == shown
+        assert "recipe" in printed
     if "context(" in block:
         assert printed.startswith("[1] The product is great")

@@ -35,10 +35,12 @@ def test_negation_scores_clearly_lower_than_a_paraphrase(cross):
         "The product is good", ["The product is great", "The product is not good"]
     )
     assert great - negated > 0.3, (great, negated)
-    # the bi-encoder, by contrast, still calls the negation a close match (0.74 vs 0.91)
+    # the bi-encoder, by contrast, still calls the negation a close match: fp32 gives
+    # 0.734 (paraphrase 0.910); int8 recipes land within ~0.01 of it on any CPU
     enc = es.load_encoder("default")
     vectors = enc.encode(["The product is good", "The product is great", "The product is not good"])
-    assert vectors[0] @ vectors[2] > 0.7
+    assert vectors[0] @ vectors[2] > 0.65
+    assert vectors[0] @ vectors[1] - vectors[0] @ vectors[2] < great - negated
 
 
 @pytest.mark.parametrize(

@@ -863,6 +863,7 @@ class Space:
             "chunks": self._store.chunk_count(),
             "model": self._store.get_meta("model_name") or None,
             "model_id": self.model_id or None,
+            "recipe": getattr(self.encoder, "recipe", None),  # how this CPU runs the model
             "dim": self.dim,
             "metric": self.metric,
             "index": self._native.index_name

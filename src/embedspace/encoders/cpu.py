@@ -1,0 +1,54 @@
+"""What this CPU can do, and which build of the default model it should run.
+
+Why it matters: ONNX Runtime picks its integer kernels by instruction set (AVX2's
+``vpmaddubsw``, AVX-512 VNNI's ``vpdpbusd``, AMX tiles, ARM's ``sdot``), and those kernels
+agree only when no intermediate saturates. The ``r7`` recipe (``recipes.py``) keeps every
+kernel exact, so it is chosen wherever there are integer dot products; without them (old
+x86 without AVX2, ARM without dot-product) int8 is slower than float and ``fp32`` is used.
+The instruction sets are printed by the benchmarks and recorded with each cached build.
+"""
+
+from __future__ import annotations
+
+import platform
+from functools import lru_cache
+from pathlib import Path
+
+#: /proc/cpuinfo flags we report, in the order a reader compares CPUs by.
+X86_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile")
+#: ARM: "asimddp" = the dot-product extension (sdot/udot), "i8mm" = int8 matrix multiply.
+ARM_FLAGS = ("asimd", "asimddp", "i8mm", "bf16")
+
+
+@lru_cache(maxsize=1)
+def instruction_sets() -> tuple[str, ...]:
+    """The vector instruction sets of this CPU that matter for inference, e.g.
+    ``("avx2", "avx512f", "avx512_vnni")``; empty where the OS does not tell."""
+    machine = platform.machine().lower()
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        text = ""
+    words = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            words.update(value.split())
+    if machine in ("arm64", "aarch64") and not words and platform.system() == "Darwin":
+        words = {"asimd", "asimddp"}  # every Apple Silicon core has the dot product
+    known = X86_FLAGS if machine in ("x86_64", "amd64") else ARM_FLAGS
+    return tuple(flag for flag in known if flag in words)
+
+
+def choose_recipe(isa: tuple[str, ...] | None = None) -> str:
+    """``"r7"`` (row-scaled int8, see ``recipes.py``) where the CPU has integer dot
+    products, else ``"fp32"``. The same recipe on every such CPU is deliberate: its
+    integer sums are exact on each, so two machines that share a space agree."""
+    isa = instruction_sets() if isa is None else isa
+    return "r7" if {"avx2", "asimddp"} & set(isa) else "fp32"
+
+
+def describe() -> str:
+    """One line for benchmark headers: machine, instruction sets and chosen recipe."""
+    isa = instruction_sets()
+    return f"{platform.machine()} [{' '.join(isa) or 'no SIMD flags found'}] -> recipe {choose_recipe(isa)}"
