@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..demo import demo_corpus
+from ..encoders.cpu import describe
 from ..errors import EmbedspaceWarning
 from . import ann, endtoend, speed
 from .datasets import data_root
@@ -83,6 +84,8 @@ def machine_section() -> str:
             "### Machine and versions",
             "",
             f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; {versions}.",
+            f"CPU instruction sets and the default model's recipe: {describe()}. Figures "
+            "measured on another CPU kind say so beside them; re-run `make bench` on yours.",
             "`TOKENIZERS_PARALLELISM=false`. Command: `make bench` (= `.venv/bin/python benchmarks/run.py`);",
             "one section: `.venv/bin/python benchmarks/run.py --only ann`.",
         ]

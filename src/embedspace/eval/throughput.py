@@ -201,7 +201,7 @@ def encoding_throughput(
     ]
     ours: list[tuple[str, Contender]] = [
         (
-            "embedspace default (ONNX, fused dynamic int8)",
+            f"embedspace default (ONNX, row-scaled int8, recipe {load_encoder('default').recipe})",
             InProcess(load_encoder("default").encode),
         ),
         (
@@ -268,13 +268,13 @@ def throughput_markdown(rows: list[dict[str, Any]]) -> str:
 #: What the table cannot say by itself (profiled with ONNX Runtime's session profiler, one
 #: 256-token text on one core, and by timing the graph with its attention core cut out).
 READING = (
-    "Reading it: on short texts the int8 graph is all projections and wins big. On 256-token "
-    "texts each core encodes one text at a time (`encoders/runtime.run_batches`). On one "
-    "core such a text takes ~25 ms: ~14 ms of int8 projections, already at ~200 GMAC/s (90% "
-    "of what ONNX Runtime's VNNI GEMM reaches on its own), ~8.6 ms of attention core (QK^T, "
-    "softmax, PV: fp32 in every ONNX Runtime CPU kernel) and ~1.8 ms of GELU. 4x "
-    "sentence-transformers' fp32 there needs ~19.5 ms a text: attention ~3x faster, i.e. an "
-    "int8 attention kernel of our own, which ONNX Runtime's CPU provider does not have. "
+    "Reading it: the default's recipe `r7` scales activations per token, so a text's vector "
+    "does not depend on its batch-mates, and keeps weights to 7 bits so AVX2's saturating "
+    "`vpmaddubsw` computes the same integers as VNNI/AMX (docs/architecture.md). It costs "
+    "speed against the former per-batch dynamic int8 (`fq2`; one side-by-side run on a Xeon "
+    "with AMX, best rounds: 367 vs 512 short texts/s, 34 vs 38 256-token texts/s): "
+    "per-row scales take six small ops per projection that ONNX Runtime has no fused "
+    "kernel for, and attention runs in `MultiHeadAttention` (fp32) instead of `QAttention`. "
     "sentence-transformers' multi-process pool, its own way of using every core, races too. "
     "The ONNX backend's int8 export (per-tensor scales) falls below 0.99 cosine on long "
     "texts, so it is not counted as the peer's fastest there; its ratio is shown anyway."
