@@ -78,7 +78,14 @@ $(PEER)/.installed: Makefile
 	$(PEER)/bin/python -m pip install -q $(TORCH) $(PEER_PACKAGES)
 	@touch $@
 
-bench: install $(PEER)/.installed
+# fastembed (a peer in the encoding race) pins its own onnxruntime/tokenizers: own venv.
+FASTEMBED := .venv-fastembed
+$(FASTEMBED)/.installed: Makefile
+	@test -x $(FASTEMBED)/bin/python || $(PYTHON) -m venv $(FASTEMBED)
+	$(FASTEMBED)/bin/python -m pip install -q fastembed==0.9.1
+	@touch $@
+
+bench: install $(PEER)/.installed $(FASTEMBED)/.installed
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 
@@ -87,4 +94,4 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(PEER) demo.space
+	rm -rf $(VENV) $(PEER) $(FASTEMBED) demo.space

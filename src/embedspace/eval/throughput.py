@@ -3,7 +3,7 @@
 Peers: sentence-transformers with its default (torch fp32), bf16 autocast (CPUs with
 AVX-512 BF16), its multi-process pool (one single-thread worker per core), and its ONNX
 backend as its documentation sets it up (plain export, O3 graph optimisation, dynamic
-int8 for AVX-512 VNNI). The ONNX backend needs optimum-onnx, which pins transformers
+int8 for AVX-512 VNNI); and fastembed on the fp32 export (its own venv). The ONNX backend needs optimum-onnx, which pins transformers
 4.x, so it runs in its own venv (``.venv-peer``, made by ``make bench``) through
 ``benchmarks/st_onnx_peer.py``, kept alive between timed runs.
 "Its fastest" is the fastest peer setting that keeps cosine >= 0.99 to fp32.
@@ -36,7 +36,11 @@ from ..errors import MissingDependencyError
 
 #: The interpreter with sentence-transformers + optimum-onnx (``make bench`` creates it).
 PEER_PYTHON = Path(os.environ.get("EMBEDSPACE_PEER_PYTHON", ".venv-peer/bin/python"))
-PEER_SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "st_onnx_peer.py"
+#: fastembed's own venv (``make bench``): it pins its own onnxruntime and tokenizers.
+FASTEMBED_PYTHON = Path(os.environ.get("EMBEDSPACE_FASTEMBED_PYTHON", ".venv-fastembed/bin/python"))
+BENCH_DIR = Path(__file__).resolve().parents[3] / "benchmarks"
+#: Where the ST peer writes its ONNX exports of the packaged model (fastembed reads fp32).
+ST_EXPORT = Path(".cache/bench/st-onnx-model").resolve()
 #: A peer setting counts as "its fastest" only at this agreement with fp32 or better.
 MIN_COSINE = 0.99
 #: Timed runs per configuration (one per round).
@@ -133,27 +137,28 @@ class StProcessPool:
             self._model.stop_multi_process_pool(self._pool)
 
 
-class StOnnxPeer:
-    """sentence-transformers' ONNX backend, served by ``benchmarks/st_onnx_peer.py`` in the
-    peer venv (see module doc): one process per variant, kept alive between timed runs."""
+class PeerProcess:
+    """A peer served by a script in its own venv (``benchmarks/st_onnx_peer.py``,
+    ``benchmarks/fastembed_peer.py``): one process per configuration, kept alive between
+    timed runs. ``model_dir()`` gives the model folder the script loads."""
 
-    def __init__(self, variant: str) -> None:
-        if not PEER_PYTHON.is_file():
+    def __init__(
+        self, python: Path, script: Path, model_dir: Callable[[], Path], *options: str
+    ) -> None:
+        if not python.is_file():
             raise MissingDependencyError(
-                f"{PEER_PYTHON} not found: `make bench` creates the peer venv with "
-                "sentence-transformers' ONNX backend (optimum-onnx)"
+                f"{python} not found: `make bench` creates the peers' venvs "
+                "(sentence-transformers' ONNX backend, fastembed)"
             )
-        self.variant = variant
+        self.python, self.script, self.model_dir, self.options = python, script, model_dir, options
         self._tmp = tempfile.TemporaryDirectory()
         self._process: subprocess.Popen[str] | None = None
 
     def start(self, texts: list[str]) -> np.ndarray:
-        from ..encoders.registry import minilm_reference_dir
-
         given, out = Path(self._tmp.name) / "texts.json", Path(self._tmp.name) / "vectors.npy"
         given.write_text(json.dumps(texts))
-        command = [str(PEER_PYTHON), str(PEER_SCRIPT), str(minilm_reference_dir()),
-                   str(given), str(out), "--variant", self.variant]  # fmt: skip
+        command = [str(self.python), str(self.script), str(self.model_dir()),
+                   str(given), str(out), *self.options]  # fmt: skip
         self._process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -170,13 +175,29 @@ class StOnnxPeer:
         assert self._process is not None and self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the ST ONNX peer ({self.variant}) exited: see its stderr above")
+            raise RuntimeError(f"peer {self.script.name} {self.options} exited: see its stderr")
         return json.loads(line)
 
     def close(self) -> None:
         if self._process is not None:
             self._process.communicate(timeout=60)  # closes stdin: the peer exits
         self._tmp.cleanup()
+
+
+def _packaged_minilm() -> Path:
+    from ..encoders.registry import minilm_reference_dir
+
+    return minilm_reference_dir()
+
+
+def _st_onnx(variant: str) -> PeerProcess:
+    return PeerProcess(PEER_PYTHON, BENCH_DIR / "st_onnx_peer.py", _packaged_minilm,
+                       "--variant", variant, "--cache", str(ST_EXPORT))  # fmt: skip
+
+
+def _fastembed() -> PeerProcess:
+    """fastembed on the fp32 ONNX export the ST peer made (started after it, so it exists)."""
+    return PeerProcess(FASTEMBED_PYTHON, BENCH_DIR / "fastembed_peer.py", lambda: ST_EXPORT)
 
 
 def encoding_throughput(
@@ -195,9 +216,10 @@ def encoding_throughput(
             f"sentence-transformers fp32, multi-process pool ({cpu_workers()} x 1 thread)",
             StProcessPool(cpu_workers()),
         ),
-        ("sentence-transformers ONNX backend fp32", StOnnxPeer("fp32")),
-        ("sentence-transformers ONNX backend O3", StOnnxPeer("O3")),
-        ("sentence-transformers ONNX backend int8 (avx512_vnni)", StOnnxPeer("qint8")),
+        ("sentence-transformers ONNX backend fp32", _st_onnx("fp32")),
+        ("sentence-transformers ONNX backend O3", _st_onnx("O3")),
+        ("sentence-transformers ONNX backend int8 (avx512_vnni)", _st_onnx("qint8")),
+        (f"fastembed 0.9.1 (fp32 ONNX export, {cpu_workers()} threads)", _fastembed()),
     ]
     ours: list[tuple[str, Contender]] = [
         (

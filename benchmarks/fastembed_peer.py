@@ -1,0 +1,66 @@
+"""fastembed as a benchmark peer (run by its own venv, `.venv-fastembed`, made by `make bench`).
+
+fastembed is the CPU embedding library people pick for speed (ONNX Runtime under the hood).
+It would download its model from a hub; here it is given a local fp32 ONNX export of the
+same all-MiniLM-L6-v2 (the folder `st_onnx_peer.py` exports) through
+``TextEmbedding.add_custom_model`` + ``specific_model_path``, so nothing is downloaded.
+Same protocol as st_onnx_peer.py:
+
+    python fastembed_peer.py MODEL_DIR TEXTS.json OUT.npy
+encodes once as warm-up, saves the unit vectors to OUT.npy, prints {"ready": true}; then
+answers each line "run" on stdin with {"seconds": ...}, until stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["HF_HUB_OFFLINE"] = "1"  # never download
+warnings.simplefilter("ignore")
+
+import numpy as np  # noqa: E402
+from fastembed import TextEmbedding  # noqa: E402
+from fastembed.common.model_description import ModelSource, PoolingType  # noqa: E402
+
+NAME = "local/all-MiniLM-L6-v2"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", type=Path, help="folder with onnx/model.onnx + tokenizer")
+    parser.add_argument("texts", type=Path)
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    TextEmbedding.add_custom_model(
+        model=NAME,
+        pooling=PoolingType.MEAN,
+        normalization=True,
+        sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
+        dim=384,
+        model_file="onnx/model.onnx",
+    )
+    threads = len(os.sched_getaffinity(0))
+    model = TextEmbedding(NAME, specific_model_path=str(args.model_dir), threads=threads)
+    texts = json.loads(args.texts.read_text())
+
+    def run() -> np.ndarray:
+        return np.stack(list(model.embed(texts, batch_size=32))).astype(np.float32)
+
+    np.save(args.out, run())  # the warm-up, as for every configuration
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "run":
+            started = time.perf_counter()
+            run()
+            print(json.dumps({"seconds": time.perf_counter() - started}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
