@@ -144,3 +144,19 @@ def test_safetensors_reader_reads_the_real_file():
     tensors = read_safetensors(minilm_reference_dir() / "model.safetensors")
     assert tensors["embeddings.word_embeddings.weight"].shape == (30522, 384)
     assert tensors["encoder.layer.5.output.dense.weight"].dtype == np.float32
+
+
+def test_one_worker_gives_the_vectors_of_many(encoder, sentences):
+    """A 1-core container (EMBEDSPACE_THREADS=1 or an affinity mask of one CPU) runs the
+    batches one after another: same recipe, same vectors."""
+    from embedspace.encoders.calibration import calibration
+
+    one = OnnxTextEncoder(
+        fast_int8_model(minilm_reference_dir(), "all-MiniLM-L6-v2", encoder.recipe)[0],
+        minilm_reference_dir() / "tokenizer.json",
+        threads=1,
+    )
+    assert (one.encode(sentences) * encoder.encode(sentences)).sum(axis=1).min() >= 0.9999
+    for recipe in ("r7", "fp32"):  # every recipe's model id has a calibrated threshold
+        model_id = encoder.model_id.rsplit("-", 1)[0] + f"-{recipe}"
+        assert calibration(model_id)["duplicate_threshold"] > 0.5
