@@ -48,6 +48,7 @@ SECTIONS = (
     "postgres",
     "rerank",
     "finetune",
+    "suite",
 )
 
 
@@ -363,6 +364,15 @@ def run_finetune(root: Path | None) -> None:
     emit("finetune", finetune_markdown(finetune_gain(folder, Path(".cache/finetune"))))
 
 
+def run_suite_section(root: Path | None) -> None:
+    """The 13-task retrieval suite: every mode, each fusion, hybrid + re-rank."""
+    from .retrieval_suite import first_stage_markdown, rerank_markdown, run_suite
+
+    results = run_suite(root, progress=sys.stderr.isatty())
+    emit("suite-first-stage", first_stage_markdown(results))
+    emit("suite-rerank", rerank_markdown(results))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -395,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "postgres": run_postgres,
         "rerank": lambda: run_rerank(root),
         "finetune": lambda: run_finetune(root),
+        "suite": lambda: run_suite_section(root),
     }
     for section in args.only:
         runners[section]()
