@@ -7,6 +7,7 @@ import pytest
 
 from embedspace.encoders.sparse import (
     PLAIN_ANALYZER,
+    QUERY_ANALYZER,
     SEARCH_ANALYZER,
     SPARSE_MODELS,
     BagOfWordsModel,
@@ -67,6 +68,29 @@ def test_bm25_ranks_keyword_match_first_and_respects_bound():
     assert int(np.argmax(scores)) == 2
     assert scores.max() <= model.max_score("photosynthesis in plants") + 1e-6
     assert model.scores("zzzz unknown words").max() == 0.0
+
+
+def test_bm25_bound_counts_words_the_corpus_has_never_seen():
+    """The bound is over every query word, unseen ones at the idf of a word no document
+    has: one matching word of four earns a fraction of its credit alone, not all of it."""
+    model = Bm25Model().fit(CORPUS)
+    alone, diluted = "photosynthesis", "photosynthesis quokka zebra yodel"
+    best = model.scores(diluted).max()
+    assert best == pytest.approx(model.scores(alone).max())
+    assert best / model.max_score(diluted) < best / model.max_score(alone) / 3
+    assert model.bound(alone).coverage == 1.0
+    assert model.bound(diluted).coverage < 0.35
+    assert model.bound("zzzz unknown words").coverage == 0.0
+
+
+def test_bm25_gives_function_words_and_one_letter_tokens_no_credit():
+    model = Bm25Model().fit([*CORPUS, "It's what they haven't done: s t a"])
+    assert QUERY_ANALYZER("What's the cat doing? It hasn't eaten") == ["cat", "eaten"]
+    for query in ("what is it, and how?", "s t", "!!! ???"):
+        assert model.scores(query).max() == 0.0
+        assert model.bound(query).total == 0.0 and model.bound(query).coverage == 0.0
+    # documents still index those words: only a query is not credited for them
+    assert "haven" in model.vocabulary
 
 
 def test_unfitted_and_unknown_models_raise():

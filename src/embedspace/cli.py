@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import EmbedspaceError, InvalidInputError
+from .search.hybrid import DEFAULT_ALPHA
 
 app = typer.Typer(
     help="Turn text and images into vectors in one space and search it by meaning. Try: embedspace demo",
@@ -345,7 +346,9 @@ def search(
         list[str] | None, typer.Option(help="Metadata filter key=value (repeatable).")
     ] = None,
     fusion: Annotated[str, typer.Option(help="Hybrid fusion: convex | rrf")] = "convex",
-    alpha: Annotated[float, typer.Option(help="Hybrid convex weight of dense (0..1).")] = 0.5,
+    alpha: Annotated[
+        float, typer.Option(help="Hybrid convex weight of dense (0..1).")
+    ] = DEFAULT_ALPHA,
     vector_storage: Annotated[
         str, typer.Option(help="ram | mmap (vectors memory-mapped from disk: larger than RAM).")
     ] = "ram",

@@ -56,7 +56,7 @@ from .ingest.loaders import LoadedItem, discover, load_file
 from .integrity import CheckReport, check_store
 from .progress import progress_bar
 from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
-from .search.hybrid import check_fusion, convex_scores, rrf_scores
+from .search.hybrid import DEFAULT_ALPHA, check_fusion, fuse
 from .search.rerank import RERANK_DEPTH, check_rerank_args, rerank_hits
 from .search.rerank import resolve as resolve_reranker
 from .search.results import Hit, Ranking
@@ -70,9 +70,8 @@ MODES = ("dense", "sparse", "hybrid")
 HYBRID_DEPTH = 100
 #: Items per write transaction: a crash loses at most one batch of work, never half of one.
 DEFAULT_BATCH = 256
-#: Hybrid defaults, chosen from the SciFact + paraphrase measurements in docs/benchmarks.md.
+#: Hybrid default fusion (and DEFAULT_ALPHA), chosen on the retrieval suite (docs/benchmarks.md).
 DEFAULT_FUSION = "convex"
-DEFAULT_ALPHA = 0.5
 
 
 @dataclass
@@ -752,10 +751,15 @@ class Space:
         sparse_pos = Ranking.top(raw, depth, matched).positions
         candidates = np.union1d(dense_pos, sparse_pos)
         dense_scores, rows = view.dense.scores_for_items(qvec, candidates)
-        if fusion == "rrf":
-            fused = rrf_scores(candidates, dense_pos) + rrf_scores(candidates, sparse_pos)
-        else:
-            fused = convex_scores(dense_scores, keyword.normalised(raw, query)[candidates], alpha)
+        credit = keyword.normalised(raw[candidates], query)
+        fused = fuse(
+            fusion,
+            alpha,
+            candidates,
+            (dense_scores, dense_pos),
+            (credit, sparse_pos),
+            keyword.coverage(query),
+        )
         order = np.argsort(-fused, kind="stable")[:k]
         return self._hits(view, candidates[order], fused[order], rows[order])
 

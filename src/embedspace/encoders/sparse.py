@@ -26,6 +26,19 @@ ENGLISH_STOP_WORDS = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their "
     "then there these they this to was will with".split()
 )
+#: Function words a *query* may contain that earn no keyword credit (NLTK's English list,
+#: contraction pieces included: "hasn't" -> "hasn", "t"). Documents keep them: the index
+#: is unchanged, only what a query is credited for.
+QUERY_STOP_WORDS = ENGLISH_STOP_WORDS | frozenset(
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his "
+    "himself she her hers herself its itself them theirs themselves what which who whom "
+    "those am were been being have has had having do does did doing because until while "
+    "about against between through during before after above below from up down out off "
+    "over under again further once here when where why how all any both each few more most "
+    "other some nor only own same so than too very can just don should now ll re ve ain "
+    "aren couldn didn doesn hadn hasn haven isn ma mightn mustn needn shan shouldn wasn "
+    "weren won wouldn".split()
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -38,16 +51,20 @@ def _english_stemmer():
 
 @dataclass(frozen=True)
 class Analyzer:
-    """Text -> terms: lower-case word tokens, optional stop-word removal and stemming."""
+    """Text -> terms: lower-case word tokens, optional stop-word removal and stemming;
+    tokens shorter than ``min_length`` are dropped."""
 
     lowercase: bool = True
     stop_words: frozenset[str] = field(default=frozenset())
     stem: bool = False
+    min_length: int = 1
 
     def __call__(self, text: str) -> list[str]:
         if self.lowercase:
             text = text.lower()
-        terms = [t for t in _WORD.findall(text) if t not in self.stop_words]
+        terms = [
+            t for t in _WORD.findall(text) if len(t) >= self.min_length and t not in self.stop_words
+        ]
         if self.stem:
             stem = _stem_word
             terms = [stem(t) for t in terms]
@@ -61,6 +78,9 @@ def _stem_word(word: str) -> str:
 
 #: The analyzer BM25 search uses by default (Elasticsearch's "english" analyzer, roughly).
 SEARCH_ANALYZER = Analyzer(stop_words=ENGLISH_STOP_WORDS, stem=True)
+#: How BM25 reads a query: as the index does, but function words and one-letter tokens
+#: ("t" of "hasn't", "s" of "it's") are not looked up, so they never win keyword credit.
+QUERY_ANALYZER = Analyzer(stop_words=QUERY_STOP_WORDS, stem=True, min_length=2)
 #: The analyzer for teaching comparisons: every word counts, nothing is stemmed.
 PLAIN_ANALYZER = Analyzer()
 
@@ -70,20 +90,24 @@ class _SparseModel:
 
     name = "sparse"
 
-    def __init__(self, analyzer: Analyzer = PLAIN_ANALYZER) -> None:
+    def __init__(self, analyzer: Analyzer = PLAIN_ANALYZER, query_analyzer: Analyzer | None = None):
         self.analyzer = analyzer
+        self.query_analyzer = query_analyzer or analyzer
         self.vocabulary: dict[str, int] = {}
         self.doc_freq = np.zeros(0, dtype=np.int64)
         self.n_docs = 0
         self._live_terms: np.ndarray | None = None  # None: every vocabulary word is in use
         self._doc_matrix: sparse.csr_matrix | None = None
 
-    def _counts(self, texts: Iterable[str], grow: bool) -> sparse.csr_matrix:
+    def _counts(
+        self, texts: Iterable[str], grow: bool, analyzer: Analyzer | None = None
+    ) -> sparse.csr_matrix:
         """Term-count matrix (texts x vocabulary); ``grow`` adds unseen terms."""
+        analyzer = analyzer or self.analyzer
         indptr, indices, data = [0], [], []
         for text in texts:
             row: dict[int, int] = {}
-            for term in self.analyzer(text):
+            for term in analyzer(text):
                 col = self.vocabulary.get(term)
                 if col is None:
                     if not grow:
@@ -140,19 +164,21 @@ class _SparseModel:
             shape=(counts.shape[0], int(used.sum())),
         )
 
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def transform(
+        self, texts: Sequence[str], analyzer: Analyzer | None = None
+    ) -> sparse.csr_matrix:
         """Vectors for ``texts`` in the fitted vocabulary (unknown words are dropped)."""
-        counts = self._counts(texts, grow=False)
+        counts = self._counts(texts, grow=False, analyzer=analyzer)
         if self._live_terms is not None:
             counts.data[~self._live_terms[counts.indices]] = 0
             counts.eliminate_zeros()
         return self._weigh_queries(counts)
 
     def scores(self, query: str) -> np.ndarray:
-        """Score of ``query`` against every fitted document (higher is more similar)."""
+        """Score of ``query`` (read by the query analyzer) against every fitted document."""
         if self._doc_matrix is None:
             raise InvalidInputError(f"{self.name}: call fit(corpus) before scoring")
-        q = self.transform([query])
+        q = self.transform([query], self.query_analyzer)
         return np.asarray((self._doc_matrix @ q.T).todense()).ravel()
 
     # Subclasses choose the weighting; cosine-style models normalise rows.
@@ -201,22 +227,44 @@ class TfIdfModel(_SparseModel):
         return _l2_rows(sparse.csr_matrix(counts @ sparse.diags(self.idf().astype(np.float32))))
 
 
+@dataclass(frozen=True)
+class QueryBound:
+    """The most BM25 a query could score, and how much of it its corpus words carry."""
+
+    total: float  # every query term, words the corpus lacks at the idf of df = 0
+    found: float  # the share of ``total`` from terms some document contains
+
+    @property
+    def coverage(self) -> float:
+        """Share of the query's keyword weight the corpus can match at all (0 when the
+        query has no content words)."""
+        return self.found / self.total if self.total > 0 else 0.0
+
+
 class Bm25Model(_SparseModel):
     """Okapi BM25 (Lucene's idf), the keyword scorer of sparse and hybrid search.
 
-    ``max_scores`` gives the best score each query could reach, so hybrid fusion can put
-    BM25 on a 0..1 scale per query without looking at the result list.
+    Queries are read by :data:`QUERY_ANALYZER`. :meth:`bound` gives the best score a query
+    could reach, counting words the corpus has never seen, so hybrid fusion can put BM25 on
+    a 0..1 scale per query that says how much *of the query* a document matches, without
+    looking at the result list.
     """
 
     name = "bm25"
 
-    def __init__(self, analyzer: Analyzer = SEARCH_ANALYZER, k1: float = 0.9, b: float = 0.4):
-        super().__init__(analyzer)
+    def __init__(
+        self,
+        analyzer: Analyzer = SEARCH_ANALYZER,
+        k1: float = 0.9,
+        b: float = 0.4,
+        query_analyzer: Analyzer = QUERY_ANALYZER,
+    ):
+        super().__init__(analyzer, query_analyzer)
         self.k1, self.b = k1, b
 
-    def idf(self) -> np.ndarray:
-        n, df = self.n_docs, self.doc_freq
-        return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+    def idf(self, doc_freq: np.ndarray | None = None) -> np.ndarray:
+        df = self.doc_freq if doc_freq is None else doc_freq
+        return np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     def _weigh_documents(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         lengths = np.asarray(counts.sum(axis=1)).ravel()
@@ -231,10 +279,31 @@ class Bm25Model(_SparseModel):
     def _weigh_queries(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         return counts  # query term frequency multiplies the document-side weights
 
+    def bound(self, query: str) -> QueryBound:
+        """Upper bound of ``scores(query)``: the sum over query terms of idf * (k1 + 1).
+
+        A term no document contains counts at the idf a term of document frequency 0
+        would have. Leaving it out (as a bound over matchable terms only would) makes the
+        bound *smaller* the fewer query words match, so one incidental match would look
+        like a complete one: the opposite of the evidence.
+        """
+        frequency: dict[int, int] = {}
+        unseen = 0
+        for term in self.query_analyzer(query):
+            col = self.vocabulary.get(term)
+            if col is None or not self.doc_freq[col]:
+                unseen += 1
+            else:
+                frequency[col] = frequency.get(col, 0) + 1
+        cols = np.fromiter(frequency, dtype=np.int64, count=len(frequency))
+        counts = np.fromiter(frequency.values(), dtype=np.float64, count=len(frequency))
+        found = float((counts * self.idf(self.doc_freq[cols])).sum())
+        missing = unseen * float(self.idf(np.zeros(1))[0])
+        return QueryBound((found + missing) * (self.k1 + 1), found * (self.k1 + 1))
+
     def max_score(self, query: str) -> float:
-        """Upper bound of ``scores(query)``: sum over query terms of idf * (k1 + 1)."""
-        q = self.transform([query])
-        return float((q.data * self.idf()[q.indices]).sum() * (self.k1 + 1))
+        """The best score ``query`` could reach (see :meth:`bound`)."""
+        return self.bound(query).total
 
 
 SPARSE_MODELS: dict[str, type[_SparseModel]] = {

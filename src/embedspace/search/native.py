@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import NotSupportedError
 from ..store.base import ItemRecord
-from .hybrid import convex_scores, rrf_scores
+from .hybrid import fuse
 from .results import Hit
 
 
@@ -116,16 +116,20 @@ class NativeSearcher:
         dense_by.update(self.backend.dense_of(qvec, missing_dense) if missing_dense else {})
         missing_kw = [int(r) for r in candidates if int(r) not in keyword_by]
         keyword_by.update(self.backend.keyword_of(query, missing_kw) if missing_kw else {})
-        if fusion == "rrf":
-            fused = rrf_scores(candidates, np.array([s.rowid for s in dense])) + rrf_scores(
-                candidates, np.array([s.rowid for s in keyword])
-            )
-        else:
-            kw = np.array([keyword_by.get(int(r), 0.0) for r in candidates])
-            ceiling = self.backend.keyword_ceiling(query)
-            kw = kw / ((ceiling if ceiling is not None else kw.max(initial=0.0)) or 1.0)
-            dense_scores = np.array([dense_by[int(r)].score for r in candidates])
-            fused = convex_scores(dense_scores, kw, alpha)
+        kw = np.array([keyword_by.get(int(r), 0.0) for r in candidates])
+        ceiling = self.backend.keyword_ceiling(query)
+        kw = kw / ((ceiling if ceiling is not None else kw.max(initial=0.0)) or 1.0)
+        fused = fuse(
+            fusion,
+            alpha,
+            candidates,
+            (
+                np.array([dense_by[int(r)].score for r in candidates]),
+                np.array([s.rowid for s in dense]),
+            ),
+            (kw, np.array([s.rowid for s in keyword])),
+            None,  # coverage: backends do not report which query words their corpus has
+        )
         order = np.argsort(-fused, kind="stable")[:k]
         return self._hits(
             [

@@ -73,8 +73,15 @@ class SparseSearcher:
 
     def normalised(self, scores: np.ndarray, query: str) -> np.ndarray:
         """Scores on a 0..1 scale that depends on the query only, not on the results:
-        BM25 / the best BM25 the query's terms could reach; cosine models already are."""
+        BM25 / the best BM25 every query term could reach; cosine models already are."""
         if isinstance(self.model, Bm25Model):
             best_possible = self.model.max_score(query)
             return scores / best_possible if best_possible > 0 else scores
         return scores
+
+    def coverage(self, query: str) -> float | None:
+        """Share of the query's keyword weight that this corpus's words can match (BM25),
+        or None when the model cannot tell (hybrid fusion then applies no gate)."""
+        if isinstance(self.model, Bm25Model):
+            return self.model.bound(query).coverage
+        return None

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..search.hybrid import DEFAULT_ALPHA
+
 Metadata = dict[str, Any]
 
 
@@ -69,7 +71,7 @@ class SearchRequest(BaseModel):
     mode: Literal["dense", "sparse", "hybrid"] = "dense"
     where: Metadata | None = None
     fusion: Literal["convex", "rrf"] = "convex"
-    alpha: float = Field(default=0.5, ge=0.0, le=1.0)
+    alpha: float = Field(default=DEFAULT_ALPHA, ge=0.0, le=1.0)
     rerank: bool = Field(
         default=False, description="Re-score the top hits with the packaged cross-encoder."
     )
