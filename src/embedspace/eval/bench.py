@@ -365,12 +365,15 @@ def run_finetune(root: Path | None) -> None:
 
 
 def run_suite_section(root: Path | None) -> None:
-    """The 13-task retrieval suite: every mode, each fusion, hybrid + re-rank."""
+    """The 13-task retrieval suite: every mode, each fusion, hybrid + re-rank, and the
+    fusion rules that were tried against the shipped one."""
+    from .fusion_study import study, study_markdown
     from .retrieval_suite import first_stage_markdown, rerank_markdown, run_suite
 
     results = run_suite(root, progress=sys.stderr.isatty())
     emit("suite-first-stage", first_stage_markdown(results))
     emit("suite-rerank", rerank_markdown(results))
+    emit("suite-fusion-rules", study_markdown(study(root), len(results["tasks"])))
 
 
 def emit(section: str, body: str) -> None:
