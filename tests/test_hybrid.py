@@ -3,6 +3,9 @@ small FAQs, and catches exact keywords dense search misses."""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import pytest
 
 import embedspace as es
@@ -128,3 +131,51 @@ def test_keyword_search_follows_writes_like_a_fresh_space(faq_space, tmp_path):
             assert got == want, query
     assert faq_space.search("warranty", k=1, mode="hybrid")[0].id == "repairs"
     assert faq_space.search("refund returns", k=1, mode="sparse")[0].id == "refund"
+
+
+MODES = ("dense", "sparse", "hybrid")
+
+
+def _check_ranking(space, query: str, mode: str, k: int = 10) -> list[str]:
+    """Search twice: no error, finite scores, best first, the same ranking both times."""
+    hits = space.search(query, k=k, mode=mode)
+    again = space.search(query, k=k, mode=mode)
+    scores = [h.score for h in hits]
+    assert all(math.isfinite(s) for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    assert [h.id for h in hits] == [h.id for h in again]
+    return [h.id for h in hits]
+
+
+@pytest.mark.parametrize("query", ["the of and to", "?!... ---", "it's what they haven't"])
+def test_a_query_of_stop_words_or_punctuation_ranks_as_dense(faq_space, query):
+    dense = _check_ranking(faq_space, query, "dense")
+    assert len(dense) == len(FAQ)
+    assert _check_ranking(faq_space, query, "sparse") == []  # no word to match
+    assert _check_ranking(faq_space, query, "hybrid") == dense
+
+
+def test_a_query_longer_than_the_model_window(faq_space):
+    query = " ".join(["how do I get a refund for the item I returned"] * 120)  # ~1,300 tokens
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", es.EmbedspaceWarning)  # truncation is reported
+        for mode in MODES:
+            assert _check_ranking(faq_space, query, mode)[0] == "refund"
+
+
+def test_a_corpus_of_one_document(space):
+    space.add(["Gift cards never expire."], ids=["only"])
+    for mode in MODES:
+        assert _check_ranking(space, "do gift cards expire?", mode) == ["only"]
+    assert _check_ranking(space, "a parcel that never came", "dense") == ["only"]
+    assert _check_ranking(space, "a parcel that never came", "hybrid") == ["only"]
+
+
+def test_a_corpus_of_identical_documents(space):
+    ids = [f"copy{n}" for n in range(6)]
+    space.add(["Refunds are paid within 30 days."] * len(ids), ids=ids)
+    for mode in MODES:
+        ranked = _check_ranking(space, "when are refunds paid", mode)
+        assert sorted(ranked) == ids
+        scores = {round(h.score, 4) for h in space.search("when are refunds paid", mode=mode)}
+        assert len(scores) == 1  # a tie, ranked the same way every time
