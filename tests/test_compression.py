@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 import embedspace as es
-from embedspace.encoders.quantization import (
+from embedspace.eval.compression import compression_benchmark
+from embedspace.index.quantization import (
     CompressedIndex,
     hamming_scores,
     quantize_binary,
     quantize_int8,
 )
-from embedspace.eval.compression import compression_benchmark
 
 QUERIES = [
     "a gripping thriller with a twist ending",

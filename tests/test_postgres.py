@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import embedspace as es
-from embedspace.encoders.sparse import Bm25Model
+from embedspace.scoring.sparse import Bm25Model
 
 pytest_plugins = ["backends"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedspace.encoders.sparse import (
+from embedspace.errors import InvalidInputError
+from embedspace.scoring.sparse import (
     PLAIN_ANALYZER,
     QUERY_ANALYZER,
     SEARCH_ANALYZER,
@@ -17,7 +18,6 @@ from embedspace.encoders.sparse import (
     cosine_sparse,
     sparse_model,
 )
-from embedspace.errors import InvalidInputError
 from embedspace.search.sparse import SparseSearcher
 
 CORPUS = [

@@ -26,8 +26,8 @@ import numpy as np
 from scipy import sparse
 
 from ..encoders.base import l2_normalise
-from ..encoders.sparse import Analyzer
 from ..errors import InvalidInputError, MissingDependencyError
+from ..scoring.sparse import Analyzer
 from .items import mean_item_vectors
 
 METHODS = ("kmeans", "hdbscan")

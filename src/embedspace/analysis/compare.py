@@ -19,7 +19,8 @@ import numpy as np
 
 from ..encoders.base import Encoder
 from ..encoders.registry import load_encoder, words
-from ..encoders.sparse import (
+from ..errors import InvalidInputError
+from ..scoring.sparse import (
     ENGLISH_STOP_WORDS,
     PLAIN_ANALYZER,
     Analyzer,
@@ -29,7 +30,6 @@ from ..encoders.sparse import (
     _SparseModel,
     cosine_sparse,
 )
-from ..errors import InvalidInputError
 
 #: The sparse rows compare content words: function words ("is", "the") are dropped, as
 #: classic one-hot / TF-IDF pipelines do, but negations stay, since they carry meaning.

@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InvalidInputError, UnknownWordError
+from ..scoring.sparse import Analyzer
 from .base import Role, l2_normalise, require_text_list
-from .sparse import Analyzer
 
 #: Same word tokens as the sparse models, without stop words or stemming: GloVe has a
 #: vector for "the" and for "running", and averaging should see them as written.

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..encoders.quantization import CompressedIndex
 from ..encoders.registry import load_encoder
+from ..index.quantization import CompressedIndex
 from .datasets import RetrievalSet, load_retrieval_set
 from .metrics import mean, ndcg_at_k, recall_at_k
 from .retrieval import cached_space_path
@@ -139,7 +139,7 @@ def compression_markdown(results: dict[str, Any]) -> str:
         f"{results['chunks']:,} chunk vectors, {results['queries']} queries, model "
         f"`{results['model']}`)",
         "",
-        "Exact search over compressed chunk vectors (`embedspace.encoders.quantization."
+        "Exact search over compressed chunk vectors (`embedspace.index.quantization."
         "CompressedIndex`); a document scores as its best chunk. Memory is what the first "
         "stage scans; a re-rank also reads the float32 vectors of its 100 candidate chunks "
         "(from disk or a memory map in a deployment); latency is the best of 3 runs of top-10 "

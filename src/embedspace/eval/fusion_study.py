@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoders.sparse import SEARCH_ANALYZER, Bm25Model
+from ..scoring.sparse import SEARCH_ANALYZER, Bm25Model
 from ..search.hybrid import fuse, keyword_gate
 from .datasets import data_root
 from .metrics import mean, ndcg_at_k

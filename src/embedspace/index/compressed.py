@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_path
-from ..encoders.quantization import hamming_scores, quantize_binary
 from ..errors import InvalidInputError
 from .base import Metric, pad_results, prepare_vectors
 from .exact import ExactIndex, top_k
 from .faiss_base import FaissIndex
+from .quantization import hamming_scores, quantize_binary
 
 
 class Int8Index(FaissIndex):

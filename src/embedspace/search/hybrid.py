@@ -8,7 +8,7 @@ Both fusions run over the union of both halves' candidates:
   seen included (at the idf of a term no document contains), so a document's keyword
   credit is the share of the query it matches: one incidental word of a six-word
   question earns a sixth, not all of it. Function words and one-letter tokens are not
-  looked up at all (``encoders.sparse.QUERY_ANALYZER``).
+  looked up at all (``scoring.sparse.QUERY_ANALYZER``).
 * ``rrf`` — reciprocal rank fusion, ``sum(1 / (60 + rank))``; only items that matched a
   query term are in the keyword list, and that list's share is scaled by the same gate.
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from ..encoders.sparse import Bm25Model, sparse_model
+from ..scoring.sparse import Bm25Model, sparse_model
 
 
 class SparseSearcher:

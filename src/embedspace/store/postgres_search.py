@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..encoders.sparse import Bm25Model
+from ..scoring.sparse import Bm25Model
 from ..search.native import Scored
 from .base import ItemRecord
 from .postgres import _METRIC_SQL, PostgresStore, where_to_postgres

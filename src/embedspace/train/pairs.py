@@ -132,7 +132,7 @@ def scifact_pairs(
     (0.0), sampled from the top ``depth`` uncited abstracts the project's BM25 returns."""
     import numpy as np
 
-    from ..encoders.sparse import Bm25Model
+    from ..scoring.sparse import Bm25Model
 
     doc_ids = list(data.corpus)
     bm25 = Bm25Model().fit([data.corpus[d] for d in doc_ids])
