@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import embedspace as es
+from embedspace.index.compressed import BinaryIndex
 from embedspace.index.exact import ExactIndex
 from embedspace.index.factory import load_index, make_index
 
@@ -212,3 +213,20 @@ def test_truncated_first_stage_with_full_rescoring(review_vectors, tmp_path):
         assert np.isclose(pairs[0][0][0].score, pairs[0][1][0].score, atol=1e-5)
     with pytest.raises(es.InvalidInputError, match="prefix"):
         make_index("truncated", 384, "cosine", prefix=500)
+
+
+def test_one_table_makes_and_loads_every_kind_and_refuses_the_rest(tmp_path):
+    """Unknown kinds raise for make and load alike; kinds never saved are not loaded as
+    IVF (the old fallback) but refused."""
+    path = tmp_path / "index-truncated.faiss"
+    path.write_bytes(b"")
+    with pytest.raises(es.InvalidInputError, match="never saved"):
+        load_index("truncated", path)
+    with pytest.raises(es.InvalidInputError, match="never saved"):
+        load_index("exact", path)
+    with pytest.raises(es.InvalidInputError, match="index must be one of"):
+        load_index("annoy", path)
+    with pytest.raises(es.InvalidInputError, match="index must be one of"):
+        make_index("annoy", 16, "cosine")
+    assert make_index("ivfpq", 384, "cosine").params["pq_m"] == 96  # dimension-derived default
+    assert isinstance(make_index("binary", 16, "cosine", nlist=4), BinaryIndex)  # untuned kind

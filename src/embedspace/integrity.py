@@ -20,17 +20,15 @@ import numpy as np
 
 from . import thumbnails
 from .atomic import abandoned_temp_files
-from .index.factory import load_index, make_index
+from .index.factory import SAVED_KINDS, load_index, make_index
 from .index.faiss_base import TornIndexFileError
 from .search.chunks import ChunkTable
 from .search.view import SearchView
 from .store.audit import SHOWN, audit_store
 from .store.sqlite import SqliteStore
 
+
 #: Index kinds that save a file (``index-<kind>.faiss``); the others are rebuilt in memory.
-_SAVED_KINDS = ("hnsw", "ivf", "ivfpq", "int8", "binary")
-
-
 @dataclass
 class CheckReport:
     """The outcome of a check: ``ok`` when there are no errors."""
@@ -157,7 +155,7 @@ def _compare_view(store: SqliteStore, view: SearchView, dim: int, metric: str) -
 
 def _index_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.glob("index-*.faiss") if p.stem.removeprefix("index-") in _SAVED_KINDS
+        p for p in folder.glob("index-*.faiss") if p.stem.removeprefix("index-") in SAVED_KINDS
     )
 
 
