@@ -9,7 +9,8 @@ import pytest
 from skimage import data, io
 
 import embedspace as es
-from embedspace.encoders.registry import load_image_encoder, minilm_reference_dir
+from embedspace.encoders.packaged import minilm_reference_dir
+from embedspace.encoders.registry import load_image_encoder
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import embedspace as es
-from embedspace.encoders.registry import _packaged_minilm, minilm_reference_dir
+from embedspace.encoders.packaged import minilm_int8_file, minilm_reference_dir
 from embedspace.encoders.runtime import length_batches, run_batches
 from embedspace.encoders.text import OnnxTextEncoder
 
@@ -96,7 +96,7 @@ def test_run_batches_keeps_order_and_runs_on_several_threads():
 def test_batches_on_parallel_workers_give_the_vectors_one_worker_gives():
     # fp32 compute (the w8 variant), so any difference would be a mix-up of rows
     texts = [("word " * n).strip() for n in (3, 250, 40, 1, 120, 7, 60, 200, 15)]
-    model, tokenizer = _packaged_minilm(), minilm_reference_dir() / "tokenizer.json"
+    model, tokenizer = minilm_int8_file(), minilm_reference_dir() / "tokenizer.json"
     parallel = OnnxTextEncoder(model, tokenizer, threads=3, batch_tokens=512).encode(texts)
     serial = OnnxTextEncoder(model, tokenizer, threads=1, batch_tokens=512).encode(texts)
     np.testing.assert_allclose(parallel, serial, atol=1e-5)

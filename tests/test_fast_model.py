@@ -15,7 +15,7 @@ import embedspace as es
 from embedspace.encoders.bert_onnx import read_safetensors, write_bert_onnx
 from embedspace.encoders.cpu import choose_recipe, instruction_sets
 from embedspace.encoders.onnx_optimize import fast_int8_model
-from embedspace.encoders.registry import minilm_reference_dir
+from embedspace.encoders.packaged import minilm_reference_dir
 from embedspace.encoders.text import OnnxTextEncoder
 from embedspace.errors import ModelNotFoundError
 
@@ -94,7 +94,7 @@ def test_default_model_id_names_the_recipe(encoder):
 _ENCODE_FIXED_TEXTS = """
 import sys, warnings
 import numpy as np
-from embedspace.encoders.registry import minilm_reference_dir
+from embedspace.encoders.packaged import minilm_reference_dir
 from embedspace.encoders.text import OnnxTextEncoder
 warnings.simplefilter("ignore")
 enc = OnnxTextEncoder(sys.argv[1], minilm_reference_dir() / "tokenizer.json", threads=1)

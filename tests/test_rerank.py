@@ -117,7 +117,7 @@ def test_bad_folders_say_what_is_missing(tmp_path):
 
 def test_loads_a_sentence_transformers_cross_encoder_folder(tmp_path):
     st = pytest.importorskip("sentence_transformers")
-    from embedspace.encoders.registry import minilm_reference_dir
+    from embedspace.encoders.packaged import minilm_reference_dir
 
     folder = tmp_path / "st-cross"
     st.CrossEncoder(str(minilm_reference_dir()), num_labels=1, device="cpu").save(str(folder))

@@ -27,7 +27,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileError
 from .base import Encoder, l2_normalise
-from .registry import package_file
+from .packaged import package_file
 from .text import file_fingerprint
 
 #: Suffixes ``Space.add_images`` picks up in folders (anything Pillow reads is accepted

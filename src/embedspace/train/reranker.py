@@ -155,7 +155,7 @@ def _save_atomic(torch, obj, path: Path) -> None:
 def train_reranker(cfg: TrainConfig, init: Path | None = None, progress: bool = True) -> Path:
     """Run (or resume) training; returns the folder of the saved transformers model."""
     torch, transformers = _torch()
-    from ..encoders.registry import minilm_reference_dir
+    from ..encoders.packaged import minilm_reference_dir
     from ..progress import progress_bar
 
     init = Path(init) if init else minilm_reference_dir()
