@@ -19,7 +19,7 @@ def test_dense_search_walks_the_hnsw_index(postgres_uri):
         with space._store._transaction() as cur:
             cur.execute("SET LOCAL enable_seqscan = off")  # small table: force the choice
             cur.execute(
-                "EXPLAIN " + space._native.backend.dense_sql("TRUE"), [vectors[0], vectors[0], 10]
+                "EXPLAIN " + space._backend.native.dense_sql("TRUE"), [vectors[0], vectors[0], 10]
             )
             plan = "\n".join(row[0] for row in cur.fetchall())
         assert "Index Scan using chunks_hnsw" in plan, plan

@@ -9,7 +9,6 @@ process commits a write (the store's generation counter changes).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import thumbnails
-from .analysis.classify import Prediction, check_labels, zero_shot
+from .analysis.classify import Prediction, check_labels, classify_subject, zero_shot
 from .analysis.clusters import Cluster, build_clusters, cluster_labels
 from .analysis.duplicates import DEFAULT_K as DUPLICATE_K
 from .analysis.duplicates import DuplicateGroup, check_threshold, find_duplicates
@@ -30,21 +28,13 @@ from .analysis.outliers import Outlier, outlier_scores
 from .analysis.recommend import check_diversity, mmr, profile_vector
 from .encoders.base import Encoder, l2_normalise
 from .encoders.calibration import duplicate_threshold
-from .encoders.image import (
-    IMAGE_SUFFIXES,
-    THUMBNAIL_DIR,
-    ImageEncoder,
-    ImageLike,
-    image_digest,
-    make_thumbnail,
-)
+from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .encoders.reranker import CrossEncoder, reranker
 from .errors import (
     InvalidInputError,
     ItemNotFoundError,
     ModelMismatchError,
-    NotSupportedError,
     UnsupportedFileError,
 )
 from .index.base import METRICS
@@ -52,24 +42,34 @@ from .index.factory import INDEX_KINDS
 from .ingest.chunking import SPECIAL_TOKEN_MARGIN
 from .ingest.embedding import embed_records
 from .ingest.hashing import content_id, text_hash
+from .ingest.images import image_tower, load_images, tower_embedder
 from .ingest.loaders import LoadedItem, discover, load_file
+from .ingest.upsert import DEFAULT_BATCH, upsert_items
 from .integrity import CheckReport, check_store
-from .progress import progress_bar
 from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
-from .search.hybrid import DEFAULT_ALPHA, check_fusion, fuse
-from .search.rerank import RERANK_DEPTH, check_rerank_args, rerank_hits
+from .search.engine import MODES, InPlace, SearchEngine, to_hits
+from .search.hybrid import DEFAULT_ALPHA, check_fusion
+from .search.local import LocalSource, ViewSearch
+from .search.rerank import RERANK_DEPTH, check_rerank_args
 from .search.rerank import resolve as resolve_reranker
-from .search.results import Hit, Ranking
+from .search.results import Hit
 from .search.vector_storage import VECTOR_STORAGE
 from .search.view import SearchView, StaleView
 from .store.base import ChunkRecord, ItemRecord
 from .store.factory import open_backend
+from .thumbnails import thumbnails_for
+from .validation import (
+    as_list,
+    check_ids,
+    check_k,
+    check_metadata,
+    check_query,
+    check_texts,
+    check_unicode,
+    check_vectors,
+    lookup_ids,
+)
 
-MODES = ("dense", "sparse", "hybrid")
-#: How many candidates each half of hybrid search contributes before fusion.
-HYBRID_DEPTH = 100
-#: Items per write transaction: a crash loses at most one batch of work, never half of one.
-DEFAULT_BATCH = 256
 #: Hybrid default fusion (and DEFAULT_ALPHA), chosen on the retrieval suite (docs/benchmarks.md).
 DEFAULT_FUSION = "convex"
 
@@ -114,96 +114,6 @@ class SyncReport(UpsertReport):
         }
 
 
-def _is_unicode(text: str) -> bool:
-    """False for strings holding lone surrogates (e.g. from ``surrogateescape`` decoding):
-    they are not Unicode text, cannot be stored as UTF-8 and mean nothing to a tokenizer."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_unicode(values: Sequence[str], what: str) -> None:
-    bad = [i for i, v in enumerate(values) if not _is_unicode(v)]
-    if bad:
-        raise InvalidInputError(
-            f"{what} at positions {bad[:10]} contain lone surrogate code points (not valid "
-            "Unicode); decode your data strictly, or clean it with "
-            "s.encode('utf-8', 'replace').decode() - nothing was written"
-        )
-
-
-def _validate_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, str):
-        raise InvalidInputError("pass a list of texts; wrap a single text in [ ]")
-    texts = _as_list(texts, "texts")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
-    if bad:
-        shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
-        raise InvalidInputError(
-            f"{len(bad)} text(s) are empty, whitespace-only or not strings (positions {shown}); "
-            "remove them before adding - nothing was written"
-        )
-    _check_unicode(texts, "texts")
-    return texts
-
-
-def _as_list(values: Any, what: str) -> list:
-    """A sequence argument as a list; a clear error for a scalar or a bare string."""
-    if isinstance(values, str | bytes | dict) or not hasattr(values, "__iter__"):
-        raise InvalidInputError(f"{what} must be a list, got {type(values).__name__}")
-    return list(values)
-
-
-def _validate_metadata(metadata: Sequence[dict] | None, n: int) -> list[dict[str, Any]]:
-    if metadata is None:
-        return [{} for _ in range(n)]
-    metadata = _as_list(metadata, "metadata")
-    if len(metadata) != n:
-        raise InvalidInputError(
-            f"got {n} items but {len(metadata)} metadata dicts; pass one per item"
-        )
-    for i, md in enumerate(metadata):
-        if not isinstance(md, dict):
-            raise InvalidInputError(f"metadata[{i}] must be a dict, got {type(md).__name__}")
-        try:
-            json.dumps(md, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"metadata[{i}] is not JSON-serialisable: {exc}") from exc
-    return metadata
-
-
-def _lookup_ids(ids: Any) -> list[str]:
-    """Ids to look up or delete: one string or a list of them (ints count as their digits)."""
-    if isinstance(ids, str):
-        ids = [ids]
-    ids = [str(i) if isinstance(i, int) else i for i in _as_list(ids, "ids")]
-    bad = [i for i in ids if not isinstance(i, str)]
-    if bad:
-        raise InvalidInputError(f"ids must be strings, got {bad[:5]!r}")
-    _check_unicode(ids, "ids")
-    return ids
-
-
-def _validate_ids(ids: Sequence[str] | None, texts: list[str]) -> list[str]:
-    if ids is None:
-        return [content_id(t) for t in texts]
-    ids = [str(i) if isinstance(i, int) else i for i in _as_list(ids, "ids")]
-    if len(ids) != len(texts):
-        raise InvalidInputError(f"got {len(texts)} texts but {len(ids)} ids; pass one id per text")
-    bad = [i for i in ids if not isinstance(i, str) or not i or len(i) > 1024]
-    if bad:
-        raise InvalidInputError(
-            f"ids must be non-empty strings up to 1024 characters; bad: {bad[:5]}"
-        )
-    _check_unicode(ids, "ids")
-    dupes = [i for i, c in Counter(ids).items() if c > 1]
-    if dupes:
-        raise InvalidInputError(f"ids repeat within one call: {dupes[:5]}; each id may appear once")
-    return ids
-
-
 class Space:
     """A searchable vector space in a folder.
 
@@ -245,12 +155,12 @@ class Space:
         self.progress = progress
         # A folder (embedded SQLite) or a postgresql:// / milvus:// URI: see store/factory.py.
         backend = open_backend(path, create=create, index=index, index_params=index_params)
-        self._store, self._native = backend.store, backend.native
+        self._backend, self._store = backend, backend.store
         self.path: Path | None = backend.folder  # None on a remote backend
         self.location, self._reopen = backend.location, backend.reopen
-        if vector_storage == "mmap" and self.path is None:
-            raise NotSupportedError(
-                f'vector_storage="mmap" needs an embedded (folder) space; {self.location} '
+        if vector_storage == "mmap":
+            backend.require_folder(
+                'vector_storage="mmap" needs an embedded (folder) space; {location} '
                 "keeps its vectors in the database"
             )
         self.encoder = self._open_model(model, dim, metric)
@@ -263,6 +173,14 @@ class Space:
             index_params,
             vector_storage,
         )
+        # Chosen once: a remote backend searches its own indexes, a folder its local view
+        # (which stays available over any backend for what needs every vector).
+        self._search = SearchEngine(
+            InPlace(backend.native)
+            if backend.native is not None
+            else LocalSource(self._view, self._store)
+        )
+        self._thumbnails = thumbnails_for(self._store, self.path)
         limit = getattr(self.encoder, "max_tokens", None)
         self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
         self.chunk_overlap = chunk_overlap
@@ -332,9 +250,9 @@ class Space:
         re-running an interrupted add) never duplicates it. A given id is an upsert: same
         text is a no-op, new text is re-embedded.
         """
-        texts = _validate_texts(texts)
-        ids = _validate_ids(ids, texts)
-        metas = _validate_metadata(metadata, len(texts))
+        texts = check_texts(texts)
+        ids = [content_id(t) for t in texts] if ids is None else check_ids(ids, len(texts))
+        metas = check_metadata(metadata, len(texts))
         keep_metadata = metadata is None
         self._upsert(
             [LoadedItem(i, t, m, None) for i, t, m in zip(ids, texts, metas, strict=True)],
@@ -350,40 +268,28 @@ class Space:
         digest: Callable[[LoadedItem], str] | None = None,
         embed: Callable[[list[ItemRecord]], None] | None = None,
     ) -> Counter:
-        """Embed what changed, batch by batch, one transaction per batch.
+        """Embed what changed, batch by batch, one transaction per batch (see
+        ``ingest/upsert.py``), then bring the ANN index up to date.
 
         ``digest`` says when an item changed (default: its text's hash) and ``embed`` fills
         in the vectors of changed records (default: the text encoder, chunked); images
         pass their own.
         """
         encoder = self._require_encoder("adding text")
-        digest = digest or (lambda item: text_hash(item.text))
-        embed = embed or (lambda records: self._embed_chunks(encoder, records))
-        counts: Counter = Counter()
-        with progress_bar(
-            len(items), "adding", self.progress and len(items) > self.batch_size
-        ) as bar:
-            for start in range(0, len(items), self.batch_size):
-                batch = items[start : start + self.batch_size]
-                known = self._store.hashes([it.id for it in batch])
-                to_embed, metadata_only = [], {}
-                for it in batch:
-                    item_hash = digest(it)
-                    previous = known.get(it.id)
-                    if previous is None or previous[0] != item_hash:
-                        counts["updated" if previous else "added"] += 1
-                        md = previous[1] if (previous and keep_metadata) else it.metadata
-                        to_embed.append(ItemRecord(it.id, it.text, md, item_hash, it.source))
-                    else:
-                        counts["unchanged"] += 1
-                        if not keep_metadata and previous[1] != it.metadata:
-                            metadata_only[it.id] = it.metadata
-                if to_embed:
-                    embed(to_embed)
-                    self._store.upsert(to_embed)
-                if metadata_only:
-                    self._store.update_metadata(metadata_only)
-                bar.advance(len(batch))
+        counts = upsert_items(
+            self._store,
+            items,
+            embed
+            or (
+                lambda records: embed_records(
+                    encoder, records, self.chunk_tokens, self.chunk_overlap
+                )
+            ),
+            batch_size=self.batch_size,
+            progress=self.progress,
+            keep_metadata=keep_metadata,
+            digest=digest,
+        )
         self._persist_index()
         return counts
 
@@ -393,9 +299,6 @@ class Space:
             self._view.refresh()
             self._view.save_index()
 
-    def _embed_chunks(self, encoder: Encoder, records: list[ItemRecord]) -> None:
-        embed_records(encoder, records, self.chunk_tokens, self.chunk_overlap)
-
     def add_vectors(
         self,
         vectors: np.ndarray,
@@ -404,18 +307,18 @@ class Space:
         texts: Sequence[str] | None = None,
     ) -> list[str]:
         """Add your own vectors (from any model); ids default to a hash of the vector."""
-        vectors = self._check_vectors(vectors)
+        vectors = check_vectors(vectors, self.dim, self.metric)
         n = len(vectors)
-        texts_list = _as_list(texts, "texts") if texts is not None else [""] * n
+        texts_list = as_list(texts, "texts") if texts is not None else [""] * n
         if len(texts_list) != n:
             raise InvalidInputError(f"got {n} vectors but {len(texts_list)} texts")
         if not all(isinstance(t, str) for t in texts_list):
             raise InvalidInputError("texts must be strings (use '' for an item without text)")
-        _check_unicode(texts_list, "texts")
+        check_unicode(texts_list, "texts")
         if ids is None:
             ids = [text_hash(v.tobytes().hex())[:16] for v in vectors]
-        ids = _validate_ids(ids, texts_list)
-        metas = _validate_metadata(metadata, n)
+        ids = check_ids(ids, n)
+        metas = check_metadata(metadata, n)
         for start in range(0, n, self.batch_size):
             stop = start + self.batch_size
             self._store.upsert(
@@ -453,25 +356,8 @@ class Space:
         self._persist_index()
         return report
 
-    def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        try:
-            vectors = np.asarray(vectors, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"vectors must be numeric: {exc}") from exc
-        if vectors.ndim == 1:
-            vectors = vectors[None, :]
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise InvalidInputError(
-                f"this space holds {self.dim}-d vectors; got shape {vectors.shape}"
-            )
-        if not np.isfinite(vectors).all():
-            raise InvalidInputError("vectors contain NaN or infinity; clean them before adding")
-        if self.metric == "cosine" and (np.linalg.norm(vectors, axis=1) == 0).any():
-            raise InvalidInputError("zero vectors have no direction for cosine similarity")
-        return vectors
-
     def get(self, id: str) -> Item:
-        found = self._store.get(_lookup_ids([id]))
+        found = self._store.get(lookup_ids([id]))
         if not found:
             raise ItemNotFoundError(f"no item with id {id!r} in {self.location}")
         rec = found[0]
@@ -487,32 +373,23 @@ class Space:
                 [
                     LoadedItem(
                         id,
-                        _validate_texts([text])[0],
+                        check_texts([text])[0],
                         metadata if metadata is not None else current.metadata,
                         None,
                     )
                 ]
             )
         elif metadata is not None:
-            self._store.update_metadata({id: _validate_metadata([metadata], 1)[0]})
+            self._store.update_metadata({id: check_metadata([metadata], 1)[0]})
 
     def delete(self, ids: Sequence[str] | str) -> int:
         """Delete items by id; returns how many existed. Thumbnails that no remaining
         item uses go with them."""
-        ids = _lookup_ids(ids)
-        pictures = self._thumbnails_of(ids)
+        ids = lookup_ids(ids)
+        pictures = self._thumbnails.used_by(ids)
         removed = self._store.delete(ids)
-        self._drop_unused_thumbnails(pictures)
+        self._thumbnails.drop_unused(pictures)
         return removed
-
-    def _thumbnails_of(self, ids: Sequence[str]) -> set[str]:
-        if self.path is None or not self._store.get_meta("image_model_id"):
-            return set()  # no images here (remote backends never keep thumbnails)
-        return thumbnails.recorded_thumbnails(rec.metadata for rec in self._store.get(ids))
-
-    def _drop_unused_thumbnails(self, candidates: set[str]) -> None:
-        if self.path is not None:
-            thumbnails.drop_unused(self._store, self.path, candidates)
 
     # -- files ----------------------------------------------------------------------------
     def add_files(
@@ -568,18 +445,10 @@ class Space:
 
     # -- images ---------------------------------------------------------------------------
     def _image_tower(self, *, record: bool = False) -> ImageEncoder:
-        """The image tower for this space's model; a space never mixes two towers."""
-        tower = load_image_encoder(self._require_encoder("images"))
-        stored = self._store.get_meta("image_model_id")
-        if stored and stored != tower.model_id:
-            raise ModelMismatchError(
-                f"{self.path} holds images embedded by {stored!r}, but this install's image "
-                f"tower is {tower.model_id!r}; install the tower it was built with, or delete "
-                "its images and add them again"
-            )
-        if record and not stored:
-            self._store.set_meta({"image_model_id": tower.model_id})
-        return tower
+        """The image tower for this space's model (``record``: note it in the store)."""
+        return image_tower(
+            self._require_encoder("images"), self._store, self.location, record=record
+        )
 
     def add_images(
         self,
@@ -599,44 +468,16 @@ class Space:
         unreadable, corrupt or truncated files are skipped and reported, and nothing
         else in the batch is lost.
         """
-        if self.path is None:
-            raise NotSupportedError(
-                f"add_images keeps thumbnails in the space folder; {self.location} is a remote "
-                "backend. Embed images with es.embed_images and use add_vectors instead"
-            )
+        folder = self._backend.require_folder(
+            "add_images keeps thumbnails in the space folder; {location} is a remote "
+            "backend. Embed images with es.embed_images and use add_vectors instead"
+        )
         tower = self._image_tower(record=True)
-        if isinstance(paths, str | Path):
-            paths = [paths]
-        files = list(discover(map(Path, paths), IMAGE_SUFFIXES))
-        names = [rel for _, rel in files]
-        ids = _validate_ids(names if ids is None else ids, names)
-        if metadata is None or isinstance(metadata, dict):
-            metas = [_validate_metadata([metadata or {}], 1)[0]] * len(files)
-        else:
-            metas = _validate_metadata(metadata, len(files))
-        report = SyncReport(skipped=[])
-        items, digests = [], {}
-        for (file, rel), id_, extra in zip(files, ids, metas, strict=True):
-            try:
-                digests[id_] = image_digest(file)
-                thumbnail = Path(THUMBNAIL_DIR) / f"{digests[id_]}.jpg"
-                if not (self.path / thumbnail).is_file():
-                    make_thumbnail(file, self.path / thumbnail)  # decodes: catches bad files
-            except (UnsupportedFileError, OSError) as exc:
-                report.skipped.append(str(exc))
-                continue
-            source = str(file.resolve())
-            md = {**extra, "modality": "image", "path": source, "thumbnail": str(thumbnail)}
-            items.append(LoadedItem(id_, rel, md, source))
-
-        def embed(records: list[ItemRecord]) -> None:
-            vectors = tower.encode_images([rec.source for rec in records])
-            for rec, vector in zip(records, vectors, strict=True):
-                rec.chunks = [ChunkRecord(0, len(rec.text), vector)]
-
-        replaced = self._thumbnails_of([it.id for it in items])  # an id may get a new image
-        report.merge(self._upsert(items, digest=lambda it: digests[it.id], embed=embed))
-        self._drop_unused_thumbnails(replaced)
+        batch = load_images(paths, ids, metadata, folder)
+        report = SyncReport(skipped=batch.skipped)
+        replaced = self._thumbnails.used_by([it.id for it in batch.items])  # a new image?
+        report.merge(self._upsert(batch.items, digest=batch.digest, embed=tower_embedder(tower)))
+        self._thumbnails.drop_unused(replaced)
         return report
 
     def search_image(
@@ -645,38 +486,35 @@ class Space:
         """The k items (images or texts) closest to an image: reverse image search."""
         return self.search_vector(self._image_tower().encode_images([image]), k, where)
 
-    def classify(self, item: str | ImageLike, labels: Sequence[str]) -> list[Prediction]:
-        """Zero-shot: rank ``labels`` by closeness to ``item``, best first.
+    def classify(
+        self,
+        item: str | ImageLike | None = None,
+        labels: Sequence[str] | None = None,
+        *,
+        text: str | None = None,
+        image: ImageLike | None = None,
+        id: str | None = None,
+    ) -> list[Prediction]:
+        """Zero-shot: rank ``labels`` by closeness to one item, best first.
 
-        ``item`` is the id of a stored item (text or image), else an image (a path to an
-        image file, a Pillow image or an array), else a text, in that order.
+        Say what the item is: ``text=`` (embedded as a text, even if it names a file),
+        ``image=`` (a path to an image file, a Pillow image or an array) or ``id=`` (a
+        stored item, text or image: its vector). A positional ``item`` is guessed: the
+        id of a stored item, else an image, else a text, in that order.
         """
         encoder = self._require_encoder("classify")
-        if isinstance(item, str) and self._store.get([item]):
-            vector = self.vectors([item])
-        elif _is_image(item):
-            vector = self._image_tower().encode_images([item])
+        kind, value = classify_subject(
+            item, {"text": text, "image": image, "id": id}, lambda s: bool(self._store.get([s]))
+        )
+        if kind == "id":
+            vector = self.vectors([value])
+        elif kind == "image":
+            vector = self._image_tower().encode_images([value])
         else:
-            vector = encoder.encode(_validate_texts([item]), role="document")
-        return zero_shot(vector, labels, encoder)[0]
+            vector = encoder.encode(check_texts([value]), role="document")
+        return zero_shot(vector, _required_labels(labels), encoder)[0]
 
     # -- reading --------------------------------------------------------------------------
-    def _with_view(self, fn):
-        """Run ``fn(view)`` on an up-to-date view, retrying if the store moves underneath."""
-        for attempt in range(5):
-            self._view.refresh(force=attempt > 0)
-            try:
-                return fn(self._view)
-            except StaleView:
-                continue
-        raise StaleView("the space kept changing during the search; retry")
-
-    def _eligible(self, view: SearchView, where: dict[str, Any] | None) -> np.ndarray | None:
-        if where is None:
-            return None
-        allowed = np.fromiter(self._store.filter_rowids(where), dtype=np.int64)
-        return np.isin(view.table.items, allowed)
-
     def search(
         self,
         query: str,
@@ -699,69 +537,29 @@ class Space:
         the top ``rerank_depth`` hits are re-scored on their matched passage and mixed
         with the first stage by ``rerank_weight`` (None = the model's tuned default).
         """
-        k = _check_k(k)
+        k = check_k(k)
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {MODES}, not {mode!r}")
         check_fusion(fusion, alpha)
         check_rerank_args(rerank_depth, rerank_weight)
         cross = resolve_reranker(rerank)
-        final_k, k = k, max(k, rerank_depth) if cross else k
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("the query is empty; type some words to search for")
-        _check_unicode([query], "the query")
+        query = check_query(query)
         qvec = None
         if mode != "sparse":
             qvec = self._require_encoder("text search").encode([query], role="query")
-
-        def run(view: SearchView) -> list[Hit]:
-            eligible = self._eligible(view, where)
-            if mode == "dense":
-                return self._hits(view, *view.dense.top_items(qvec, k, eligible))
-            keyword = view.sparse(sparse_model)
-            if mode == "sparse":
-                scores = keyword.item_scores(query)
-                matched = scores > 0 if eligible is None else (scores > 0) & eligible
-                ranking = Ranking.top(scores, k, matched)
-                return self._hits(view, ranking.positions, ranking.scores, None)
-            return self._hybrid(view, qvec, query, k, eligible, keyword, fusion, alpha)
-
-        if self._native is not None:  # a remote backend searches with its own indexes
-            hits = self._native.search(
-                query,
-                qvec,
-                k,
-                mode,
-                where,
-                fusion=fusion,
-                alpha=alpha,
-                sparse_model=sparse_model,
-                depth=HYBRID_DEPTH,
-            )
-        else:
-            hits = self._with_view(run)
-        return rerank_hits(cross, query, hits, final_k, rerank_weight) if cross else hits
-
-    def _hybrid(self, view, qvec, query, k, eligible, keyword, fusion, alpha) -> list[Hit]:
-        """Fuse the dense and keyword candidate lists; dense scores of keyword-only
-        candidates are computed exactly, so fusion never sees a missing score."""
-        depth = max(HYBRID_DEPTH, k)
-        dense_pos, _, _ = view.dense.top_items(qvec, depth, eligible)
-        raw = keyword.item_scores(query)
-        matched = raw > 0 if eligible is None else (raw > 0) & eligible
-        sparse_pos = Ranking.top(raw, depth, matched).positions
-        candidates = np.union1d(dense_pos, sparse_pos)
-        dense_scores, rows = view.dense.scores_for_items(qvec, candidates)
-        credit = keyword.normalised(raw[candidates], query)
-        fused = fuse(
-            fusion,
-            alpha,
-            candidates,
-            (dense_scores, dense_pos),
-            (credit, sparse_pos),
-            keyword.coverage(query),
+        return self._search.search(
+            query,
+            qvec,
+            k,
+            mode,
+            where,
+            fusion=fusion,
+            alpha=alpha,
+            sparse_model=sparse_model,
+            cross=cross,
+            rerank_depth=rerank_depth,
+            rerank_weight=rerank_weight,
         )
-        order = np.argsort(-fused, kind="stable")[:k]
-        return self._hits(view, candidates[order], fused[order], rows[order])
 
     def context(
         self,
@@ -798,31 +596,11 @@ class Space:
         self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None
     ) -> list[Hit]:
         """Dense search with a vector you computed yourself."""
-        k = _check_k(k)
-        qvec = self._check_vectors(vector)[:1]
+        k = check_k(k)
+        qvec = check_vectors(vector, self.dim, self.metric)[:1]
         if not len(qvec):
             raise InvalidInputError(f"the query vector is empty; pass one {self.dim}-d vector")
-        if self._native is not None:
-            return self._native.search_vector(qvec, k, where)
-        return self._with_view(
-            lambda view: self._hits(
-                view, *view.dense.top_items(qvec, k, self._eligible(view, where))
-            )
-        )
-
-    def _hits(
-        self, view: SearchView, positions: np.ndarray, scores: np.ndarray, rows: np.ndarray | None
-    ) -> list[Hit]:
-        rowids = view.table.items[positions]
-        records = self._store.get_by_rowids(rowids.tolist())
-        hits = []
-        for i, (rowid, score) in enumerate(zip(rowids, scores, strict=True)):
-            rec = records.get(int(rowid))
-            if rec is None:  # deleted since the view caught up
-                continue
-            span = view.table.span(int(rows[i])) if rows is not None else None
-            hits.append(Hit(rec.id, float(score), rec.text, rec.metadata, span))
-        return hits
+        return self._search.search_vector(qvec, k, where)
 
     def ids(self) -> list[str]:
         """Every item id, in insertion order (for exports and maps of the whole space)."""
@@ -830,7 +608,7 @@ class Space:
 
     def items(self, ids: Sequence[str]) -> list[Item]:
         """Several items at once, in the order of ``ids``; unknown ids raise."""
-        ids = _lookup_ids(ids)
+        ids = lookup_ids(ids)
         found = {rec.id: rec for rec in self._store.get(ids)}
         missing = [i for i in ids if i not in found]
         if missing:
@@ -853,7 +631,7 @@ class Space:
         its chunk vectors, the same item vector duplicates, clusters and recommendations
         use (for a single-chunk item, its stored vector), so "similar to this document"
         weighs the whole document, not just its first chunk."""
-        ids = _lookup_ids(ids)
+        ids = lookup_ids(ids)
         distinct = list(dict.fromkeys(ids))
         row = {id_: i for i, id_ in enumerate(distinct)}
         return self._mean_vectors(distinct)[[row[id_] for id_ in ids]]
@@ -870,9 +648,7 @@ class Space:
             "recipe": getattr(self.encoder, "recipe", None),  # how this CPU runs the model
             "dim": self.dim,
             "metric": self.metric,
-            "index": self._native.index_name
-            if self._native
-            else (self._view.index_name if self._view.generation >= 0 else self.index_kind),
+            "index": self._search.index_name,
             "disk_bytes": self._store.disk_bytes(),
         }
 
@@ -901,7 +677,7 @@ class Space:
 
             return table.items.copy(), matrix, lend
 
-        rowids, matrix, lend = self._with_view(run)
+        rowids, matrix, lend = self._view.run(run)
         records = self._store.get_by_rowids(rowids.tolist())
         keep = np.fromiter((int(r) in records for r in rowids), dtype=bool, count=len(rowids))
         if where is not None:
@@ -937,7 +713,7 @@ class Space:
             items.matrix,
             threshold,
             hashes=items.hashes,
-            k=_check_k(k),
+            k=check_k(k),
             searcher=lend,
             progress=self.progress,
         )
@@ -981,11 +757,11 @@ class Space:
             raise InvalidInputError(f"by must be one of {OUTLIER_SCORES}, not {by!r}")
         items, lend = self._item_set(where)
         graph = knn_graph(
-            items.matrix, _check_k(k), searcher=lend, progress=self.progress, description="outliers"
+            items.matrix, check_k(k), searcher=lend, progress=self.progress, description="outliers"
         )
         knn, lof = outlier_scores(graph)
         score = lof if by == "lof" else knn
-        order = np.argsort(-score, kind="stable")[: None if limit is None else _check_k(limit)]
+        order = np.argsort(-score, kind="stable")[: None if limit is None else check_k(limit)]
         return [Outlier(items.ids[i], float(score[i]), float(knn[i]), float(lof[i])) for i in order]
 
     def _vectors_of(self, entries: Sequence[str], what: str) -> tuple[np.ndarray, list[str]]:
@@ -1028,7 +804,7 @@ class Space:
                 slot[table.item_of_chunk[rows]], table.matrix[rows], len(positions)
             )
 
-        return self._with_view(run)
+        return self._view.run(run)
 
     def recommend(
         self,
@@ -1050,7 +826,7 @@ class Space:
         relevance. Liked, disliked and ``exclude`` ids are never returned. Hit scores
         are cosines to the profile.
         """
-        k = _check_k(k)
+        k = check_k(k)
         diversity = check_diversity(diversity)
         liked_vecs, liked_ids = self._vectors_of(liked, "liked")
         disliked_vecs, disliked_ids = self._vectors_of(disliked, "disliked")
@@ -1064,10 +840,10 @@ class Space:
         pool = k + len(seen) + (max(4 * k, 50) if diversity else 0)
 
         def run(view: SearchView) -> list[Hit]:
-            eligible = self._eligible(view, where)
-            positions, scores, rows = view.dense.top_items(profile, pool, eligible)
-            hits = self._hits(view, positions, scores, rows)
-            if len(hits) != len(positions):
+            local = ViewSearch(view, self._store)
+            scored, rows = local.top(profile, pool, where)
+            hits = to_hits(local, scored)
+            if len(hits) != len(scored):
                 raise StaleView  # an item was deleted meanwhile: catch up and retry
             fresh = [i for i, h in enumerate(hits) if h.id not in seen]
             if not fresh:
@@ -1076,7 +852,7 @@ class Space:
             relevance = np.array([hits[i].score for i in fresh])
             return [hits[fresh[j]] for j in mmr(relevance, vectors, k, diversity)]
 
-        return self._with_view(run)
+        return self._view.run(run)
 
     def classify_all(
         self,
@@ -1106,12 +882,11 @@ class Space:
         """Integrity check: store rows, vectors, hashes, the live search view and index
         files all agree (see ``embedspace.integrity``). ``repair`` rebuilds derived files
         (index files, the view) and drops orphan rows; items are never rewritten."""
-        if self.path is None:
-            raise NotSupportedError(
-                f"check audits an embedded (folder) space; {self.location} is checked by its "
-                "own database (see docs/scale.md)"
-            )
-        return check_store(self._store, self.path, view=self._view, repair=repair)
+        folder = self._backend.require_folder(
+            "check audits an embedded (folder) space; {location} is checked by its "
+            "own database (see docs/scale.md)"
+        )
+        return check_store(self._store, folder, view=self._view, repair=repair)
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""
@@ -1151,12 +926,6 @@ def _load_files(
     return items, report, unreadable
 
 
-def _check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InvalidInputError(f"k must be a positive integer, got {k!r}")
-    return int(min(k, 2**31 - 1))
-
-
 def embed(
     texts: Sequence[str],
     model: str | Encoder = "default",
@@ -1170,7 +939,7 @@ def embed(
     models); ``dim`` keeps the first ``dim`` coordinates, re-normalised. Both are the
     model-name options ``"default+cls+dim=128"`` spelled as keywords.
     """
-    texts = _validate_texts(texts)
+    texts = check_texts(texts)
     return load_encoder(model, pooling=pooling, dim=dim).encode(texts, role="document")
 
 
@@ -1179,22 +948,31 @@ def embed_images(images: Sequence[ImageLike], model: str | Encoder = "default") 
     return load_image_encoder(model).encode_images(images)
 
 
-def _is_image(item: Any) -> bool:
-    if isinstance(item, str):  # a string is text unless it names an existing image file
-        return Path(item).suffix.lower() in IMAGE_SUFFIXES and Path(item).is_file()
-    return not isinstance(item, bytes)
+def _required_labels(labels: Sequence[str] | None) -> Sequence[str]:
+    """``labels`` is optional only so that the item may be given by keyword."""
+    if labels is None:
+        raise InvalidInputError('give the labels to choose between, e.g. ["a dog", "a car"]')
+    return labels
 
 
 def classify(
-    item: str | ImageLike, labels: Sequence[str], model: str | Encoder = "default"
+    item: str | ImageLike | None = None,
+    labels: Sequence[str] | None = None,
+    model: str | Encoder = "default",
+    *,
+    text: str | None = None,
+    image: ImageLike | None = None,
 ) -> list[Prediction]:
-    """Zero-shot classification of a text or an image (a path to an image file, a Path,
-    a Pillow image or an array): ``labels`` ranked by closeness, best first."""
-    if _is_image(item):
-        vector = embed_images([item], model)
+    """Zero-shot classification of a text (``text=``) or an image (``image=``: a path to
+    an image file, a Path, a Pillow image or an array): ``labels`` ranked by closeness,
+    best first. A positional ``item`` is an image if it is not a string or names an
+    existing image file, else a text."""
+    kind, value = classify_subject(item, {"text": text, "image": image}, lambda _: False)
+    if kind == "image":
+        vector = embed_images([value], model)
     else:
-        vector = embed(_validate_texts([item]), model)
-    return zero_shot(vector, labels, load_encoder(model))[0]
+        vector = embed(check_texts([value]), model)
+    return zero_shot(vector, _required_labels(labels), load_encoder(model))[0]
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:

@@ -7,7 +7,7 @@ one again from its source file when that file is still the same image.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .encoders.image import (
@@ -47,6 +47,38 @@ def drop_unused(store: Store, folder: Path, candidates: set[str]) -> int:
             target.unlink(missing_ok=True)  # another process may be removing it too
             removed += 1
     return removed
+
+
+class Thumbnails:
+    """The thumbnails of one space folder, as its writers need them."""
+
+    def __init__(self, store: Store, folder: Path) -> None:
+        self.store, self.folder = store, folder
+
+    def used_by(self, ids: Sequence[str]) -> set[str]:
+        """The thumbnails these items record (to drop once they are deleted or replaced)."""
+        if not self.store.get_meta("image_model_id"):
+            return set()  # no image was ever added: skip the lookup
+        return recorded_thumbnails(rec.metadata for rec in self.store.get(ids))
+
+    def drop_unused(self, candidates: set[str]) -> None:
+        """Remove the candidates no item uses any more (after the write committed)."""
+        drop_unused(self.store, self.folder, candidates)
+
+
+class NoThumbnails:
+    """A space without a folder (a remote backend) keeps no thumbnails."""
+
+    def used_by(self, ids: Sequence[str]) -> set[str]:
+        return set()
+
+    def drop_unused(self, candidates: set[str]) -> None:
+        """Nothing to remove."""
+
+
+def thumbnails_for(store: Store, folder: Path | None) -> Thumbnails | NoThumbnails:
+    """The thumbnail keeper of a space, chosen once when it opens."""
+    return Thumbnails(store, folder) if folder is not None else NoThumbnails()
 
 
 def unused_files(folder: Path, recorded: Iterable[str]) -> list[Path]:

@@ -71,13 +71,16 @@ class SparseSearcher:
     def item_scores(self, query: str) -> np.ndarray:
         return self.model.scores(query).astype(np.float32)
 
+    def ceiling(self, query: str) -> float:
+        """What puts this query's scores on a 0..1 scale that depends on the query only,
+        not on the results: the best BM25 every query term could reach; 1 for the cosine
+        models, whose scores already are."""
+        return self.model.max_score(query) if isinstance(self.model, Bm25Model) else 1.0
+
     def normalised(self, scores: np.ndarray, query: str) -> np.ndarray:
-        """Scores on a 0..1 scale that depends on the query only, not on the results:
-        BM25 / the best BM25 every query term could reach; cosine models already are."""
-        if isinstance(self.model, Bm25Model):
-            best_possible = self.model.max_score(query)
-            return scores / best_possible if best_possible > 0 else scores
-        return scores
+        """Scores divided by the query's :meth:`ceiling` (unchanged when it is 0)."""
+        best_possible = self.ceiling(query)
+        return scores / best_possible if best_possible > 0 else scores
 
     def coverage(self, query: str) -> float | None:
         """Share of the query's keyword weight that this corpus's words can match (BM25),

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: Rebuild an HNSW graph once this share of its nodes are tombstones.
 REBUILD_TOMBSTONE_RATIO = 0.25
+#: Catch-ups tried before a reader gives up on a space that keeps changing under it.
+RUN_ATTEMPTS = 5
+
+T = TypeVar("T")
 
 
 class StaleView(Exception):
@@ -150,6 +155,18 @@ class SearchView:
             if force or self._ann_dirty >= max(1000, len(self.table) // 10):
                 self._ann.save(self._index_path(self._ann.kind))
                 self._ann_dirty = 0
+
+    def run(self, fn: Callable[[SearchView], T]) -> T:
+        """``fn(self)`` on an up-to-date view. A reader that finds the store moved on
+        underneath it (``StaleView``: an item deleted, texts out of step) catches up and
+        starts again, so no result ever mixes two states of the store."""
+        for attempt in range(RUN_ATTEMPTS):
+            self.refresh(force=attempt > 0)
+            try:
+                return fn(self)
+            except StaleView:
+                continue
+        raise StaleView("the space kept changing during the search; retry")
 
     # -- searching ------------------------------------------------------------------------
     @property

@@ -131,20 +131,19 @@ class SpaceService:
             return self.space.get(id)
 
     def classify(self, id: str | None, text: str | None, labels: list[str]) -> list[Prediction]:
-        """Zero-shot labels for a stored item or a text. A text is always embedded as text:
-        the library would open a string naming an image file, and clients must not make
-        the server read its own files."""
+        """Zero-shot labels for a stored item or a text, always by the explicit form: a
+        text is embedded as text even if it names an image file (clients must not make
+        the server read its own files), an id only ever names a stored item."""
         if (id is None) == (text is None):
             raise ApiError("give either id (a stored item) or text, not both", param="id")
         if text is not None and not text.strip():
             raise ApiError("text is empty", param="text")
         self.check_batch(len(labels), "labels")
-        encoder = self.encoder()
+        self.encoder()  # a space without a model answers with the API's own message
         if id is None:
-            return zero_shot(encoder.encode([text], role="document"), labels, encoder)[0]
+            return self.space.classify(text=text, labels=labels)
         with self._lock.reading():
-            vector = self.space.vectors([id])
-        return zero_shot(vector, labels, encoder)[0]
+            return self.space.classify(id=id, labels=labels)
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
         """``a`` vs ``b`` under each representation of ``es.compare`` (dense = this model),

@@ -4,6 +4,11 @@ A store keeps items (id, text, metadata, content hash, where it came from) and t
 chunk vectors durably and transactionally. The embedded default is SQLite; remote
 backends (Postgres, Milvus: see ``factory.py``) implement the same protocol and pass the
 same behavioural tests (tests/test_backends.py).
+
+A store with its own vector and keyword indexes also answers the few search primitives
+of ``SearchPrimitives``; they are declared here, beside the store, so a backend's search
+module never imports the search layer above it (``search/`` composes them into dense,
+sparse and hybrid search, and implements the same primitives over the local view).
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
+
+from ..errors import NotSupportedError
 
 
 @dataclass
@@ -130,3 +137,65 @@ class WholeSnapshotPages:
     ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
         live, snapshot = self.vectors(after_chunk_id)  # type: ignore[attr-defined]
         yield live, iter([snapshot])
+
+
+@dataclass
+class Scored:
+    """An item (by the store's row id) with a score and, for dense hits on a chunked
+    item, the character span of its best chunk."""
+
+    rowid: int
+    score: float
+    span: tuple[int, int] | None = None
+
+
+class KeywordBound(NamedTuple):
+    """What normalises a query's keyword scores for fusion."""
+
+    #: the best keyword score the query's terms could reach, or None if the backend
+    #: cannot tell (the best candidate's score is used instead)
+    ceiling: float | None
+    #: the share of the query's keyword weight the corpus can match, or None if unknown
+    coverage: float | None
+
+
+class SearchPrimitives(Protocol):
+    """The search questions a backend answers; everything else (modes, fusion, hits) is
+    composed from them once, in ``search/engine.py``."""
+
+    #: what ``Space.info()["index"]`` reports, e.g. "pgvector-hnsw"
+    index_name: str
+    #: True: hybrid fusion takes every candidate's dense score from ``dense_of`` (exact
+    #: per item even where an ANN walk missed an item's best chunk: cheap in memory);
+    #: False: only the candidates ``dense`` did not return (each lookup is a round trip)
+    rescore_dense: bool
+
+    def dense(self, query: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Scored]:
+        """The k best items for a (1, d) query vector, best first (best chunk per item)."""
+        ...
+
+    def dense_of(self, query: np.ndarray, rowids: Sequence[int]) -> dict[int, Scored]:
+        """Exact best-chunk scores of the given items."""
+        ...
+
+    def keyword(self, query: str, k: int, where: dict[str, Any] | None, model: str) -> list[Scored]:
+        """The k best keyword matches under sparse ``model``, best first (items sharing no
+        term with the query never appear)."""
+        ...
+
+    def keyword_of(self, query: str, rowids: Sequence[int], model: str) -> dict[int, float]:
+        """Keyword scores of the given items (absent = no term in common)."""
+        ...
+
+    def keyword_bound(self, query: str, model: str) -> KeywordBound: ...
+
+    def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]: ...
+
+
+def require_bm25(model: str) -> None:
+    """A database's keyword search is its own BM25: refuse any other sparse model."""
+    if model != "bm25":
+        raise NotSupportedError(
+            f"sparse_model={model!r} is not supported by this backend: its keyword "
+            "search is its own BM25 (sparse_model='bm25'); see docs/scale.md"
+        )

@@ -4,9 +4,10 @@ Users outgrow one machine by changing a URI, not their code. The facade asks thi
 for a ``Backend`` and never imports a backend's library: remote drivers (psycopg,
 pymilvus) are imported here, lazily, only when their scheme is used, so the embedded
 default needs none of them. A remote backend brings its own vector index and searches
-in place (``NativeSearcher``); the local search view still works over it for operations
-that need every vector at hand (analysis, maps), pulling them once and then only what
-changed.
+in place: the backend hands back its search primitives (``store.base.SearchPrimitives``),
+which the search layer composes; the local search view still works over it for
+operations that need every vector at hand (analysis, maps), pulling them once and then
+only what changed. This module never imports the search layer above it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, NotSupportedError
-from ..search.native import NativeSearcher
-from .base import Store
+from .base import SearchPrimitives, Store
 
 #: URI scheme -> backend name (docs/scale.md has the capability table per backend).
 SCHEMES = {"postgresql": "postgres", "postgres": "postgres", "milvus": "milvus"}
@@ -37,12 +37,20 @@ class Backend:
     location: str
     #: the space folder (index files, thumbnails); None for a remote backend
     folder: Path | None
-    #: search inside the backend, or None to search in the local view
-    native: NativeSearcher | None
+    #: the backend's own search primitives, or None to search in the local view
+    native: SearchPrimitives | None
     #: the local view's index kind ("exact" over a remote backend: it is a fallback)
     view_index: str
     #: how another process opens the same space (absolute folder, or the full URI)
     reopen: str
+
+    def require_folder(self, refusal: str) -> Path:
+        """The space folder, for what only an embedded space keeps (thumbnails, index
+        files); a remote backend raises NotSupportedError with ``refusal`` (``{location}``
+        in it is filled in)."""
+        if self.folder is None:
+            raise NotSupportedError(refusal.format(location=self.location))
+        return self.folder
 
 
 def backend_name(location: str | Path) -> str:
@@ -62,6 +70,8 @@ def backend_name(location: str | Path) -> str:
 def open_backend(
     location: str | Path, *, create: bool, index: str, index_params: dict[str, Any]
 ) -> Backend:
+    """The store at ``location`` (created if ``create``), with what a Space needs to know
+    about it."""
     name = backend_name(location)
     if name == "sqlite":
         from .sqlite import SqliteStore
@@ -79,10 +89,11 @@ def open_backend(
         search = PostgresSearch(store, index_params.get("ef_search"))
     else:
         from .milvus import MilvusStore
+        from .milvus_search import MilvusSearch
 
         store = MilvusStore(str(location), create=create, **build)
-        search = store.search_backend(index_params.get("ef_search"))
-    return Backend(store, store.location, None, NativeSearcher(search), "exact", str(location))
+        search = MilvusSearch(store, index_params.get("ef_search"))
+    return Backend(store, store.location, None, search, "exact", str(location))
 
 
 def _check_remote_index(name: str, index: str, index_params: dict[str, Any]) -> None:

@@ -46,9 +46,12 @@ from .filters import parse_where
 MAX_TEXT_BYTES = 65_535
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 _METRICS = {"cosine": "COSINE", "dot": "IP", "euclidean": "L2"}
-_HEAD = "head == true"
+#: The filter selecting each item's first chunk row, the one that carries its text and
+#: metadata (shared with milvus_search.py).
+HEAD_ROWS = "head == true"
 _ITEM_FIELDS = ["chunk_id", "item_rowid", "item_id", "text", "metadata", "text_hash", "source"]
-_PAGE = 16_384  # Milvus' largest query/search limit
+#: Milvus' largest query/search limit.
+PAGE_LIMIT = 16_384
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -257,7 +260,7 @@ class MilvusStore(WholeSnapshotPages):
         )
 
     def count(self) -> int:
-        return self._count(_HEAD)
+        return self._count(HEAD_ROWS)
 
     def chunk_count(self) -> int:
         return self._count("")
@@ -270,7 +273,7 @@ class MilvusStore(WholeSnapshotPages):
         out = []
         for start in range(0, len(values), 1000):
             part = list(values[start : start + 1000])
-            out += self._query(f"{_HEAD} and {self._ids_in(field, part)}", fields)
+            out += self._query(f"{HEAD_ROWS} and {self._ids_in(field, part)}", fields)
         return out
 
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -297,11 +300,13 @@ class MilvusStore(WholeSnapshotPages):
         return [item_rowid(i) for i in ids]
 
     def ids(self) -> list[str]:
-        rows = sorted(self._query(_HEAD, ["chunk_id", "item_id"]), key=lambda r: r["chunk_id"])
+        rows = sorted(self._query(HEAD_ROWS, ["chunk_id", "item_id"]), key=lambda r: r["chunk_id"])
         return [r["item_id"] for r in rows]
 
     def records(self, batch_size: int = 1000) -> Iterator[list[ItemRecord]]:
-        heads = sorted(self._query(_HEAD, ["chunk_id", "item_rowid"]), key=lambda r: r["chunk_id"])
+        heads = sorted(
+            self._query(HEAD_ROWS, ["chunk_id", "item_rowid"]), key=lambda r: r["chunk_id"]
+        )
         for start in range(0, len(heads), batch_size):
             rowids = [h["item_rowid"] for h in heads[start : start + batch_size]]
             rows = self._query(
@@ -341,18 +346,20 @@ class MilvusStore(WholeSnapshotPages):
         return live, snapshot
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
-        rows = sorted(self._query(_HEAD, ["item_rowid", "text"]), key=lambda r: r["item_rowid"])
+        rows = sorted(self._query(HEAD_ROWS, ["item_rowid", "text"]), key=lambda r: r["item_rowid"])
         return np.array([r["item_rowid"] for r in rows], dtype=np.int64), [r["text"] for r in rows]
 
     def filter_rowids(self, where: dict[str, Any]) -> set[int]:
         return {
             r["item_rowid"]
-            for r in self._query(f"{_HEAD} and {where_to_milvus(where)}", ["item_rowid"])
+            for r in self._query(f"{HEAD_ROWS} and {where_to_milvus(where)}", ["item_rowid"])
         }
 
     def ids_from_source_prefix(self, prefix: str) -> dict[str, str]:
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = self._query(f"{_HEAD} and source like {_literal(pattern)}", ["item_id", "source"])
+        rows = self._query(
+            f"{HEAD_ROWS} and source like {_literal(pattern)}", ["item_id", "source"]
+        )
         return {r["item_id"]: r["source"] for r in rows}
 
     def disk_bytes(self) -> int:
@@ -434,11 +441,6 @@ class MilvusStore(WholeSnapshotPages):
             self._delete_items(existing)
             self._bump()
         return len(existing)
-
-    def search_backend(self, ef_search: int | None = None):
-        from .milvus_search import MilvusSearch
-
-        return MilvusSearch(self, ef_search)
 
     def drop(self) -> None:
         """Delete the space's collections."""

@@ -2,10 +2,10 @@
 
 Rows are chunks, so dense hits are reduced to each item's best chunk here, fetching more
 candidates until k distinct items are found. Keyword search runs over the items' first
-chunk rows, which alone carry the text. Hybrid fusion happens in ``NativeSearcher``, at
+chunk rows, which alone carry the text. Hybrid fusion happens in ``search/engine.py``, at
 the item level, not in Milvus' own RRF ranker: that one fuses rows by primary key, and a
 long item's best dense chunk and its text row are different rows. Milvus does not expose
-idf, so convex fusion scales keyword scores by the best candidate's (see native.py).
+idf, so convex fusion scales keyword scores by the best candidate's (see engine.py).
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ import numpy as np
 
 from ..index.base import prepare_vectors
 from ..index.exact import similarity
-from ..search.native import Scored
-from .base import ItemRecord
-from .milvus import _HEAD, _PAGE, MilvusStore, where_to_milvus
+from .base import ItemRecord, KeywordBound, Scored, require_bm25
+from .milvus import HEAD_ROWS, PAGE_LIMIT, MilvusStore, where_to_milvus
 
 _OVERFETCH = 4
 
 
 class MilvusSearch:
-    """``NativeSearch`` over a ``MilvusStore``."""
+    """``SearchPrimitives`` over a ``MilvusStore``."""
 
     index_name = "milvus-autoindex"
+    rescore_dense = False
 
     def __init__(self, store: MilvusStore, ef_search: int | None = None) -> None:
         self.store = store
@@ -52,7 +52,7 @@ class MilvusSearch:
             self.store.name,
             data=data,
             anns_field=field,
-            limit=min(limit, _PAGE),
+            limit=min(limit, PAGE_LIMIT),
             filter=filter,
             output_fields=fields,
             search_params=params,
@@ -75,7 +75,7 @@ class MilvusSearch:
                     best[row["item_rowid"]] = Scored(
                         row["item_rowid"], self._score(hit["distance"]), span
                     )
-            if len(best) >= k or len(hits) < want or want >= _PAGE:
+            if len(best) >= k or len(hits) < want or want >= PAGE_LIMIT:
                 return list(best.values())[:k]
             want *= 4
 
@@ -100,8 +100,9 @@ class MilvusSearch:
                 best[row["item_rowid"]] = Scored(row["item_rowid"], float(score), span)
         return best
 
-    def keyword(self, query: str, k: int, where: dict[str, Any] | None) -> list[Scored]:
-        filter = _HEAD + (f" and {where_to_milvus(where)}" if where else "")
+    def keyword(self, query: str, k: int, where: dict[str, Any] | None, model: str) -> list[Scored]:
+        require_bm25(model)
+        filter = HEAD_ROWS + (f" and {where_to_milvus(where)}" if where else "")
         hits = self._search([query], "sparse", k, filter, ["item_rowid"])
         return [
             Scored(h["entity"]["item_rowid"], float(h["distance"]))
@@ -109,14 +110,16 @@ class MilvusSearch:
             if h["distance"] > 0
         ]
 
-    def keyword_of(self, query: str, rowids: Sequence[int]) -> dict[int, float]:
+    def keyword_of(self, query: str, rowids: Sequence[int], model: str) -> dict[int, float]:
+        require_bm25(model)
         ids = [int(r) for r in rowids]
-        filter = f"{_HEAD} and {self.store._ids_in('item_rowid', ids)}"
+        filter = f"{HEAD_ROWS} and {self.store._ids_in('item_rowid', ids)}"
         hits = self._search([query], "sparse", len(ids), filter, ["item_rowid"])
         return {h["entity"]["item_rowid"]: float(h["distance"]) for h in hits if h["distance"] > 0}
 
-    def keyword_ceiling(self, query: str) -> float | None:
-        return None  # Milvus does not expose its idf statistics
+    def keyword_bound(self, query: str, model: str) -> KeywordBound:
+        require_bm25(model)
+        return KeywordBound(None, None)  # Milvus does not expose its idf statistics
 
     def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]:
         return self.store.get_by_rowids(rowids)

@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..scoring.sparse import Bm25Model
-from ..search.native import Scored
-from .base import ItemRecord
+from .base import ItemRecord, KeywordBound, Scored, require_bm25
 from .postgres import _METRIC_SQL, PostgresStore, where_to_postgres
 
 _BM25 = Bm25Model()
@@ -52,9 +51,10 @@ def _terms_cte(schema: str) -> str:
 
 
 class PostgresSearch:
-    """``NativeSearch`` over a ``PostgresStore``."""
+    """``SearchPrimitives`` over a ``PostgresStore``."""
 
     index_name = "pgvector-hnsw"
+    rescore_dense = False
 
     def __init__(self, store: PostgresStore, ef_search: int | None = None) -> None:
         self.store = store
@@ -133,22 +133,27 @@ class PostgresSearch:
             [query, *params],
         )
 
-    def keyword(self, query: str, k: int, where: dict[str, Any] | None) -> list[Scored]:
+    def keyword(self, query: str, k: int, where: dict[str, Any] | None, model: str) -> list[Scored]:
+        require_bm25(model)
         clause, params = where_to_postgres(where) if where else ("TRUE", [])
         return [
             Scored(r, float(sc)) for r, sc in self._bm25(query, clause, params, f"LIMIT {int(k)}")
         ]
 
-    def keyword_of(self, query: str, rowids: Sequence[int]) -> dict[int, float]:
+    def keyword_of(self, query: str, rowids: Sequence[int], model: str) -> dict[int, float]:
+        require_bm25(model)
         rows = self._bm25(query, "i.rowid = ANY(%s)", [[int(r) for r in rowids]], "")
         return {r: float(sc) for r, sc in rows}
 
-    def keyword_ceiling(self, query: str) -> float:
+    def keyword_bound(self, query: str, model: str) -> KeywordBound:
+        """The BM25 bound (sum of idf * (k1 + 1) over the query's terms); coverage is not
+        reported (the gate then stays open)."""
+        require_bm25(model)
         rows = self.store._read(
             _terms_cte(self.store.schema) + " SELECT coalesce(sum(qtf * idf), 0) FROM terms",
             [query],
         )
-        return float(rows[0][0]) * (_BM25.k1 + 1)
+        return KeywordBound(float(rows[0][0]) * (_BM25.k1 + 1), None)
 
     def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]:
         return self.store.get_by_rowids(rowids)

@@ -1,0 +1,85 @@
+"""Write items batch by batch, embedding only what changed.
+
+A batch is one transaction, so a crash loses at most one batch of work and never half of
+one; re-running after a crash finds the committed batches unchanged and embeds only the
+rest. What changed is decided by a digest (the text's hash for text, the file's bytes
+for an image) compared with the one stored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..progress import progress_bar
+from ..store.base import ItemRecord, Store
+from .hashing import text_hash
+from .loaders import LoadedItem
+
+#: Items per write transaction: a crash loses at most one batch of work, never half of one.
+DEFAULT_BATCH = 256
+
+
+@dataclass
+class BatchPlan:
+    """What one batch needs: records to embed and write, metadata-only updates, counts."""
+
+    to_embed: list[ItemRecord] = field(default_factory=list)
+    metadata_only: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)
+
+
+def plan_batch(
+    store: Store,
+    batch: Sequence[LoadedItem],
+    digest: Callable[[LoadedItem], str],
+    keep_metadata: bool,
+) -> BatchPlan:
+    """Compare a batch with the stored digests: new and changed items are embedded,
+    unchanged ones only get new metadata (unless ``keep_metadata``: then a changed item
+    keeps its stored metadata too)."""
+    known = store.hashes([it.id for it in batch])
+    plan = BatchPlan()
+    for it in batch:
+        item_hash = digest(it)
+        previous = known.get(it.id)
+        if previous is None or previous[0] != item_hash:
+            plan.counts["updated" if previous else "added"] += 1
+            md = previous[1] if (previous and keep_metadata) else it.metadata
+            plan.to_embed.append(ItemRecord(it.id, it.text, md, item_hash, it.source))
+        else:
+            plan.counts["unchanged"] += 1
+            if not keep_metadata and previous[1] != it.metadata:
+                plan.metadata_only[it.id] = it.metadata
+    return plan
+
+
+def upsert_items(
+    store: Store,
+    items: Sequence[LoadedItem],
+    embed: Callable[[list[ItemRecord]], None],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool = False,
+    keep_metadata: bool = False,
+    digest: Callable[[LoadedItem], str] | None = None,
+) -> Counter:
+    """Upsert ``items``, one transaction per batch of ``batch_size``; ``embed`` fills in
+    the vectors of the records that changed, ``digest`` says when one did (default: the
+    text's hash). Returns the counts (added, updated, unchanged)."""
+    digest = digest or (lambda item: text_hash(item.text))
+    counts: Counter = Counter()
+    with progress_bar(len(items), "adding", progress and len(items) > batch_size) as bar:
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            plan = plan_batch(store, batch, digest, keep_metadata)
+            if plan.to_embed:
+                embed(plan.to_embed)
+                store.upsert(plan.to_embed)
+            if plan.metadata_only:
+                store.update_metadata(plan.metadata_only)
+            counts.update(plan.counts)
+            bar.advance(len(batch))
+    return counts
