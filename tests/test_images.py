@@ -238,6 +238,43 @@ def test_space_classify_takes_an_id_a_text_or_an_image_path(space, photo_dir):
     assert space.classify(data.coffee(), labels)[0].label == "a cup of coffee"  # an array
 
 
+def test_space_classify_explicit_forms_never_guess(space, photo_dir):
+    """text= is a text even when it names an image file or a stored id; image= and id=
+    say what they are; the positional guess gives the same as the explicit form."""
+    space.add_images([photo_dir / "rocket.png"])
+    labels = ["a cat", "a cup of coffee", "a rocket"]
+    by_id = space.classify(id="rocket.png", labels=labels)
+    assert by_id == space.classify("rocket.png", labels) and by_id[0].label == "a rocket"
+    photo = str(photo_dir / "chelsea.png")
+    assert space.classify(image=photo, labels=labels) == space.classify(photo, labels)
+    as_text = space.classify(text=photo, labels=labels)
+    expected = es.cosine(
+        space.encoder.encode([photo], role="document"), space.encoder.encode(labels, role="query")
+    )[0]
+    assert {p.label: p.score for p in as_text} == pytest.approx(
+        dict(zip(labels, expected.tolist(), strict=True)), abs=1e-5
+    )
+    assert space.classify(text="rocket.png", labels=labels) != by_id  # a text, not the id
+    assert space.classify(image=data.coffee(), labels=labels)[0].label == "a cup of coffee"
+    with pytest.raises(es.ItemNotFoundError):
+        space.classify(id="no such item", labels=labels)
+    with pytest.raises(es.InvalidInputError, match="exactly one"):
+        space.classify(text="a cat", id="rocket.png", labels=labels)
+    with pytest.raises(es.InvalidInputError, match="not both"):
+        space.classify("a cat", labels, text="a cat")
+    with pytest.raises(es.InvalidInputError, match="labels"):
+        space.classify(text="a cat")
+
+
+def test_classify_predictions_unpack_as_label_score_pairs():
+    ranked = es.classify(text="I love my new puppy", labels=["a dog", "a car"])
+    label, score = ranked[0]
+    assert (label, score) == (ranked[0].label, ranked[0].score) and label == "a dog"
+    assert [tuple(p) for p in ranked] == [(p.label, p.score) for p in ranked]
+    photo = es.classify(image=data.coffee(), labels=["a cup of coffee", "a rocket"])
+    assert photo == es.classify(data.coffee(), ["a cup of coffee", "a rocket"])
+
+
 def test_cli_search_finds_the_coffee_photo_in_a_mixed_space(photo_dir, tmp_path):
     import json
 
