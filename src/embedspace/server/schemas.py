@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..search.hybrid import DEFAULT_ALPHA
+from ..search.rerank import RERANK_DEPTH
 
 Metadata = dict[str, Any]
 
@@ -75,7 +76,7 @@ class SearchRequest(BaseModel):
     rerank: bool = Field(
         default=False, description="Re-score the top hits with the packaged cross-encoder."
     )
-    rerank_depth: int = Field(default=30, ge=1, le=200)
+    rerank_depth: int = Field(default=RERANK_DEPTH, ge=1, le=200)
     rerank_weight: float | None = Field(default=None, ge=0.0, le=1.0)
 
 

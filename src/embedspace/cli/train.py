@@ -1,0 +1,137 @@
+"""Training models of your own: ``train-reranker`` and ``finetune`` (torch extra)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InvalidInputError
+from .options import JsonOpt, handles_errors, show_progress
+from .render import console, emit
+
+app = typer.Typer()
+
+
+@app.command("train-reranker")
+@handles_errors
+def train_reranker_cmd(
+    output: Annotated[
+        Path, typer.Option(help="Run folder (checkpoint, model/, train_config.json).")
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="Shared datasets folder (default: $EMBEDSPACE_DATA).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and init.")] = 13,
+    epochs: Annotated[int, typer.Option(help="Passes over the sampled pairs.")] = 1,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, linear decay).")] = 5e-5,
+    batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 16,
+    sick: Annotated[int | None, typer.Option(help="SICK train pairs sampled (of ~7,900).")] = 5000,
+    mrpc: Annotated[int | None, typer.Option(help="MRPC train pairs sampled (of 4,076).")] = 2000,
+    scifact_negatives: Annotated[int, typer.Option(help="BM25 hard negatives per claim.")] = 3,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Stop (and save) after this long; the manifest says so.")
+    ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(help="Plan at most this many steps (the learning rate decays to 0 there)."),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Then export int8 ONNX, check it and tune its mixing weight into this folder "
+            "(the packaged one: src/embedspace/models/reranker-minilm-l6)."
+        ),
+    ] = None,
+) -> None:
+    """Train the cross-encoder re-ranker from all-MiniLM-L6-v2 on public pairs (torch, CPU; resumable)."""
+    import logging
+
+    from ..eval.datasets import data_root
+    from ..train.reranker import TrainConfig, train_reranker
+    from ..train.ship import ship_reranker
+
+    root = data or data_root()
+    if root is None:
+        raise InvalidInputError("no datasets folder: pass --data or set EMBEDSPACE_DATA")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = TrainConfig(
+        data=str(root), output=str(output), seed=seed, epochs=epochs, lr=lr,
+        batch_size=batch_size, sick=sick, mrpc=mrpc, scifact_negatives=scifact_negatives,
+        max_minutes=max_minutes, max_steps=max_steps,
+    )  # fmt: skip
+    model_dir = train_reranker(cfg, progress=show_progress())
+    console.print(f"model: {model_dir}")
+    if export:
+        report = ship_reranker(model_dir.parent, export, progress=show_progress())
+        console.print(json.dumps({k: v for k, v in report.items() if k != "pairs"}, indent=2))
+
+
+@app.command()
+@handles_errors
+def finetune(
+    pairs: Annotated[
+        Path,
+        typer.Option(
+            help="CSV/TSV of text pairs that belong together, header e.g. 'anchor,positive'."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option(help="New folder for the model (use it as Space(..., model=FOLDER)).")
+    ],
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            help="sentence-transformers BERT folder to start from (default: packaged MiniLM)."
+        ),
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the pairs.")] = 1,
+    batch_size: Annotated[
+        int, typer.Option(help="Pairs per step; the others in a batch are the negatives.")
+    ] = 32,
+    learning_rate: Annotated[float, typer.Option(help="AdamW learning rate.")] = 2e-5,
+    matryoshka: Annotated[
+        str | None,
+        typer.Option(
+            help="Also train truncated prefixes, e.g. '384,256,128,64' (Matryoshka loss)."
+        ),
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after N steps (quick trials).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fine-tune the embedding model on domain pairs (in-batch negatives) and export it to ONNX."""
+    from dataclasses import asdict
+
+    from ..train.finetune import finetune as run_finetune
+    from ..train.finetune import read_pairs
+
+    try:
+        dims = [int(d) for d in matryoshka.split(",")] if matryoshka else None
+    except ValueError:
+        raise InvalidInputError(
+            f"--matryoshka takes comma-separated integers, not {matryoshka!r}"
+        ) from None
+    report = run_finetune(
+        read_pairs(pairs),
+        output,
+        base=base,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        matryoshka_dims=dims,
+        max_steps=max_steps,
+        progress=not as_json,
+    )
+    if as_json:
+        emit(asdict(report) | {"output": str(output)})
+    else:
+        console.print(
+            f"fine-tuned on {report.pairs} pairs in {report.steps} steps ({report.seconds} s), "
+            f"loss {report.first_loss} -> {report.last_loss}; model: {output}\n"
+            f"use it: es.Space(path, model={str(output)!r})",
+            highlight=False,
+        )
