@@ -4,8 +4,10 @@
 holding one copy of the space's model, over the dataset's batches (``map_batches``). An
 actor first asks the space's store which rows it already holds with the same content
 hash and embeds only the others, so re-running an ingest that died half-way embeds only
-what is missing (the same rule as ``Space.add``). The driver receives the vectors and
-writes them to the store, one transaction per batch: a crash keeps whole batches only.
+what is missing (the same rule as ``Space.add``, ``ingest.upsert.plan_batch``). The
+driver receives the vectors and hands each batch to the space's own upsert, which counts
+and writes it in one transaction (a crash keeps whole batches only); the workers'
+vectors stand in for its embedding step.
 
 Actors ask for a fraction of a CPU (``cpus_per_worker=0.5`` by default): Ray Data needs
 CPU slots for its read tasks too, and an actor pool that takes every slot of a small
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,7 @@ from ..errors import InvalidInputError, MissingDependencyError, ModelMismatchErr
 from ..store.base import ChunkRecord, ItemRecord
 from .hashing import content_id, text_hash
 from .loaders import LoadedItem
+from .upsert import plan_batch
 
 #: Rows per Ray batch handed to one actor call.
 DEFAULT_RAY_BATCH = 128
@@ -83,38 +86,38 @@ class Embedder:
         self.chunk_tokens, self.chunk_overlap, self.columns = chunk_tokens, chunk_overlap, columns
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The batch's rows, with chunks and vectors for those the store does not hold
+        with the same text (decided as ``Space.add`` decides, by ``plan_batch``)."""
         from .embedding import embed_records
 
-        rows = _rows(batch, **self.columns)
-        known = self.store.hashes([r.id for r in rows])
-        status, changed = [], []
-        for rec in rows:
-            previous = known.get(rec.id)
-            if previous is None or previous[0] != rec.text_hash:
-                status.append("updated" if previous else "added")
-                changed.append(rec)
-            else:
-                status.append("unchanged" if previous[1] == rec.metadata else "metadata")
+        items = _items(batch, **self.columns)
+        changed = plan_batch(self.store, items, _text_digest, keep_metadata=False).to_embed
         if changed:
             embed_records(self.encoder, changed, self.chunk_tokens, self.chunk_overlap)
+        chunks = {rec.id: rec.chunks for rec in changed}
         return {
-            "id": np.array([r.id for r in rows], dtype=object),
-            "text": np.array([r.text for r in rows], dtype=object),
-            "metadata": np.array([json.dumps(r.metadata) for r in rows], dtype=object),
-            "text_hash": np.array([r.text_hash for r in rows], dtype=object),
-            "source": np.array([r.source or "" for r in rows], dtype=object),
-            "status": np.array(status, dtype=object),
+            "id": np.array([it.id for it in items], dtype=object),
+            "text": np.array([it.text for it in items], dtype=object),
+            "metadata": np.array([json.dumps(it.metadata) for it in items], dtype=object),
+            "source": np.array([it.source or "" for it in items], dtype=object),
             "spans": np.array(
-                [json.dumps([[c.start, c.end] for c in r.chunks]) for r in rows], dtype=object
+                [json.dumps([[c.start, c.end] for c in chunks.get(it.id, [])]) for it in items],
+                dtype=object,
             ),
             "vectors": np.array(
                 [
-                    np.stack([c.vector for c in r.chunks]).tobytes() if r.chunks else b""
-                    for r in rows
+                    np.stack([c.vector for c in chunks[it.id]]).tobytes()
+                    if chunks.get(it.id)
+                    else b""
+                    for it in items
                 ],
                 dtype=object,
             ),
         }
+
+
+def _text_digest(item: LoadedItem) -> str:
+    return text_hash(item.text)
 
 
 def _plain(value: Any) -> Any:
@@ -126,16 +129,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(
+def _items(
     batch: dict[str, np.ndarray],
     text_column: str,
     id_column: str | None,
     metadata_columns: Sequence[str],
     metadata_json_column: str | None,
     source_column: str | None,
-) -> list[ItemRecord]:
+) -> list[LoadedItem]:
     texts = batch[text_column]
-    rows = []
+    items = []
     for i, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError(f"row with an empty or non-text {text_column!r}: {text!r}")
@@ -144,8 +147,8 @@ def _rows(
         if metadata_json_column:
             metadata.update(json.loads(batch[metadata_json_column][i]))
         source = str(batch[source_column][i]) or None if source_column else None
-        rows.append(ItemRecord(item_id, text, metadata, text_hash(text), source))
-    return rows
+        items.append(LoadedItem(item_id, text, metadata, source))
+    return items
 
 
 def add_dataset(
@@ -199,7 +202,7 @@ def add_dataset(
     counts: Counter = Counter()
     seen: set[str] = set()
     for batch in embedded.iter_batches(batch_size=space.batch_size, batch_format="numpy"):
-        records, metadata_only = [], {}
+        items, shipped = [], {}
         for i, item_id in enumerate(batch["id"]):
             if item_id in seen:
                 if id_column is None:  # the same text again: one item, already handled
@@ -207,28 +210,37 @@ def add_dataset(
                     continue
                 raise InvalidInputError(f"id {item_id!r} appears twice in column {id_column!r}")
             seen.add(item_id)
-            status = batch["status"][i]
-            counts["unchanged" if status == "metadata" else status] += 1
             metadata = json.loads(batch["metadata"][i])
-            if status == "metadata":
-                metadata_only[item_id] = metadata
-            elif status in ("added", "updated"):
+            items.append(
+                LoadedItem(item_id, batch["text"][i], metadata, batch["source"][i] or None)
+            )
+            if batch["vectors"][i]:
                 vectors = np.frombuffer(batch["vectors"][i], dtype=np.float32).reshape(
                     -1, space.dim
                 )
-                chunks = [
+                shipped[item_id] = [
                     ChunkRecord(a, b, v)
                     for (a, b), v in zip(json.loads(batch["spans"][i]), vectors, strict=True)
                 ]
-                text, source = batch["text"][i], batch["source"][i] or None
-                records.append(
-                    ItemRecord(item_id, text, metadata, batch["text_hash"][i], source, chunks)
-                )
-        if records:
-            space._store.upsert(records)
-        if metadata_only:
-            space._store.update_metadata(metadata_only)
+        counts += space._upsert(items, embed=_workers_vectors(shipped, space))
     return counts
+
+
+def _workers_vectors(
+    shipped: dict[str, list[ChunkRecord]], space: Any
+) -> Callable[[list[ItemRecord]], None]:
+    """The ``embed`` step of the space's upsert: the chunks the workers embedded; a record
+    that changed after its worker looked (so none were shipped) is embedded here."""
+    from .embedding import embed_records
+
+    def fill(records: list[ItemRecord]) -> None:
+        missing = [rec for rec in records if rec.id not in shipped]
+        for rec in records:
+            rec.chunks = shipped.get(rec.id, rec.chunks)
+        if missing:
+            embed_records(space.encoder, missing, space.chunk_tokens, space.chunk_overlap)
+
+    return fill
 
 
 def add_items(space, items: Sequence[LoadedItem], address: str | None, **options: Any) -> Counter:
