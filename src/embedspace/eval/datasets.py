@@ -45,7 +45,19 @@ def _string_literals(source: str) -> list[str]:
     return [literal_eval(tok.string) for tok in tokens if tok.type == tokenize.STRING]
 
 
-def load_scifact_zip(path: Path) -> RetrievalSet:
+@dataclass
+class SciFactClaims:
+    """SciFact's corpus and the claims of one file that cite any document."""
+
+    corpus: dict[str, str]  # doc id -> title + abstract
+    claims: dict[str, str]  # claim id -> claim
+    cited: dict[str, list[str]]  # claim id -> cited doc ids, as written (some not in corpus)
+
+
+def read_scifact(path: Path, claims_file: str) -> SciFactClaims:
+    """The one reader of the SciFact release zip: its corpus and ``claims_file``
+    (``claims_validation.csv``: the benchmark's test claims; ``claims_train.csv``: training).
+    A claim may span several rows; their cited ids are merged."""
     with zipfile.ZipFile(path) as archive:
 
         def rows(name: str) -> list[dict[str, str]]:
@@ -57,13 +69,21 @@ def load_scifact_zip(path: Path) -> RetrievalSet:
             ).strip()
             for row in rows("corpus_train.csv")
         }
-        queries, qrels = {}, {}
-        for row in rows("claims_validation.csv"):
-            cited = re.findall(r"\d+", row["cited_doc_ids"])
-            if cited:
-                queries[row["id"]] = row["claim"]
-                qrels.setdefault(row["id"], {}).update({d: 1 for d in cited if d in corpus})
-    return RetrievalSet("scifact", corpus, queries, qrels)
+        claims: dict[str, str] = {}
+        cited: dict[str, list[str]] = {}
+        for row in rows(claims_file):
+            docs = re.findall(r"\d+", row["cited_doc_ids"])
+            if docs:
+                claims[row["id"]] = row["claim"]
+                cited.setdefault(row["id"], []).extend(docs)
+    return SciFactClaims(corpus, claims, cited)
+
+
+def load_scifact_zip(path: Path) -> RetrievalSet:
+    """SciFact-test as BEIR has it: the 300 validation claims against the corpus."""
+    data = read_scifact(path, "claims_validation.csv")
+    qrels = {cid: {d: 1 for d in docs if d in data.corpus} for cid, docs in data.cited.items()}
+    return RetrievalSet("scifact", data.corpus, data.claims, qrels)
 
 
 def load_beir_folder(folder: Path, split: str = "test") -> RetrievalSet:

@@ -9,10 +9,8 @@ test) are never read here: they are the benchmark.
 from __future__ import annotations
 
 import csv
-import io
 import random
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,25 +94,13 @@ class SciFactTrain:
 
 def scifact_train(root: Path) -> SciFactTrain:
     """Corpus + ``claims_train.csv`` only (the 809 training claims)."""
-    from ..eval.datasets import _string_literals
+    from ..eval.datasets import read_scifact
 
-    path = _need(root / "retrieval" / "scifact" / "scifact.zip")
-    with zipfile.ZipFile(path) as archive:
-
-        def rows(name: str) -> list[dict[str, str]]:
-            return list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
-
-        corpus = {
-            r["doc_id"]: (r["title"] + " " + " ".join(_string_literals(r["abstract"]))).strip()
-            for r in rows("corpus_train.csv")
-        }
-        claims, relevant = {}, {}
-        for r in rows("claims_train.csv"):
-            cited = {d for d in re.findall(r"\d+", r["cited_doc_ids"]) if d in corpus}
-            if cited:
-                claims[r["id"]] = r["claim"]
-                relevant.setdefault(r["id"], set()).update(cited)
-    return SciFactTrain(corpus, claims, relevant)
+    data = read_scifact(_need(root / "retrieval" / "scifact" / "scifact.zip"), "claims_train.csv")
+    relevant = {cid: {d for d in docs if d in data.corpus} for cid, docs in data.cited.items()}
+    relevant = {cid: docs for cid, docs in relevant.items() if docs}
+    claims = {cid: data.claims[cid] for cid in relevant}
+    return SciFactTrain(data.corpus, claims, relevant)
 
 
 def split_claims(data: SciFactTrain, dev_claims: int, seed: int) -> tuple[list[str], list[str]]:
