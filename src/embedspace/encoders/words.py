@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InvalidInputError, UnknownWordError
 from ..scoring.sparse import Analyzer
+from ..validation import check_k
 from .base import Role, l2_normalise, require_text_list
 
 #: Same word tokens as the sparse models, without stop words or stemming: GloVe has a
@@ -115,7 +116,7 @@ class WordVectors:
         returned (the nearest word to "king" is trivially "king"). ``restrict`` searches
         only the N most frequent words, as analogy benchmarks do.
         """
-        k = _check_k(k)
+        k = check_k(k)
         if isinstance(positive, np.ndarray):
             query, exclude = self._check_query_vector(positive), []
         else:
@@ -150,7 +151,7 @@ class WordVectors:
         see docs/benchmarks.md). Input words are excluded; ``restrict=N`` answers only with
         the N most frequent words. Scores are cosines (add) or 3CosMul's ratio (mul).
         """
-        k = _check_k(k)
+        k = check_k(k)
         rows = [self._row(w) for w in (a, b, c)]
         scores = self.analogy_scores(np.array([rows]), _check_restrict(restrict), method)[0]
         return self._top(scores, k, rows)
@@ -220,12 +221,6 @@ class WordVectors:
             if rows:
                 out[i] = self._unit(rows).mean(axis=0)
         return l2_normalise(out)
-
-
-def _check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InvalidInputError(f"k must be a positive integer, got {k!r}")
-    return k
 
 
 def _check_restrict(n: int | None) -> int | None:
