@@ -44,7 +44,7 @@ from .ingest.embedding import embed_records
 from .ingest.hashing import content_id, text_hash
 from .ingest.images import image_tower, load_images, tower_embedder
 from .ingest.loaders import LoadedItem, discover, load_file
-from .ingest.upsert import DEFAULT_BATCH, upsert_items
+from .ingest.upsert import DEFAULT_BATCH, upsert_items, write_vectors
 from .integrity import CheckReport, check_store
 from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
 from .search.engine import MODES, InPlace, SearchEngine, to_hits
@@ -55,7 +55,7 @@ from .search.rerank import resolve as resolve_reranker
 from .search.results import Hit
 from .search.vector_storage import VECTOR_STORAGE
 from .search.view import SearchView, StaleView
-from .store.base import ChunkRecord, ItemRecord
+from .store.base import ItemRecord
 from .store.factory import open_backend
 from .thumbnails import thumbnails_for
 from .validation import (
@@ -276,15 +276,14 @@ class Space:
         pass their own.
         """
         encoder = self._require_encoder("adding text")
+
+        def embed_texts(records: list[ItemRecord]) -> None:
+            embed_records(encoder, records, self.chunk_tokens, self.chunk_overlap)
+
         counts = upsert_items(
             self._store,
             items,
-            embed
-            or (
-                lambda records: embed_records(
-                    encoder, records, self.chunk_tokens, self.chunk_overlap
-                )
-            ),
+            embed or embed_texts,
             batch_size=self.batch_size,
             progress=self.progress,
             keep_metadata=keep_metadata,
@@ -319,20 +318,7 @@ class Space:
             ids = [text_hash(v.tobytes().hex())[:16] for v in vectors]
         ids = check_ids(ids, n)
         metas = check_metadata(metadata, n)
-        for start in range(0, n, self.batch_size):
-            stop = start + self.batch_size
-            self._store.upsert(
-                [
-                    ItemRecord(i, t, m, text_hash(t), None, [ChunkRecord(0, len(t), v)])
-                    for i, t, m, v in zip(
-                        ids[start:stop],
-                        texts_list[start:stop],
-                        metas[start:stop],
-                        vectors[start:stop],
-                        strict=True,
-                    )
-                ]
-            )
+        write_vectors(self._store, ids, texts_list, metas, vectors, batch_size=self.batch_size)
         return ids
 
     def add_dataset(

@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..progress import progress_bar
-from ..store.base import ItemRecord, Store
+from ..store.base import ChunkRecord, ItemRecord, Store
 from .hashing import text_hash
 from .loaders import LoadedItem
 
@@ -83,3 +85,30 @@ def upsert_items(
             counts.update(plan.counts)
             bar.advance(len(batch))
     return counts
+
+
+def write_vectors(
+    store: Store,
+    ids: Sequence[str],
+    texts: Sequence[str],
+    metadata: Sequence[dict[str, Any]],
+    vectors: np.ndarray,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+) -> None:
+    """Items whose vectors the caller brings (one chunk each), one transaction per batch.
+    Nothing is compared first: the given vectors replace whatever was stored."""
+    for start in range(0, len(ids), batch_size):
+        stop = start + batch_size
+        store.upsert(
+            [
+                ItemRecord(i, t, m, text_hash(t), None, [ChunkRecord(0, len(t), v)])
+                for i, t, m, v in zip(
+                    ids[start:stop],
+                    texts[start:stop],
+                    metadata[start:stop],
+                    vectors[start:stop],
+                    strict=True,
+                )
+            ]
+        )
