@@ -89,9 +89,12 @@ bench: install $(PEER)/.installed $(FASTEMBED)/.installed
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 
+# ruff, then the import contracts (pyproject.toml [tool.importlinter]): layers import
+# downwards only, leaf modules import no layer, no cycles between siblings.
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) $(PEER) $(FASTEMBED) demo.space

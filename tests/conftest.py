@@ -49,7 +49,7 @@ def space(space_path):
 
 @pytest.fixture(scope="session")
 def demo_docs():
-    from embedspace.demo import demo_corpus
+    from embedspace.ingest.demo_corpus import demo_corpus
 
     return demo_corpus()
 

@@ -227,7 +227,7 @@ KILLED_INGEST = textwrap.dedent(
     """
     import sys
     import embedspace as es
-    from embedspace.demo import demo_corpus
+    from embedspace.ingest.demo_corpus import demo_corpus
     docs = [d for d in demo_corpus() if d.metadata["kind"] != "plot"][:1000]
     space = es.Space(sys.argv[1], batch_size=100, progress=False)
     space.add([d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs])

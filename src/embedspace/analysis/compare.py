@@ -64,7 +64,7 @@ def reference_corpus() -> tuple[str, ...]:
     Why a real corpus: fitted on the two texts alone, inverse document frequency can only
     say "in one text or in both", which is not what rarity means.
     """
-    from ..demo import demo_corpus
+    from ..ingest.demo_corpus import demo_corpus
 
     return tuple(doc.text for doc in demo_corpus())
 

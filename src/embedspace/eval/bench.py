@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..demo import demo_corpus
 from ..encoders.cpu import describe
 from ..errors import EmbedspaceWarning
+from ..ingest.demo_corpus import demo_corpus
 from . import ann, endtoend, speed
 from .datasets import data_root
 from .report import update_section
