@@ -30,6 +30,10 @@ from fastembed import TextEmbedding  # noqa: E402
 from fastembed.common.model_description import ModelSource, PoolingType  # noqa: E402
 
 NAME = "local/all-MiniLM-L6-v2"
+#: sentence-transformers' window for this model (sentence_bert_config.json). fastembed
+#: truncates at tokenizer_config.json's model_max_length (512) instead, so without this it
+#: would embed twice the text of every other configuration on long inputs.
+MAX_TOKENS = 256
 
 
 def main() -> None:
@@ -48,6 +52,7 @@ def main() -> None:
     )
     threads = len(os.sched_getaffinity(0))
     model = TextEmbedding(NAME, specific_model_path=str(args.model_dir), threads=threads)
+    model.model.tokenizer.enable_truncation(max_length=MAX_TOKENS)
     texts = json.loads(args.texts.read_text())
 
     def run() -> np.ndarray:
