@@ -5,8 +5,8 @@ cross-encoder is wrapped in a memo so that a (query, passage) pair scored for on
 configuration is not scored again for the next (the scores are identical; only the
 mixing weight or the first stage differs), which keeps the run within minutes on CPU.
 
-The mixing weight is tuned on *held-out SciFact train claims* (never trained on, listed
-in the model's ``training.json``), never on the test claims: :func:`tune_weight`.
+The shipped mixing weight is chosen elsewhere, on the dev halves of the whole retrieval
+suite (:mod:`embedspace.eval.rerank_study`), never on these test claims.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ FIRST_STAGES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("BM25", {"mode": "sparse"}),
     ("hybrid convex a=0.5", {"mode": "hybrid", "fusion": "convex", "alpha": 0.5}),
 )
-WEIGHT_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 class MemoCrossEncoder:
@@ -122,51 +121,6 @@ def evaluate_rerank(
     }
 
 
-def tune_weight(
-    dataset: Path,
-    dev_claims: Sequence[str],
-    *,
-    reranker: str | CrossEncoder,
-    depth: int = 30,
-    model: str = "default",
-    cache_dir: Path | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """nDCG@10 of hybrid + rerank for each weight on held-out *train* claims; the best."""
-    from ..train.pairs import scifact_train
-
-    sci = scifact_train(Path(dataset).parents[2])  # datasets/retrieval/scifact/scifact.zip
-    data = RetrievalSet(
-        "scifact-dev",
-        sci.corpus,
-        {c: sci.claims[c] for c in dev_claims},
-        {c: {d: 1 for d in sci.relevant[c]} for c in dev_claims},
-    )
-    cross = load_reranker(reranker) if isinstance(reranker, str | Path) else reranker
-    memo = MemoCrossEncoder(cross)
-    hybrid = {"mode": "hybrid", "fusion": "convex", "alpha": 0.5}
-    data_for_cache = RetrievalSet("scifact", sci.corpus, data.queries, data.qrels)
-    with _open_corpus(data_for_cache, model, cache_dir, progress) as space:
-        qids = list(data.queries)
-        base = _ndcg(space, data, qids, progress, "dev: hybrid", **hybrid)
-        by_weight = {
-            w: _ndcg(
-                space,
-                data,
-                qids,
-                progress,
-                f"dev: w={w}",
-                rerank=memo,
-                rerank_depth=depth,
-                rerank_weight=w,
-                **hybrid,
-            )  # fmt: skip
-            for w in WEIGHT_GRID
-        }
-    best = max(by_weight, key=lambda w: (by_weight[w], w))
-    return {"dev_claims": len(qids), "hybrid": base, "by_weight": by_weight, "best_weight": best}
-
-
 def rerank_markdown(results: dict[str, Any]) -> str:
     lines = [
         f"### Re-ranking: {results['dataset']} ({results['documents']:,} documents, "
@@ -183,7 +137,7 @@ def rerank_markdown(results: dict[str, Any]) -> str:
         f"{results['ms_per_pair']} ms per pair (int8 ONNX, batches of up to 16 pairs and "
         f"{BATCH_TOKENS} padded tokens, one batch per core, this machine). "
         "w = share of the cross-encoder score; the rest is the first-stage score divided "
-        "by the list's best. The tuned w was chosen on 100 held-out SciFact *train* claims.",
+        "by the list's best. The tuned w was chosen on the retrieval suite's dev queries.",
         f"Command: `embedspace eval rerank <{results['dataset']} data> --write docs/benchmarks.md`",
     ]
     return "\n".join(lines)

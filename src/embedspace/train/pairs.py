@@ -164,3 +164,45 @@ def negation_pairs(root: Path, n: int, seed: int) -> list[Pair]:
             Pair(na, nb, p.label, "negation"),
         ]
     return out
+
+
+def mined_negatives(
+    pairs: list[Pair], per_positive: int, depth: int, seed: int, workdir: Path
+) -> list[Pair]:
+    """Hard negatives for sentence-pair sets, mined by the project's own hybrid search.
+
+    Every sentence of ``pairs`` goes into one throwaway space; for each positive pair
+    (label >= 0.7) its first sentence is searched (``mode="hybrid"``), and
+    ``per_positive`` hits are sampled, as 0.0 targets, from the top ``depth`` that are
+    neither sentence of the pair nor paired with it anywhere in the set (STS-B repeats
+    sentences across pairs, so a sentence's known partners are excluded, not guessed at).
+    The first two candidates are skipped: in a set built from news clusters they are the
+    likeliest unlabelled paraphrases, and a near-paraphrase trained at 0.0 teaches the
+    model the opposite of what re-ranking needs.
+    """
+    from ..space import Space
+
+    sentences = sorted({s for p in pairs for s in (p.a, p.b)})
+    partners: dict[str, set[str]] = {}
+    for p in pairs:
+        partners.setdefault(p.a, set()).add(p.b)
+        partners.setdefault(p.b, set()).add(p.a)
+    rng = random.Random(seed)
+    out = []
+    with Space(workdir, progress=False) as space:
+        if space.info()["items"] != len(sentences):
+            space.add(sentences, ids=[f"s{n}" for n in range(len(sentences))])
+        for p in pairs:
+            if p.label < 0.7:
+                continue
+            hits = space.search(p.a, k=depth + 2, mode="hybrid")
+            pool = [
+                h.text
+                for h in hits[2:]
+                if h.text not in (p.a, p.b) and h.text not in partners.get(p.a, ())
+            ]
+            out += [
+                Pair(p.a, text, 0.0, f"{p.source}-mined")
+                for text in rng.sample(pool, min(per_positive, len(pool)))
+            ]
+    return out

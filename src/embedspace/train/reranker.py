@@ -53,6 +53,8 @@ class TrainConfig:
     scifact_depth: int = 30  # sampled from this many top uncited BM25 hits
     scifact_repeat: int = 1  # SciFact passes per epoch (fresh negatives each); 0 = none
     negations: int = 0  # STS-B paraphrases turned into a negation drill (x3 pairs each)
+    mined_negatives: int = 0  # hybrid-mined hard negatives per STS-B / MRPC positive
+    mining_depth: int = 20  # sampled from this many hybrid hits (after the first two)
     dev_claims: int = 100  # train claims held out for tuning (never trained on)
     checkpoint_every: int = 40  # steps
     max_minutes: float | None = None
@@ -82,8 +84,15 @@ def training_pairs(cfg: TrainConfig) -> tuple[list[P.Pair], list[str]]:
     def take(pairs: list[P.Pair], n: int | None) -> list[P.Pair]:
         return pairs if n is None or n >= len(pairs) else rng.sample(pairs, n)
 
-    out = take(P.stsb_train(root), cfg.stsb) + take(P.sick(root), cfg.sick)
-    out += take(P.mrpc_train(root), cfg.mrpc)
+    stsb, sick = take(P.stsb_train(root), cfg.stsb), take(P.sick(root), cfg.sick)
+    mrpc = take(P.mrpc_train(root), cfg.mrpc)
+    out = stsb + sick + mrpc
+    if cfg.mined_negatives:
+        for name, source in (("stsb", stsb), ("mrpc", mrpc)):
+            out += P.mined_negatives(
+                source, cfg.mined_negatives, cfg.mining_depth, cfg.seed,
+                Path(cfg.output) / f"mining-{name}",
+            )  # fmt: skip
     if cfg.negations:
         out += P.negation_pairs(root, cfg.negations, cfg.seed)
     sci = P.scifact_train(root)

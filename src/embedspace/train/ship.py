@@ -2,12 +2,13 @@
 
 1. export + int8 quantisation, checked against torch on held-out pairs (SICK's dev
    fifth and the held-out SciFact train claims with BM25 negatives);
-2. the mixing weight with the first stage, tuned on those held-out train claims
-   (hybrid first stage, nDCG@10) and recorded as ``rerank_weight`` in ``config.json``;
+2. the mixing weight with the first stage, chosen on the dev halves of the retrieval
+   suite's tasks (:mod:`embedspace.eval.rerank_study`; hybrid first stage, nDCG@10) and
+   recorded as ``rerank_weight`` in ``config.json``;
 3. ``training.json``: the run's manifest (config, pair counts, steps, dev claims).
 
-The two halves run separately too: tuning needs the SciFact corpus embedded (a cached
-space), which can still be building while the export is checked.
+The two halves run separately too: tuning needs the suite's corpora embedded (cached
+spaces), which can still be building while the export is checked.
 """
 
 from __future__ import annotations
@@ -57,31 +58,30 @@ def _with_lineage(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def tune_and_record(out_dir: Path, depth: int, progress: bool = True) -> dict[str, Any]:
-    """Tune the mixing weight on the held-out train claims; write it into config.json."""
-    from ..eval.rerank import tune_weight
+def tune_and_record(out_dir: Path, progress: bool = True) -> dict[str, Any]:
+    """Choose the depth and mixing weight on the retrieval suite's dev queries (see
+    :mod:`embedspace.eval.rerank_study`) and write the weight into config.json, with the
+    dev and held-out figures it was chosen and judged on."""
+    from ..eval.rerank_study import run_study
 
     out_dir = Path(out_dir)
     manifest = json.loads((out_dir / "training.json").read_text())
-    root = Path(manifest["config"]["data"])
-    tuning = tune_weight(
-        root / "retrieval" / "scifact" / "scifact.zip",
-        manifest["dev_claims"],
-        reranker=str(out_dir),
-        depth=depth,
-        progress=progress,
-    )
+    study = run_study(Path(manifest["config"]["data"]), reranker=str(out_dir), progress=progress)
     config = json.loads((out_dir / "config.json").read_text())
-    config["rerank_weight"] = tuning["best_weight"]
-    config["rerank_weight_tuning"] = tuning
+    config["rerank_weight"] = study["weight"]
+    config["rerank_weight_tuning"] = {
+        "rule": "best dev mean over the suite's tasks among settings lowering no task on dev",
+        "chosen": study["choice"]["chosen"],
+        "safe_settings": study["choice"]["safe_settings"],
+        "dev_mean": study["choice"]["dev_mean"],
+        "held_out": study["held_out"],
+    }
     _write(out_dir / "config.json", config)
-    return tuning
+    return study
 
 
-def ship_reranker(
-    run_dir: Path, out_dir: Path, depth: int = 30, progress: bool = True
-) -> dict[str, Any]:
+def ship_reranker(run_dir: Path, out_dir: Path, progress: bool = True) -> dict[str, Any]:
     """Both halves: export with checks, then tune the mixing weight."""
     report = export_checked(run_dir, out_dir)
-    report["weight_tuning"] = tune_and_record(out_dir, depth, progress)
+    report["weight_tuning"] = tune_and_record(out_dir, progress)
     return report

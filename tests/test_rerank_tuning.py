@@ -1,0 +1,62 @@
+"""How the re-ranker's shipped settings are chosen, and the hard negatives it trains on."""
+
+from __future__ import annotations
+
+from embedspace.eval.rerank_study import DEPTHS, WEIGHTS, _key, choose
+from embedspace.train.pairs import Pair, mined_negatives
+
+
+def _dev(task_deltas: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Dev means per task: hybrid 0.5, every setting 0.5 + its delta (default 0)."""
+    return {
+        task: {"hybrid": 0.5}
+        | {_key(d, w): 0.5 + deltas.get(_key(d, w), 0.0) for d in DEPTHS for w in WEIGHTS}
+        for task, deltas in task_deltas.items()
+    }
+
+
+def test_choice_skips_settings_that_lower_any_task_even_with_a_better_mean():
+    bold, careful = _key(20, 0.3), _key(20, 0.1)
+    dev = _dev({"a": {bold: 0.2, careful: 0.01}, "b": {bold: -0.01, careful: 0.0}})
+    choice = choose(dev)
+    assert choice["chosen"] == careful
+    assert choice["dev_mean"][bold] > choice["dev_mean"][careful]
+
+
+def test_choice_ties_go_to_the_cheaper_setting():
+    dev = _dev({"a": {}, "b": {}})  # every setting equals hybrid
+    assert choose(dev)["chosen"] == _key(min(DEPTHS), min(WEIGHTS))
+
+
+def test_no_safe_setting_is_reported_not_guessed():
+    every = {_key(d, w): -0.01 for d in DEPTHS for w in WEIGHTS}
+    choice = choose(_dev({"a": every, "b": {}}))
+    assert choice["chosen"] is None and choice["safe_settings"] == 0
+
+
+def test_mined_negatives_are_never_the_pair_or_a_known_partner(tmp_path):
+    pairs = [
+        Pair("A man plays a guitar.", "A man is playing the guitar.", 1.0, "stsb"),
+        Pair("A man plays a guitar.", "Someone strums a guitar.", 0.9, "stsb"),
+        Pair("A woman slices an onion.", "A woman is cutting an onion.", 0.95, "stsb"),
+        Pair("A dog runs on the beach.", "A cat sleeps on a sofa.", 0.1, "stsb"),
+        Pair(
+            "Stocks fell sharply on Monday.",
+            "Markets dropped at the start of the week.",
+            0.8,
+            "stsb",
+        ),
+        Pair("The guitar shop closed early.", "A shop sells guitars.", 0.3, "stsb"),
+        Pair("Kids play football in the park.", "Children kick a ball outside.", 0.85, "stsb"),
+    ]
+    negatives = mined_negatives(pairs, per_positive=2, depth=6, seed=0, workdir=tmp_path / "s")
+    partners = {p.a: {q.b for q in pairs if q.a == p.a} for p in pairs}
+    assert negatives, "positives with enough other sentences must get negatives"
+    for neg in negatives:
+        assert neg.label == 0.0 and neg.source == "stsb-mined"
+        assert neg.b != neg.a and neg.b not in partners[neg.a]
+    # low-scored pairs are not positives: nothing is mined for them
+    assert "A dog runs on the beach." not in {n.a for n in negatives}
+    # the same seed over the same (cached) space gives the same negatives
+    again = mined_negatives(pairs, per_positive=2, depth=6, seed=0, workdir=tmp_path / "s")
+    assert again == negatives
