@@ -15,6 +15,17 @@ from .render import console, emit
 app = typer.Typer()
 
 
+def _recipe(name: str):
+    """The shipped re-ranker's recipe value of one training knob (TrainConfig's default),
+    so the command and the library cannot disagree. train.reranker imports torch only
+    inside its functions, so reading its defaults costs nothing at start-up."""
+    from dataclasses import fields
+
+    from ..train.reranker import TrainConfig
+
+    return next(f.default for f in fields(TrainConfig) if f.name == name)
+
+
 @app.command("train-reranker")
 @handles_errors
 def train_reranker_cmd(
@@ -24,13 +35,35 @@ def train_reranker_cmd(
     data: Annotated[
         Path | None, typer.Option(help="Shared datasets folder (default: $EMBEDSPACE_DATA).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and init.")] = 13,
-    epochs: Annotated[int, typer.Option(help="Passes over the sampled pairs.")] = 1,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, linear decay).")] = 5e-5,
-    batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 16,
-    sick: Annotated[int | None, typer.Option(help="SICK train pairs sampled (of ~7,900).")] = 5000,
-    mrpc: Annotated[int | None, typer.Option(help="MRPC train pairs sampled (of 4,076).")] = 2000,
-    scifact_negatives: Annotated[int, typer.Option(help="BM25 hard negatives per claim.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and init.")] = _recipe(
+        "seed"
+    ),
+    epochs: Annotated[int, typer.Option(help="Passes over the sampled pairs.")] = _recipe("epochs"),
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, linear decay).")] = _recipe(
+        "lr"
+    ),
+    batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = _recipe("batch_size"),
+    stsb: Annotated[
+        int | None, typer.Option(help="STS-B train pairs sampled (of 5,749; default all).")
+    ] = _recipe("stsb"),
+    sick: Annotated[
+        int | None, typer.Option(help="SICK train pairs sampled (of ~7,900; default all).")
+    ] = _recipe("sick"),
+    mrpc: Annotated[
+        int | None, typer.Option(help="MRPC train pairs sampled (of 4,076; default all).")
+    ] = _recipe("mrpc"),
+    mined_negatives: Annotated[
+        int, typer.Option(help="Hybrid-search hard negatives per STS-B / MRPC positive.")
+    ] = _recipe("mined_negatives"),
+    scifact_negatives: Annotated[
+        int, typer.Option(help="BM25 hard negatives per SciFact claim.")
+    ] = _recipe("scifact_negatives"),
+    scifact_repeat: Annotated[
+        int, typer.Option(help="SciFact passes per epoch (fresh negatives each).")
+    ] = _recipe("scifact_repeat"),
+    negations: Annotated[
+        int, typer.Option(help="STS-B paraphrases turned into a negation drill (x3 pairs).")
+    ] = _recipe("negations"),
     max_minutes: Annotated[
         float | None, typer.Option(help="Stop (and save) after this long; the manifest says so.")
     ] = None,
@@ -46,7 +79,7 @@ def train_reranker_cmd(
         ),
     ] = None,
 ) -> None:
-    """Train the cross-encoder re-ranker from all-MiniLM-L6-v2 on public pairs (torch, CPU; resumable)."""
+    """Train the cross-encoder re-ranker from all-MiniLM-L6-v2 on public pairs (torch, CPU; resumable). The defaults are the shipped model's recipe."""
     import logging
 
     from ..eval.datasets import data_root
@@ -59,7 +92,8 @@ def train_reranker_cmd(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = TrainConfig(
         data=str(root), output=str(output), seed=seed, epochs=epochs, lr=lr,
-        batch_size=batch_size, sick=sick, mrpc=mrpc, scifact_negatives=scifact_negatives,
+        batch_size=batch_size, stsb=stsb, sick=sick, mrpc=mrpc, mined_negatives=mined_negatives,
+        scifact_negatives=scifact_negatives, scifact_repeat=scifact_repeat, negations=negations,
         max_minutes=max_minutes, max_steps=max_steps,
     )  # fmt: skip
     model_dir = train_reranker(cfg, progress=show_progress())
