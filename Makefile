@@ -87,7 +87,7 @@ $(FASTEMBED)/.installed: Makefile
 
 bench: install $(PEER)/.installed $(FASTEMBED)/.installed
 	$(BIN)/python -m pip install -q -e ".[bench]"
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.run $(ARGS)
 
 # ruff, then the import contracts (pyproject.toml [tool.importlinter]): layers import
 # downwards only, leaf modules import no layer, no cycles between siblings.

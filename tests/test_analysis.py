@@ -84,7 +84,7 @@ def movies_with_planted(tmp_path_factory, demo_docs):
 # -- duplicates ------------------------------------------------------------------------------
 def test_default_threshold_is_calibrated_for_the_packaged_model(encoder):
     record = calibration(encoder.model_id)
-    assert record is not None, "run: python -m embedspace.eval.duplicates --record"
+    assert record is not None, "run: python -m benchmarks.duplicates --record"
     # MiniLM puts real paraphrases around 0.6-0.75: a 0.9 cut would find nothing
     assert 0.5 < record["duplicate_threshold"] < 0.85
     assert "MRPC train" in record["duplicate_source"]

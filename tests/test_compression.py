@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import embedspace as es
-from embedspace.eval.compression import compression_benchmark
+from benchmarks.compression import compression_benchmark
 from embedspace.index.quantization import (
     CompressedIndex,
     hamming_scores,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import embedspace as es
-from embedspace.eval.sentences import pair_spearman, read_lee_pairs
+from benchmarks.sentences import pair_spearman, read_lee_pairs
 
 
 def _bank(text: str) -> np.ndarray:

@@ -58,7 +58,7 @@ def test_evaluate_retrieval_on_beir_folder(tmp_path):
 def test_scaling_vectors_keep_the_real_rows_and_grow_with_unit_midpoints():
     import numpy as np
 
-    from embedspace.eval.speed import scaling_curve, scaling_vectors
+    from benchmarks.speed import scaling_curve, scaling_vectors
 
     rng = np.random.default_rng(0)
     words = rng.standard_normal((500, 16)).astype(np.float32)
@@ -76,7 +76,7 @@ def test_scaling_vectors_keep_the_real_rows_and_grow_with_unit_midpoints():
 
 
 def test_qps_at_recall_interpolates_between_sweep_points():
-    from embedspace.eval.ann import qps_at_recall
+    from benchmarks.ann import qps_at_recall
 
     sweep = [{"recall@10": 0.90, "qps_single": 8000}, {"recall@10": 1.0, "qps_single": 2000}]
     # halfway in recall -> geometric mean in QPS (log-linear)

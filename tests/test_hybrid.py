@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 import embedspace as es
-from embedspace.eval.shop_faq import SHOP_ANSWERS, SHOP_QUESTIONS
+from benchmarks.shop_faq import SHOP_ANSWERS, SHOP_QUESTIONS
 from embedspace.search.hybrid import GATE_START, keyword_gate
 
 FAQ = {

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from embedspace.eval.rerank_study import DEPTHS, WEIGHTS, _key, choose
+import json
+
+import pytest
+
+from benchmarks.rerank_study import DEPTHS, WEIGHTS, _key, choose, record_choice
 from embedspace.train.pairs import Pair, mined_negatives
 
 
@@ -32,6 +36,32 @@ def test_no_safe_setting_is_reported_not_guessed():
     every = {_key(d, w): -0.01 for d in DEPTHS for w in WEIGHTS}
     choice = choose(_dev({"a": every, "b": {}}))
     assert choice["chosen"] is None and choice["safe_settings"] == 0
+
+
+def _study(dev: dict[str, dict[str, float]]) -> dict:
+    choice = choose(dev)
+    return {
+        "reranker": "test-model", "choice": choice, "depth": 20, "weight": 0.1,
+        "held_out": {"a": {"hybrid": 0.5}},
+    }  # fmt: skip
+
+
+def test_record_writes_the_chosen_weight_and_how_it_was_chosen(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"max_length": 256, "rerank_weight": 1.0}))
+    record_choice(tmp_path, _study(_dev({"a": {_key(20, 0.1): 0.02}, "b": {}})))
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["max_length"] == 256 and config["rerank_weight"] == 0.1
+    assert config["rerank_weight_tuning"]["chosen"] == _key(20, 0.1)
+    assert config["rerank_weight_tuning"]["held_out"] == {"a": {"hybrid": 0.5}}
+
+
+def test_record_refuses_when_no_setting_is_safe_and_leaves_the_config(tmp_path):
+    before = json.dumps({"rerank_weight": 0.3})
+    (tmp_path / "config.json").write_text(before)
+    every = {_key(d, w): -0.01 for d in DEPTHS for w in WEIGHTS}
+    with pytest.raises(SystemExit, match="nothing recorded"):
+        record_choice(tmp_path, _study(_dev({"a": every})))
+    assert (tmp_path / "config.json").read_text() == before
 
 
 def test_mined_negatives_are_never_the_pair_or_a_known_partner(tmp_path):

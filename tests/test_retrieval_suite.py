@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from embedspace.eval.retrieval_suite import first_stage_markdown, run_suite
-from embedspace.eval.shop_faq import SHOP_ANSWERS, SHOP_QUESTIONS
-from embedspace.eval.suite_tasks import _pairs_task, _topic_task, suite_tasks
+from benchmarks.retrieval_suite import first_stage_markdown, run_suite
+from benchmarks.shop_faq import SHOP_ANSWERS, SHOP_QUESTIONS
+from benchmarks.suite_tasks import _pairs_task, _topic_task, suite_tasks
 
 
 def test_shop_faq_questions_all_have_an_answer_and_every_answer_is_asked():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import embedspace as es
-from embedspace.eval.words import (
+from benchmarks.words import (
     analogy_accuracy,
     gensim_test_data,
     read_analogies,

@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (ingest, analysis, models, search, spaces, evaluation, train):
+for group in (ingest, analysis, models, search, spaces, train):
     app.add_typer(group.app)
 app.add_typer(evaluation.eval_app, name="eval")
 app.add_typer(models.words_app, name="words")

@@ -1,4 +1,7 @@
-"""Measuring quality: ``bench`` and the ``eval`` group (retrieval, re-ranking)."""
+"""Measuring quality on the user's data: the ``eval`` group (retrieval, re-ranking).
+
+The benchmark suite behind docs/benchmarks.md (``make bench``) is the source repository's
+``benchmarks/`` harness, not part of the installed package."""
 
 from __future__ import annotations
 
@@ -11,22 +14,12 @@ from ..search.rerank import RERANK_DEPTH
 from .options import JsonOpt, ModelOpt, RerankerOpt, handles_errors
 from .render import console, emit
 
-app = typer.Typer()
 eval_app = typer.Typer(help="Measure quality on public benchmark data.", no_args_is_help=True)
 
 WriteOpt = Annotated[
     Path | None, typer.Option(help="Update this markdown report (e.g. docs/benchmarks.md).")
 ]
 LimitQueriesOpt = Annotated[int | None, typer.Option(help="Evaluate only the first N queries.")]
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-@handles_errors
-def bench(ctx: typer.Context) -> None:
-    """Run the benchmark suite and update docs/benchmarks.md (options: --only SECTION..., --data DIR)."""
-    from ..eval.bench import main as run_bench
-
-    raise typer.Exit(run_bench(ctx.args))
 
 
 def _print_rows(

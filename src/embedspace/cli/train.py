@@ -74,8 +74,9 @@ def train_reranker_cmd(
     export: Annotated[
         Path | None,
         typer.Option(
-            help="Then export int8 ONNX, check it and tune its mixing weight into this folder "
-            "(the packaged one: src/embedspace/models/reranker-minilm-l6)."
+            help="Then export int8 ONNX into this folder and check it against torch "
+            "(then tune its mixing weight: python -m benchmarks.rerank_study --reranker "
+            "FOLDER --record)."
         ),
     ] = None,
 ) -> None:
@@ -99,8 +100,13 @@ def train_reranker_cmd(
     model_dir = train_reranker(cfg, progress=show_progress())
     console.print(f"model: {model_dir}")
     if export:
-        report = ship_reranker(model_dir.parent, export, progress=show_progress())
+        report = ship_reranker(model_dir.parent, export)
         console.print(json.dumps({k: v for k, v in report.items() if k != "pairs"}, indent=2))
+        console.print(
+            f"mixing weight: tune it on the retrieval suite (source repository): "
+            f"python -m benchmarks.rerank_study --reranker {export} --record",
+            highlight=False,
+        )
 
 
 @app.command()

@@ -4,7 +4,7 @@ Why: a cosine means different things under different models. all-MiniLM-L6-v2 sc
 real paraphrases around 0.6-0.75, so a fixed "near-duplicate" cut such as 0.9 finds
 nothing with it, while another model may put unrelated texts at 0.8. The duplicate
 threshold of each packaged model is therefore measured (a steady near-best-F1 cosine on
-MRPC *train*, ``python -m embedspace.eval.duplicates --record``) and stored in
+MRPC *train*, ``python -m benchmarks.duplicates --record``) and stored in
 ``calibration.json`` beside this file, keyed by model id (name + weights fingerprint:
 retrained or truncated weights are a different model). Unknown models get ``FALLBACK_DUPLICATE_THRESHOLD``
 and a warning that says how to calibrate.
@@ -46,7 +46,7 @@ def duplicate_threshold(model_id: str) -> float:
     warnings.warn(
         f"no calibrated duplicate threshold for model {model_id or '(your own vectors)'!r}; "
         f"using {FALLBACK_DUPLICATE_THRESHOLD}. Pass threshold= yourself, or calibrate the "
-        "model on labelled pairs (embedspace.eval.duplicates.calibrate)",
+        "model on labelled pairs (benchmarks.duplicates.calibrate)",
         EmbedspaceWarning,
         stacklevel=3,
     )

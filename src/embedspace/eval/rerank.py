@@ -6,7 +6,7 @@ configuration is not scored again for the next (the scores are identical; only t
 mixing weight or the first stage differs), which keeps the run within minutes on CPU.
 
 The shipped mixing weight is chosen elsewhere, on the dev halves of the whole retrieval
-suite (:mod:`embedspace.eval.rerank_study`), never on these test claims.
+suite (:mod:`benchmarks.rerank_study`), never on these test claims.
 """
 
 from __future__ import annotations

@@ -2,13 +2,12 @@
 
 1. export + int8 quantisation, checked against torch on held-out pairs (SICK's dev
    fifth and the held-out SciFact train claims with BM25 negatives);
-2. the mixing weight with the first stage, chosen on the dev halves of the retrieval
-   suite's tasks (:mod:`embedspace.eval.rerank_study`; hybrid first stage, nDCG@10) and
-   recorded as ``rerank_weight`` in ``config.json``;
-3. ``training.json``: the run's manifest (config, pair counts, steps, dev claims).
+2. ``training.json``: the run's manifest (config, pair counts, steps, dev claims).
 
-The two halves run separately too: tuning needs the suite's corpora embedded (cached
-spaces), which can still be building while the export is checked.
+The mixing weight with the first stage is chosen afterwards, on the dev halves of the
+retrieval suite's tasks, by the benchmark harness in the source repository
+(``python -m benchmarks.rerank_study --reranker OUT --record``): it needs the suite's
+corpora, which are benchmark data, not part of the library.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ def _write(path: Path, body: dict) -> None:
     os.replace(tmp, path)
 
 
-def export_checked(run_dir: Path, out_dir: Path) -> dict[str, Any]:
+def ship_reranker(run_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Export the run's model to ``out_dir`` and record its manifest as training.json."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     manifest = json.loads((run_dir / "train_config.json").read_text())
@@ -56,32 +55,3 @@ def _with_lineage(manifest: dict[str, Any]) -> dict[str, Any]:
     if earlier.is_file():
         manifest["init_run"] = _with_lineage(json.loads(earlier.read_text()))
     return manifest
-
-
-def tune_and_record(out_dir: Path, progress: bool = True) -> dict[str, Any]:
-    """Choose the depth and mixing weight on the retrieval suite's dev queries (see
-    :mod:`embedspace.eval.rerank_study`) and write the weight into config.json, with the
-    dev and held-out figures it was chosen and judged on."""
-    from ..eval.rerank_study import run_study
-
-    out_dir = Path(out_dir)
-    manifest = json.loads((out_dir / "training.json").read_text())
-    study = run_study(Path(manifest["config"]["data"]), reranker=str(out_dir), progress=progress)
-    config = json.loads((out_dir / "config.json").read_text())
-    config["rerank_weight"] = study["weight"]
-    config["rerank_weight_tuning"] = {
-        "rule": "best dev mean over the suite's tasks among settings lowering no task on dev",
-        "chosen": study["choice"]["chosen"],
-        "safe_settings": study["choice"]["safe_settings"],
-        "dev_mean": study["choice"]["dev_mean"],
-        "held_out": study["held_out"],
-    }
-    _write(out_dir / "config.json", config)
-    return study
-
-
-def ship_reranker(run_dir: Path, out_dir: Path, progress: bool = True) -> dict[str, Any]:
-    """Both halves: export with checks, then tune the mixing weight."""
-    report = export_checked(run_dir, out_dir)
-    report["weight_tuning"] = tune_and_record(out_dir, progress)
-    return report

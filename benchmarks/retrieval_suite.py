@@ -7,7 +7,7 @@ compared. Re-ranking costs ~``depth`` cross-encoder passes per query, so it is m
 on the first :data:`RERANK_QUERIES` queries of each task (the hybrid figure beside it is
 measured on the same queries).
 
-    python -m embedspace.eval.retrieval_suite --data ../shared/datasets --write docs/benchmarks.md
+    python -m benchmarks.retrieval_suite --data ../shared/datasets --write docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..encoders.cpu import describe
-from ..encoders.reranker import reranker as load_reranker
-from ..progress import progress_bar
-from ..search.rerank import default_weight
-from .datasets import data_root
-from .metrics import mean, ndcg_at_k
-from .report import update_section
-from .rerank import MemoCrossEncoder
-from .suite_spaces import open_task_space
-from .suite_tasks import SuiteTask, suite_tasks
+from benchmarks.suite_spaces import open_task_space
+from benchmarks.suite_tasks import SuiteTask, suite_tasks
+from embedspace.encoders.cpu import describe
+from embedspace.encoders.reranker import reranker as load_reranker
+from embedspace.eval.datasets import data_root
+from embedspace.eval.metrics import mean, ndcg_at_k
+from embedspace.eval.report import update_section
+from embedspace.eval.rerank import MemoCrossEncoder
+from embedspace.progress import progress_bar
+from embedspace.search.rerank import default_weight
 
 #: (label, search kwargs): the first stages compared on every task.
 CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -153,7 +153,7 @@ def run_suite(
 
 
 def _model_id(model: str) -> str:
-    from ..encoders.registry import load_encoder
+    from embedspace.encoders.registry import load_encoder
 
     return load_encoder(model).model_id
 
@@ -208,7 +208,7 @@ def first_stage_markdown(results: dict[str, Any]) -> str:
         + (", ".join(results["skipped"]) or "none")
         + ".",
         f"CPU: {results['cpu']}.",
-        "Command: `python -m embedspace.eval.retrieval_suite --data ../shared/datasets "
+        "Command: `python -m benchmarks.retrieval_suite --data ../shared/datasets "
         "--write docs/benchmarks.md`",
     ]
     return "\n".join(lines)
@@ -257,7 +257,7 @@ def rerank_markdown(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    parser = argparse.ArgumentParser(prog="python -m embedspace.eval.retrieval_suite")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.retrieval_suite")
     parser.add_argument("--data", type=Path, default=None, help="shared datasets folder")
     parser.add_argument("--write", type=Path, default=None, help="update this markdown report")
     parser.add_argument("--model", default="default")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .retrieval import cached_space_path
-from .suite_tasks import SuiteTask
+from benchmarks.suite_tasks import SuiteTask
+from embedspace.eval.retrieval import cached_space_path
 
 
 def open_task_space(task: SuiteTask, model: str, cache_dir: Path | None, progress: bool):
     """The task's corpus in a cached space (added only where missing or changed); returns
     the open space and the seconds this call spent adding."""
-    from ..space import Space
+    from embedspace.space import Space
 
     corpus = task.data.corpus
     space = Space(

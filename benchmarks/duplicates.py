@@ -4,7 +4,7 @@ The threshold is chosen on MRPC *train* (the middle of the cuts ``cosine >= t`` 
 0.005 of the best F1: ``steady_f1_threshold``) and only then scored on MRPC test, so the
 test figures are what a user gets from the default. Average precision on test says how
 well the cosine ranks paraphrases at all, whatever the cut. ``python -m
-embedspace.eval.duplicates --record`` recalibrates the packaged models and writes
+benchmarks.duplicates --record`` recalibrates the packaged models and writes
 ``encoders/calibration.json``; ``duplicates_markdown`` is the benchmark section.
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.duplicates import F1_TOLERANCE, best_f1_threshold, steady_f1_threshold
-from ..encoders.base import Encoder
-from ..encoders.calibration import record_calibration
-from ..encoders.registry import load_encoder
-from .datasets import data_root
+from embedspace.analysis.duplicates import F1_TOLERANCE, best_f1_threshold, steady_f1_threshold
+from embedspace.encoders.base import Encoder
+from embedspace.encoders.calibration import record_calibration
+from embedspace.encoders.registry import load_encoder
+from embedspace.eval.datasets import data_root
 
 MRPC = Path("pairs/mrpc")
 #: The seeds' support tickets and bug reports: each pair must come out as duplicates.
@@ -202,7 +202,7 @@ def scale_benchmark(
     described by ``source``), each present as ``copies`` noisy variants (cosine ~0.93 to
     each other). Reports ingest, index build and duplicate-mining times, and how many
     planted groups came back whole."""
-    from ..space import Space
+    from embedspace.space import Space
 
     rng = np.random.default_rng(seed)
     originals = base[: n // copies].astype(np.float32)

@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..train.pairs import sick_split
-from .clustering import strip_header
-from .datasets import RetrievalSet, load_banking77_paraphrase, load_scifact_zip
-from .duplicates import MRPC, load_mrpc
-from .sentences import read_stsb
-from .shop_faq import SHOP_ANSWERS, SHOP_QUESTIONS
+from benchmarks.clustering import strip_header
+from benchmarks.duplicates import MRPC, load_mrpc
+from benchmarks.sentences import read_stsb
+from benchmarks.shop_faq import SHOP_ANSWERS, SHOP_QUESTIONS
+from embedspace.eval.datasets import RetrievalSet, load_banking77_paraphrase, load_scifact_zip
+from embedspace.train.pairs import sick_split
 
 #: Queries kept per task (a fixed-seed sample of larger sets).
 MAX_QUERIES = 300

@@ -29,8 +29,8 @@ def _percentiles(latencies: list[float]) -> tuple[float, float]:
 
 
 def space_end_to_end(texts: list[str], queries: list[str]) -> list[dict[str, Any]]:
-    from ..encoders.registry import load_encoder
-    from ..space import Space
+    from embedspace.encoders.registry import load_encoder
+    from embedspace.space import Space
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

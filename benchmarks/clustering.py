@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmbedspaceWarning
+from embedspace.errors import EmbedspaceWarning
 
 
 def load_banking77_test(root: Path) -> tuple[list[str], list[str]]:
@@ -61,7 +61,7 @@ def evaluate_clustering(name: str, texts: list[str], truth: list[str]) -> list[d
     """V-measure (and homogeneity, completeness) of each method on one labelled set."""
     from sklearn.metrics import homogeneity_completeness_v_measure
 
-    from ..space import Space
+    from embedspace.space import Space
 
     k_true = len(set(truth))
     ids = [str(i) for i in range(len(texts))]

@@ -6,7 +6,7 @@ long document scores as its best chunk) and BM25 from a ``Bm25Model`` fitted on 
 texts, over the same candidates (the union of both halves' top 100). The shipped rules
 go through ``hybrid.fuse`` itself, so the table cannot drift from the product.
 
-    python -m embedspace.eval.fusion_study --data ../shared/datasets --write docs/benchmarks.md
+    python -m benchmarks.fusion_study --data ../shared/datasets --write docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scoring.sparse import SEARCH_ANALYZER, Bm25Model
-from ..search.hybrid import fuse, keyword_gate
-from .datasets import data_root
-from .metrics import mean, ndcg_at_k
-from .report import update_section
-from .suite_spaces import open_task_space
-from .suite_tasks import SuiteTask, suite_tasks
+from benchmarks.suite_spaces import open_task_space
+from benchmarks.suite_tasks import SuiteTask, suite_tasks
+from embedspace.eval.datasets import data_root
+from embedspace.eval.metrics import mean, ndcg_at_k
+from embedspace.eval.report import update_section
+from embedspace.scoring.sparse import SEARCH_ANALYZER, Bm25Model
+from embedspace.search.hybrid import fuse, keyword_gate
 
 DEPTH = 100  # = space.HYBRID_DEPTH: candidates from each half
 
@@ -201,7 +201,7 @@ def study_markdown(rows: list[dict], tasks: int) -> str:
         )
     lines += [
         "",
-        "Command: `python -m embedspace.eval.fusion_study --data ../shared/datasets "
+        "Command: `python -m benchmarks.fusion_study --data ../shared/datasets "
         "--write docs/benchmarks.md`",
     ]
     return "\n".join(lines)
@@ -209,7 +209,7 @@ def study_markdown(rows: list[dict], tasks: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    parser = argparse.ArgumentParser(prog="python -m embedspace.eval.fusion_study")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.fusion_study")
     parser.add_argument("--data", type=Path, default=None, help="shared datasets folder")
     parser.add_argument("--write", type=Path, default=None, help="update this markdown report")
     args = parser.parse_args(argv)

@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from .retrieval import CONFIGS
+from embedspace.eval.retrieval import CONFIGS
 
 #: Dense alone and the default hybrid (the other fusions add time, not insight here).
 _CONFIGS = tuple(c for c in CONFIGS if c[0] in ("dense", "hybrid convex a=0.5"))
@@ -50,8 +50,8 @@ def banking77_pairs(folder: Path, out_csv: Path, seed: int = 0) -> int:
 
 def finetune_gain(folder: Path, work: Path, *, progress: bool = True) -> dict[str, Any]:
     """Fine-tune on banking77 train pairs, then nDCG@10 of base vs fine-tuned on test."""
-    from ..train.finetune import finetune, read_pairs
-    from .retrieval import evaluate_retrieval
+    from embedspace.eval.retrieval import evaluate_retrieval
+    from embedspace.train.finetune import finetune, read_pairs
 
     pairs_csv = work / "banking77-pairs.csv"
     n_pairs = banking77_pairs(folder, pairs_csv)
@@ -90,7 +90,7 @@ def finetune_markdown(gain: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "Command: `python benchmarks/run.py --only finetune` (= `embedspace finetune --pairs "
+        "Command: `python -m benchmarks.run --only finetune` (= `embedspace finetune --pairs "
         "<banking77 train pairs.csv> --output banking77-minilm`, then `embedspace eval retrieval "
         "<banking77 folder> --model banking77-minilm`).",
     ]

@@ -56,7 +56,7 @@ def zero_shot_accuracy(
     name: str, texts: list[str], truth: list[str], prompts: dict[str, tuple[str, str]]
 ) -> list[dict]:
     """Accuracy of each prompt set (bare names, descriptions) over one labelled set."""
-    from ..space import Space
+    from embedspace.space import Space
 
     ids = [str(i) for i in range(len(texts))]
     rows = []

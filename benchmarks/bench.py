@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoders.cpu import describe
-from ..errors import EmbedspaceWarning
-from ..ingest.demo_corpus import demo_corpus
-from . import ann, endtoend, speed
-from .datasets import data_root
-from .report import update_section
-from .retrieval import evaluate_retrieval, results_markdown
-from .throughput import encoding_throughput, throughput_markdown
+from benchmarks import ann, endtoend, speed
+from benchmarks.throughput import encoding_throughput, throughput_markdown
+from embedspace.encoders.cpu import describe
+from embedspace.errors import EmbedspaceWarning
+from embedspace.eval.datasets import data_root
+from embedspace.eval.report import update_section
+from embedspace.eval.retrieval import evaluate_retrieval, results_markdown
+from embedspace.ingest.demo_corpus import demo_corpus
 
 REPORT = Path("docs/benchmarks.md")
 SECTIONS = (
@@ -87,15 +87,15 @@ def machine_section() -> str:
             f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; {versions}.",
             f"CPU instruction sets and the default model's recipe: {describe()}. Figures "
             "measured on another CPU kind say so beside them; re-run `make bench` on yours.",
-            "`TOKENIZERS_PARALLELISM=false`. Command: `make bench` (= `.venv/bin/python benchmarks/run.py`);",
-            "one section: `.venv/bin/python benchmarks/run.py --only ann`.",
+            "`TOKENIZERS_PARALLELISM=false`. Command: `make bench` (= `.venv/bin/python -m benchmarks.run`);",
+            "one section: `.venv/bin/python -m benchmarks.run --only ann`.",
         ]
     )
 
 
 def glove() -> np.ndarray:
     """GloVe 6B 50d, 400k words (the ann-benchmarks glove setup, angular)."""
-    from ..encoders.packaged import glove_files
+    from embedspace.encoders.packaged import glove_files
 
     path, _ = glove_files()
     return np.ascontiguousarray(np.load(path), dtype=np.float32)
@@ -145,7 +145,7 @@ def run_ann() -> None:
 
 
 def minilm_vectors() -> tuple[np.ndarray, np.ndarray]:
-    from ..encoders.registry import load_encoder
+    from embedspace.encoders.registry import load_encoder
 
     cache = Path(".cache/bench/minilm_demo.npy")
     if cache.exists():
@@ -217,14 +217,14 @@ def run_retrieval(name: str, relative: str, root: Path | None) -> None:
 
 
 def run_words(root: Path | None) -> None:
-    from ..encoders.registry import words
-    from .words import words_markdown
+    from benchmarks.words import words_markdown
+    from embedspace.encoders.registry import words
 
     emit("words", words_markdown(words(), root / "wordsim" if root else None))
 
 
 def run_sentences(root: Path | None) -> None:
-    from .sentences import sentence_similarity_markdown
+    from benchmarks.sentences import sentence_similarity_markdown
 
     emit(
         "sentence-similarity",
@@ -233,7 +233,7 @@ def run_sentences(root: Path | None) -> None:
 
 
 def run_compression(root: Path | None) -> None:
-    from .compression import compression_benchmark
+    from benchmarks.compression import compression_benchmark
 
     body = compression_benchmark(REPORT, root)
     print(body or "skipping compression: SciFact not found (set EMBEDSPACE_DATA)", flush=True)
@@ -242,7 +242,7 @@ def run_compression(root: Path | None) -> None:
 def run_duplicates(root: Path | None) -> None:
     """MRPC calibration + quality (recorded into encoders/calibration.json), then the 100k
     scale run; two sections, so either can be re-measured alone."""
-    from .duplicates import MRPC, calibrate, duplicates_markdown
+    from benchmarks.duplicates import MRPC, calibrate, duplicates_markdown
 
     if root is not None and (root / MRPC).is_dir():
         emit("duplicates", duplicates_markdown(calibrate(root=root)))
@@ -254,14 +254,14 @@ def run_duplicates(root: Path | None) -> None:
 def run_duplicates_scale() -> None:
     """100k items with planted near-duplicates: synthetic topical vectors (embedding 12.5k
     real texts first would dominate the run; the mining cost depends on n and d only)."""
-    from .duplicates import scale_benchmark, scale_markdown, synthetic_base
+    from benchmarks.duplicates import scale_benchmark, scale_markdown, synthetic_base
 
     source = "synthetic topical vectors (500 random topic centres)"
     emit("duplicates-scale", scale_markdown(scale_benchmark(synthetic_base(), source)))
 
 
 def run_clusters(root: Path | None) -> None:
-    from .clustering import (
+    from benchmarks.clustering import (
         clustering_markdown,
         evaluate_clustering,
         load_banking77_test,
@@ -277,7 +277,7 @@ def run_clusters(root: Path | None) -> None:
 
 
 def run_zeroshot(root: Path | None) -> None:
-    from .zeroshot import (
+    from benchmarks.zeroshot import (
         AGNEWS_PROMPTS,
         TREC_PROMPTS,
         load_agnews_test,
@@ -295,7 +295,7 @@ def run_zeroshot(root: Path | None) -> None:
 
 
 def run_ray() -> None:
-    from .scale import ray_ingest_speedup
+    from benchmarks.scale import ray_ingest_speedup
 
     reviews = dict.fromkeys(d.text for d in demo_corpus() if d.metadata["kind"] != "plot")
     texts = list(reviews)[:3000]  # distinct texts: each one is embedded
@@ -316,7 +316,7 @@ def run_ray() -> None:
 
 
 def run_postgres() -> None:
-    from .scale import postgres_footprint
+    from benchmarks.scale import postgres_footprint
 
     n = int(os.environ.get("EMBEDSPACE_BENCH_PG_ITEMS", "50000"))
     emit(
@@ -342,7 +342,7 @@ def run_postgres() -> None:
 
 def run_rerank(root: Path | None) -> None:
     """Cross-encoder re-ranking on SciFact test, and the negation pairs."""
-    from .rerank import evaluate_rerank, negation_markdown, rerank_markdown
+    from embedspace.eval.rerank import evaluate_rerank, negation_markdown, rerank_markdown
 
     emit("rerank-negation", negation_markdown())
     relative = "retrieval/scifact/scifact.zip"
@@ -354,7 +354,7 @@ def run_rerank(root: Path | None) -> None:
 
 
 def run_finetune(root: Path | None) -> None:
-    from .finetune_gain import finetune_gain, finetune_markdown
+    from benchmarks.finetune_gain import finetune_gain, finetune_markdown
 
     folder = root / "cls" / "banking77" if root else None
     if folder is None or not folder.is_dir():
@@ -366,8 +366,8 @@ def run_finetune(root: Path | None) -> None:
 def run_suite_section(root: Path | None) -> None:
     """The 13-task retrieval suite: every mode, each fusion, hybrid + re-rank, and the
     fusion rules that were tried against the shipped one."""
-    from .fusion_study import study, study_markdown
-    from .retrieval_suite import first_stage_markdown, rerank_markdown, run_suite
+    from benchmarks.fusion_study import study, study_markdown
+    from benchmarks.retrieval_suite import first_stage_markdown, rerank_markdown, run_suite
 
     results = run_suite(root, progress=sys.stderr.isatty())
     emit("suite-first-stage", first_stage_markdown(results))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..space import Space
+from embedspace.space import Space
 
 
 def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> list[dict]:
@@ -67,7 +67,7 @@ def random_unit_vectors(n: int, dim: int, queries: int, seed: int = 0):
 def postgres_footprint(n: int, dim: int = 384, queries: int = 100) -> dict:
     """Insert ``n`` random unit vectors (a hard case for HNSW: no clusters) into a Postgres
     space (HNSW m=16, ef_search=40) through ``add_vectors``, then measure it."""
-    from ..store.local_servers import local_postgres
+    from embedspace.store.local_servers import local_postgres
 
     vectors, probes = random_unit_vectors(n, dim, queries)
     with local_postgres() as uri:

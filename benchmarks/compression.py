@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..encoders.registry import load_encoder
-from ..index.quantization import CompressedIndex
-from .datasets import RetrievalSet, load_retrieval_set
-from .metrics import mean, ndcg_at_k, recall_at_k
-from .retrieval import cached_space_path
+from embedspace.encoders.registry import load_encoder
+from embedspace.eval.datasets import RetrievalSet, load_retrieval_set
+from embedspace.eval.metrics import mean, ndcg_at_k, recall_at_k
+from embedspace.eval.retrieval import cached_space_path
+from embedspace.index.quantization import CompressedIndex
 
 #: (label, CompressedIndex keyword arguments), cheapest-first within each family.
 CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -57,8 +57,8 @@ def chunk_vectors(data: RetrievalSet, model: str, cache_dir: Path | None) -> Chu
             return ChunkVectors(
                 cached["doc_ids"].tolist(), cached["starts"], cached["vectors"], encoder.model_id
             )
-    from ..space import Space
-    from ..store.sqlite import SqliteStore
+    from embedspace.space import Space
+    from embedspace.store.sqlite import SqliteStore
 
     with Space(path, model=model) as space:
         space.add(list(data.corpus.values()), ids=list(data.corpus))
@@ -157,7 +157,7 @@ def compression_markdown(results: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "Command: `python -c 'from pathlib import Path; from embedspace.eval.compression "
+        "Command: `python -c 'from pathlib import Path; from benchmarks.compression "
         "import compression_benchmark; from embedspace.eval.datasets import data_root; "
         'compression_benchmark(Path("docs/benchmarks.md"), data_root())\'` '
         "(section `compression`).",
@@ -168,7 +168,7 @@ def compression_markdown(results: dict[str, Any]) -> str:
 def compression_benchmark(report: Path, data_root: Path | None) -> str | None:
     """The `make bench` entry point: measure on SciFact and update ``report``; None (and
     nothing written) when the shared data is absent."""
-    from .report import update_section
+    from embedspace.eval.report import update_section
 
     scifact = data_root / "retrieval" / "scifact" / "scifact.zip" if data_root else None
     if scifact is None or not scifact.is_file():

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from scipy.stats import spearmanr
 
-from ..encoders.words import AnalogyMethod, WordVectors
-from ..errors import MissingDependencyError
+from embedspace.encoders.words import AnalogyMethod, WordVectors
+from embedspace.errors import MissingDependencyError
 
 Pair = tuple[str, str, float]
 Analogy = tuple[str, str, str, str]

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..index.exact import ExactIndex
-from ..index.factory import make_index
+from embedspace.index.exact import ExactIndex
+from embedspace.index.factory import make_index
 
 HNSW_M, HNSW_EF_CONSTRUCTION = 32, 200
 EF_SWEEP = (16, 32, 64, 128, 256)

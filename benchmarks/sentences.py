@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from ..encoders.base import Encoder
-from ..encoders.registry import load_encoder
-from ..errors import EmbedspaceWarning
-from .words import gensim_test_data
+from benchmarks.words import gensim_test_data
+from embedspace.encoders.base import Encoder
+from embedspace.encoders.registry import load_encoder
+from embedspace.errors import EmbedspaceWarning
 
 TextPair = tuple[str, str, float]
 

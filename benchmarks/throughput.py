@@ -31,15 +31,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..encoders.base import l2_normalise
-from ..encoders.packaged import minilm_reference_dir
-from ..errors import MissingDependencyError
+from embedspace.encoders.base import l2_normalise
+from embedspace.encoders.packaged import minilm_reference_dir
+from embedspace.errors import MissingDependencyError
 
 #: The interpreter with sentence-transformers + optimum-onnx (``make bench`` creates it).
 PEER_PYTHON = Path(os.environ.get("EMBEDSPACE_PEER_PYTHON", ".venv-peer/bin/python"))
 #: fastembed's own venv (``make bench``): it pins its own onnxruntime and tokenizers.
 FASTEMBED_PYTHON = Path(os.environ.get("EMBEDSPACE_FASTEMBED_PYTHON", ".venv-fastembed/bin/python"))
-BENCH_DIR = Path(__file__).resolve().parents[3] / "benchmarks"
+BENCH_DIR = Path(__file__).resolve().parent
 #: Where the ST peer writes its ONNX exports of the packaged model (fastembed reads fp32).
 ST_EXPORT = Path(".cache/bench/st-onnx-model").resolve()
 #: A peer setting counts as "its fastest" only at this agreement with fp32 or better.
@@ -85,7 +85,7 @@ class InProcess:
 def _st_torch(bf16: bool) -> InProcess:
     import torch
 
-    from ..encoders.registry import load_encoder
+    from embedspace.encoders.registry import load_encoder
 
     model = load_encoder("all-MiniLM-L6-v2-fp32")._model  # the SentenceTransformer itself
 
@@ -110,7 +110,7 @@ class StProcessPool:
         self._texts: list[str] = []
 
     def start(self, texts: list[str]) -> np.ndarray:
-        from ..encoders.registry import load_encoder
+        from embedspace.encoders.registry import load_encoder
 
         self._model = load_encoder("all-MiniLM-L6-v2-fp32")._model
         before = os.environ.get("OMP_NUM_THREADS")
@@ -200,8 +200,8 @@ def encoding_throughput(
 ) -> list[dict[str, Any]]:
     """Texts/s of each configuration, best and median of ``repeats`` timed runs taken in
     rounds (see module doc), and the best's ratios to the peer's default and fastest."""
-    from ..encoders.registry import load_encoder
-    from ..encoders.runtime import cpu_workers
+    from embedspace.encoders.registry import load_encoder
+    from embedspace.encoders.runtime import cpu_workers
 
     texts = list(texts)
     peers: list[tuple[str, Contender]] = [

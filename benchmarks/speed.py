@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..index.exact import ExactIndex
-from ..index.factory import make_index
+from embedspace.index.exact import ExactIndex
+from embedspace.index.factory import make_index
 
 
 def _best_time(fn: Callable[[], Any], repeats: int = 5) -> float:

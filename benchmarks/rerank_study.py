@@ -15,7 +15,7 @@ product's own :func:`~embedspace.search.rerank.rerank_hits` does the mixing.
 Also measured: the window (``max_length``) on the tasks with long documents, and the
 batch shape, as milliseconds per query at the shipped depth.
 
-    python -m embedspace.eval.rerank_study --data ../shared/datasets --write docs/benchmarks.md
+    python -m benchmarks.rerank_study --data ../shared/datasets --write docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -29,17 +29,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..encoders.cpu import describe
-from ..encoders.reranker import DEFAULT_RERANKER_DIR, OnnxCrossEncoder, load_folder
-from ..encoders.reranker import reranker as load_reranker
-from ..progress import progress_bar
-from ..search.rerank import rerank_hits
-from .datasets import data_root
-from .metrics import mean, ndcg_at_k
-from .report import update_section
-from .rerank import MemoCrossEncoder
-from .suite_spaces import open_task_space
-from .suite_tasks import SuiteTask, suite_tasks
+from benchmarks.suite_spaces import open_task_space
+from benchmarks.suite_tasks import SuiteTask, suite_tasks
+from embedspace.atomic import write_bytes_atomic
+from embedspace.encoders.cpu import describe
+from embedspace.encoders.reranker import DEFAULT_RERANKER_DIR, OnnxCrossEncoder, load_folder
+from embedspace.encoders.reranker import reranker as load_reranker
+from embedspace.eval.datasets import data_root
+from embedspace.eval.metrics import mean, ndcg_at_k
+from embedspace.eval.report import update_section
+from embedspace.eval.rerank import MemoCrossEncoder
+from embedspace.progress import progress_bar
+from embedspace.search.rerank import rerank_hits
 
 DEPTHS = (10, 20, 30)
 MAX_DEPTH = max(DEPTHS)
@@ -270,21 +271,50 @@ def study_markdown(results: dict[str, Any]) -> str:
         "window: " + ", ".join(f"{k} pairs: {v} ms" for k, v in b["ms_per_query"].items()) + ".",
         f"{results['pairs_scored']:,} distinct pairs scored, {results['ms_per_pair']} ms per "
         f"pair; run {results['seconds']} s. CPU: {results['cpu']}.",
-        "Command: `python -m embedspace.eval.rerank_study --data ../shared/datasets "
+        "Command: `python -m benchmarks.rerank_study --data ../shared/datasets "
         "--write docs/benchmarks.md`",
     ]
     return "\n".join(lines)
 
 
+def record_choice(folder: Path, study: dict[str, Any]) -> None:
+    """Write the chosen weight into the model folder's config.json (``rerank_weight``, what
+    ``search(..., rerank=True)`` mixes with), with the dev and held-out figures it was
+    chosen and judged on. A study with no safe setting records nothing: shipping a
+    weight that lowers some task on dev would break the rule the docs promise."""
+    if not study["choice"]["chosen"]:
+        raise SystemExit(
+            f"no (depth, weight) lowers no task on dev for {study['reranker']}: "
+            "nothing recorded; the model keeps its current rerank_weight"
+        )
+    path = Path(folder) / "config.json"
+    config = json.loads(path.read_text())
+    config["rerank_weight"] = study["weight"]
+    config["rerank_weight_tuning"] = {
+        "rule": "best dev mean over the suite's tasks among settings lowering no task on dev",
+        "chosen": study["choice"]["chosen"],
+        "safe_settings": study["choice"]["safe_settings"],
+        "dev_mean": study["choice"]["dev_mean"],
+        "held_out": study["held_out"],
+    }
+    write_bytes_atomic(path, (json.dumps(config, indent=2) + "\n").encode())
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    parser = argparse.ArgumentParser(prog="python -m embedspace.eval.rerank_study")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.rerank_study")
     parser.add_argument("--data", type=Path, default=None, help="shared datasets folder")
     parser.add_argument("--write", type=Path, default=None, help="update this markdown report")
     parser.add_argument("--reranker", default="default", help="'default' or a model folder")
     parser.add_argument("--only", nargs="*", default=None, help="task names")
     parser.add_argument("--json", type=Path, default=None, help="also save raw results here")
+    parser.add_argument(
+        "--record", action="store_true",
+        help="write the chosen weight into the --reranker folder's config.json",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.record and args.reranker == "default":
+        parser.error("--record needs --reranker FOLDER (the folder whose config.json to update)")
     results = run_study(
         args.data or data_root(), reranker=args.reranker, only=args.only,
         progress=sys.stderr.isatty(),
@@ -295,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         update_section(args.write, "suite-rerank-choice", body)
     print(body, flush=True)
+    if args.record:
+        record_choice(Path(args.reranker), results)
     return 0
 
 
