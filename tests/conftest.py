@@ -10,6 +10,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import embedspace as es  # noqa: E402
 
+# Throwaway PostgreSQL / Milvus Lite servers and the backend-parametrised fixtures
+# (backend, location, bspace, postgres_uri, milvus_uri), started only by tests that ask.
+pytest_plugins = ["helpers.backends"]
+
 try:  # the test extra brings hypothesis; the fuzz tests use this profile
     from hypothesis import HealthCheck, settings
 
@@ -94,7 +98,7 @@ def photo_space_path(tmp_path_factory, demo_docs):
 def photo_server_url(photo_space_path):
     """A real uvicorn server over the mixed text-and-photo space (read-only tests)."""
     pytest.importorskip("fastapi", reason="the server extra is not installed")
-    from serving import running
+    from helpers.serving import running
 
     from embedspace.server import create_app
 
@@ -106,7 +110,7 @@ def photo_server_url(photo_space_path):
 def server_url(served_space_path):
     """A real uvicorn server over the served space, no API key (read-only tests only)."""
     pytest.importorskip("fastapi", reason="the server extra is not installed")
-    from serving import running
+    from helpers.serving import running
 
     from embedspace.server import create_app
 

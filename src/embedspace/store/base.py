@@ -3,7 +3,7 @@
 A store keeps items (id, text, metadata, content hash, where it came from) and their
 chunk vectors durably and transactionally. The embedded default is SQLite; remote
 backends (Postgres, Milvus: see ``factory.py``) implement the same protocol and pass the
-same behavioural tests (tests/test_backends.py).
+same behavioural tests (tests/store/test_backends.py).
 
 A store with its own vector and keyword indexes also answers the few search primitives
 of ``SearchPrimitives``; they are declared here, beside the store, so a backend's search

@@ -79,7 +79,7 @@ class PostgresSearch:
 
     def dense_sql(self, clause: str) -> str:
         """Nearest chunks first; ``ORDER BY <distance> LIMIT`` is the shape pgvector's
-        HNSW index serves (tests/test_postgres.py checks the plan uses it)."""
+        HNSW index serves (tests/store/test_postgres.py checks the plan uses it)."""
         s, op = self.store.schema, _METRIC_SQL[self.store.metric][0]
         return (
             f'SELECT c.item_rowid, c.start, c."end", i.n_chunks, c.vector {op} %b AS d '

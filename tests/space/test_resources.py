@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 
-from figures import record
+from helpers.figures import record
 
 DIM = 384
 BATCH = 1000

@@ -11,8 +11,6 @@ from typer.testing import CliRunner
 import embedspace as es
 from embedspace.cli import app
 
-pytest_plugins = ["backends"]
-
 
 def test_folder_to_postgres_to_folder(tmp_path, postgres_uri, demo_docs, monkeypatch):
     docs = demo_docs[:: len(demo_docs) // 120][:120]  # plots (chunked) and reviews

@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 httpx = pytest.importorskip("httpx")
 
-from serving import running  # noqa: E402
+from helpers.serving import running  # noqa: E402
 
 from embedspace.server import create_app  # noqa: E402
 from embedspace.server import security as security_module  # noqa: E402
@@ -207,7 +207,7 @@ def test_error_bodies_carry_no_paths_or_traces(space_copy, monkeypatch):
 
 def _audit_tool():
     spec = importlib.util.spec_from_file_location(
-        "audit_tool", Path(__file__).parents[1] / "tools" / "audit.py"
+        "audit_tool", Path(__file__).parents[2] / "tools" / "audit.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

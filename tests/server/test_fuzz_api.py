@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from figures import record
+from helpers.figures import record
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image

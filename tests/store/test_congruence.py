@@ -20,8 +20,6 @@ import pytest
 
 import embedspace as es
 
-pytest_plugins = ["backends"]  # fixtures: postgres_uri
-
 DOCS = [
     ("garden", "Tomato seedlings need sunlight, water and rich compost", "home"),
     ("bread", "Sourdough bread baking needs patience, flour, water and salt", "food"),

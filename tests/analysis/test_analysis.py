@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers.tickets import TICKETS, TOPIC_LABELS
 from typer.testing import CliRunner
 
 import embedspace as es
@@ -27,23 +28,6 @@ from embedspace.errors import EmbedspaceWarning, InvalidInputError, ItemNotFound
 
 runner = CliRunner()
 
-#: Three support topics, written for these tests; the first two of each pair are the
-#: seeds' own examples.
-TICKETS = {
-    "delivery-1": "My order hasn't arrived",
-    "delivery-2": "I haven't received my package",
-    "delivery-3": "The parcel was supposed to be delivered last week and still isn't here",
-    "delivery-4": "Where is my shipment? Tracking has not updated for days",
-    "crash-1": "The app crashes every time I open the camera",
-    "crash-2": "Opening the camera makes the application close immediately",
-    "crash-3": "The application freezes and shuts down when I take a photo",
-    "crash-4": "After the update the app keeps crashing on startup",
-    "login-1": "I forgot my password and cannot log in",
-    "login-2": "How do I reset my password?",
-    "login-3": "The password reset email never arrives, so I can't sign in",
-    "login-4": "My account is locked after too many login attempts",
-}
-TOPIC_LABELS = ["a late delivery", "an app that crashes", "a login or password problem"]
 TOPIC_OF = {"delivery": 0, "crash": 1, "login": 2}
 
 OFF_TOPIC = [

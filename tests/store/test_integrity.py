@@ -12,7 +12,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from figures import record
+from helpers.figures import record
 
 import embedspace as es
 from embedspace.atomic import abandoned_temp_files, atomic_path, temp_path_for

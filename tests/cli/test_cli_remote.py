@@ -13,15 +13,12 @@ import sys
 
 import httpx
 import pytest
+from helpers.serving import free_port, wait_healthy  # noqa: E402
+from helpers.tickets import TICKETS, TOPIC_LABELS  # noqa: E402
 from typer.testing import CliRunner
 
 import embedspace as es
 from embedspace.cli import app
-
-pytest_plugins = ["backends"]
-
-from serving import free_port, wait_healthy  # noqa: E402
-from test_analysis import TICKETS, TOPIC_LABELS  # noqa: E402
 
 runner = CliRunner()
 

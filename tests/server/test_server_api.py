@@ -12,7 +12,7 @@ pytest.importorskip("fastapi", reason="the server extra is not installed")
 openai = pytest.importorskip("openai", reason="the test extra is not installed")
 httpx = pytest.importorskip("httpx")
 
-from serving import running  # noqa: E402
+from helpers.serving import running  # noqa: E402
 
 import embedspace as es  # noqa: E402
 from embedspace.server import create_app  # noqa: E402

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from figures import record
-from serving import free_port, wait_healthy
+from helpers.figures import record
+from helpers.serving import free_port, wait_healthy
 
 import embedspace as es
 from embedspace.integrity import check_path

@@ -9,8 +9,8 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis", reason="the test extra is not installed")
 pytest.importorskip("fastapi", reason="the server extra is not installed")
+from helpers.serving import running  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
-from serving import running  # noqa: E402
 
 from embedspace.server import create_app  # noqa: E402
 

@@ -13,7 +13,6 @@ import embedspace as es
 from embedspace.cli import app
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (make install adds it)")
-pytest_plugins = ["backends"]
 
 
 @pytest.fixture(scope="module")

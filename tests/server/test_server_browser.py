@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-sync",
 ]
-DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 if not CHROMIUM.exists() and not os.environ.get("EMBEDSPACE_REQUIRE_BROWSER"):
     pytest.skip(

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from figures import record
-from serving import free_port, wait_healthy
+from helpers.figures import record
+from helpers.serving import free_port, wait_healthy
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 

@@ -8,8 +8,6 @@ import pytest
 import embedspace as es
 from embedspace.scoring.sparse import Bm25Model
 
-pytest_plugins = ["backends"]
-
 
 def test_dense_search_walks_the_hnsw_index(postgres_uri):
     rng = np.random.default_rng(0)

@@ -15,8 +15,6 @@ import pytest
 
 import embedspace as es
 
-pytest_plugins = ["backends"]  # fixtures: backend, location, bspace, postgres_uri, milvus_uri
-
 BOOKS = [
     "A nail-biting mystery that subverts expectations",
     "A gentle cookbook of Italian family recipes",

@@ -18,7 +18,7 @@ from embedspace.cli import app
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
-from serving import free_port  # noqa: E402
+from helpers.serving import free_port  # noqa: E402
 
 runner = CliRunner()
 

@@ -1,0 +1,1 @@
+"""Shared test helpers: throwaway backends, figure recording, running servers."""
