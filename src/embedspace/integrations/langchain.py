@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 
 from ..encoders.base import Encoder
-from ..errors import InvalidInputError, ItemNotFoundError, MissingDependencyError
+from ..errors import InvalidInputError, MissingDependencyError
 from ..search.results import Hit
 from ..space import Space
 from .encoding import TextEmbedder
 from .filters import Condition, unsupported_logic, where_of
-from .mmr import mmr_search
+from .mmr import DEFAULT_FETCH_K, mmr_search
 from .slot import SpaceSlot
 
 try:
@@ -136,22 +136,15 @@ class EmbedspaceVectorStore(VectorStore):
             raise InvalidInputError(
                 "pass the ids to delete; a store is never emptied by delete() without ids"
             )
-        if self.space is not None:
-            self.space.delete(list(ids))
+        self._slot.delete(ids)
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The documents with these ids that exist, in the order asked (each once)."""
-        if self.space is None:
-            return []
-        found = []
-        for id_ in dict.fromkeys(ids):
-            try:
-                item = self.space.get(id_)
-            except ItemNotFoundError:
-                continue
-            found.append(Document(id=item.id, page_content=item.text, metadata=item.metadata))
-        return found
+        return [
+            Document(id=item.id, page_content=item.text, metadata=item.metadata)
+            for item in self._slot.found(ids)
+        ]
 
     # -- searching ------------------------------------------------------------------------
     def similarity_search(
@@ -201,7 +194,7 @@ class EmbedspaceVectorStore(VectorStore):
         self,
         query: str,
         k: int = 4,
-        fetch_k: int = 20,
+        fetch_k: int = DEFAULT_FETCH_K,
         lambda_mult: float = 0.5,
         filter: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -214,7 +207,7 @@ class EmbedspaceVectorStore(VectorStore):
         self,
         embedding: list[float],
         k: int = 4,
-        fetch_k: int = 20,
+        fetch_k: int = DEFAULT_FETCH_K,
         lambda_mult: float = 0.5,
         filter: dict[str, Any] | None = None,
         **kwargs: Any,

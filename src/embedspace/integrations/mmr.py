@@ -19,6 +19,9 @@ from ..search.results import Hit
 from ..space import Space
 from ..validation import check_k
 
+#: Candidates MMR chooses among unless told (LangChain's default fetch_k).
+DEFAULT_FETCH_K = 20
+
 
 def mmr_search(
     space: Space,

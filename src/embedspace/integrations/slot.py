@@ -10,10 +10,12 @@ until then an empty store answers searches with nothing. One lock keeps two thre
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 from ..encoders.base import Encoder
-from ..errors import NotASpaceError
-from ..space import Space
+from ..errors import ItemNotFoundError, NotASpaceError
+from ..space import Item, Space
 
 
 class SpaceSlot:
@@ -38,6 +40,29 @@ class SpaceSlot:
             if self.space is None:
                 self.space = Space(self.path, model=None, dim=dim, progress=False)
             return self.space
+
+    def ids(self, where: dict[str, Any] | None = None) -> list[str]:
+        """Ids of the items matching ``where`` (all when None)."""
+        return [] if self.space is None else self.space.ids(where)
+
+    def found(self, ids: Iterable[str]) -> list[Item]:
+        """The items with these ids that exist, each once, in the order asked: frameworks
+        ask for ids that may be gone, where ``Space.items`` would raise."""
+        if self.space is None:
+            return []
+        items = []
+        for id_ in dict.fromkeys(ids):
+            try:
+                items.append(self.space.get(id_))
+            except ItemNotFoundError:
+                continue
+        return items
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Delete these items; ids that are not there are ignored."""
+        ids = list(ids)
+        if self.space is not None and ids:
+            self.space.delete(ids)
 
     def close(self) -> None:
         """Save the space's index (if any) and close its store."""
