@@ -35,7 +35,7 @@ try:
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
     from langchain_core.vectorstores import VectorStore
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:
     raise MissingDependencyError(
         "the LangChain integration needs langchain-core: pip install 'embedspace[langchain]'"
     ) from exc

@@ -45,7 +45,7 @@ try:
         VectorStoreQueryResult,
     )
     from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:
     raise MissingDependencyError(
         "the LlamaIndex integration needs llama-index-core: pip install 'embedspace[llamaindex]'"
     ) from exc
@@ -167,8 +167,10 @@ class EmbedspaceVectorStore(BasePydanticVectorStore):
                 f"query mode {mode.value!r} is not supported; use one of "
                 f"{[m.value for m in _MODES]}"
             )
-        if query.node_ids is not None:
-            raise NotSupportedError("queries restricted to node_ids are not supported")
+        if query.node_ids:  # VectorStoreIndex sends [] to stores that keep the text
+            raise NotSupportedError(
+                "queries restricted to node_ids are not supported; filter on metadata instead"
+            )
         space = self._slot.space
         if space is None:
             return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
