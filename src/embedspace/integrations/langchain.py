@@ -60,10 +60,6 @@ class EmbedspaceEmbeddings(Embeddings):
         self._embedder = TextEmbedder(model)
         self.model = model
 
-    @property
-    def encoder(self) -> Encoder:
-        return self._embedder.encoder
-
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._embedder.documents(texts)
 
@@ -87,7 +83,7 @@ class EmbedspaceVectorStore(VectorStore):
         model = embedding.model if isinstance(embedding, EmbedspaceEmbeddings) else "default"
         self._slot = SpaceSlot(str(path), model if own else None)
         space = self._slot.space
-        if own and space is not None and space.encoder is None:
+        if own and space.encoder is None:
             raise InvalidInputError(
                 f"{path} holds vectors from your own embedding model, not texts it embeds "
                 "itself; pass that model: EmbedspaceVectorStore(path, embedding=...)"
@@ -132,6 +128,7 @@ class EmbedspaceVectorStore(VectorStore):
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool:
         """Delete documents by id; ids that are not there are ignored."""
+        _check_options("delete", kwargs)
         if ids is None:
             raise InvalidInputError(
                 "pass the ids to delete; a store is never emptied by delete() without ids"
