@@ -174,6 +174,8 @@ def test_bad_input_is_refused_clearly(store):
     with pytest.raises(es.InvalidInputError, match="ids repeat"):
         store.add_texts(["a", "b"], ids=["same", "same"])
     assert store.add_texts([]) == []
+    store.delete(store.space.ids())  # emptying a store is said out loud
+    assert store.similarity_search("cat") == []
 
 
 def test_missing_extra_names_the_pip_command(monkeypatch):

@@ -131,7 +131,8 @@ class EmbedspaceVectorStore(VectorStore):
         _check_options("delete", kwargs)
         if ids is None:
             raise InvalidInputError(
-                "pass the ids to delete; a store is never emptied by delete() without ids"
+                "pass the ids to delete; a store is never emptied by delete() without ids "
+                "(store.delete(store.space.ids()) empties it on purpose)"
             )
         self._slot.delete(ids)
         return True
