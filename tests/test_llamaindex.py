@@ -169,6 +169,8 @@ def test_delete_get_and_clear(index, store):
     assert [n.node_id for n in store.get_nodes(node_ids=[ids[0], "gone"])] == [ids[0]]
     store.delete_nodes(node_ids=ids[:1])
     assert [n.node_id for n in store.get_nodes(filters=pets)] == ids[1:]
+    with pytest.raises(es.InvalidInputError, match="clear"):
+        store.delete_nodes()
     store.clear()
     assert len(store.client) == 0
 

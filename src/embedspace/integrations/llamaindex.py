@@ -145,6 +145,8 @@ class EmbedspaceVectorStore(BasePydanticVectorStore):
         **delete_kwargs: Any,
     ) -> None:
         """Delete the nodes with these ids (and/or matching ``filters``)."""
+        if node_ids is None and filters is None:
+            raise InvalidInputError("give node_ids or filters; clear() empties the store")
         self._slot.delete(self._selected(node_ids, filters))
 
     def clear(self) -> None:
