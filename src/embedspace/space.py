@@ -588,9 +588,15 @@ class Space:
             raise InvalidInputError(f"the query vector is empty; pass one {self.dim}-d vector")
         return self._search.search_vector(qvec, k, where)
 
-    def ids(self) -> list[str]:
-        """Every item id, in insertion order (for exports and maps of the whole space)."""
-        return self._store.ids()
+    def ids(self, where: dict[str, Any] | None = None) -> list[str]:
+        """Every item id, in insertion order (for exports and maps of the whole space);
+        with ``where``, only the items whose metadata matches (e.g. every chunk of one
+        source document, to delete them together)."""
+        if where is None:
+            return self._store.ids()
+        rowids = sorted(self._store.filter_rowids(where))
+        records = self._store.get_by_rowids(rowids)
+        return [records[r].id for r in rowids if r in records]
 
     def items(self, ids: Sequence[str]) -> list[Item]:
         """Several items at once, in the order of ``ids``; unknown ids raise."""
