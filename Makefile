@@ -86,8 +86,8 @@ models-check: install
 
 # Build the sdist and wheel, install the wheel alone into a fresh venv and use it there
 # (no torch allowed); writes the core venv's size and start-up times to docs/benchmarks.md.
-wheel-check:
-	$(PYTHON) tools/wheel_check.py --write docs/benchmarks.md
+wheel-check: install
+	$(BIN)/python tools/wheel_check.py --write docs/benchmarks.md
 
 # requirements.lock: exact installed versions of our dependencies (commit it after upgrades).
 lock: install
