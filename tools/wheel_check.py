@@ -4,7 +4,8 @@ Builds the sdist and, from it, the wheel (`python -m build`, in a throwaway venv
 own), installs the wheel alone into a fresh venv (`pip install embedspace-*.whl`, no other
 flag), and there: asserts torch (and transformers, sentence-transformers) cannot be
 imported, embeds, adds and searches texts, adds an image and classifies it (scikit-learn's
-flower.jpg), runs `embedspace --help` and `embedspace models`. Then it measures what the
+flower.jpg), uses the word vectors and es.compare (the shipped demo corpus), runs
+`embedspace --help` and `embedspace models`. Then it measures what the
 core costs: the wheel's and the venv's size, `import embedspace` and the first `embed` of
 one text in fresh processes with an empty home (no cache), and with `--write` puts the
 figures in docs/benchmarks.md ("Core install").
@@ -57,6 +58,8 @@ with es.Space(work / "shop.space", progress=False) as space:
     recipe = space.info()["recipe"]
 label = es.classify(photo, ["a dog", "a car", "a flower"])[0].label
 assert label == "a flower", label
+assert es.words().analogy("king", "man", "woman")[0][0] == "queen"
+assert es.compare("dog bites man", "man bites dog")["bag-of-words"] > 0.99  # demo corpus TF-IDF
 assert "torch" not in sys.modules
 print(json.dumps({{"recipe": recipe, "classified": label}}))
 """
@@ -162,8 +165,8 @@ def report(result: dict) -> str:
 
 `make wheel-check` (tools/wheel_check.py): `python -m build` (sdist, then the wheel from
 it), a fresh venv, `pip install {result["wheel"]}` with no other flag; in it texts
-are embedded, added and searched, an image added and classified, `embedspace --help` and
-`embedspace models` run, and torch, transformers and sentence-transformers are not
+are embedded, added and searched, an image added and classified, word vectors and
+`es.compare` used, `embedspace --help` and `embedspace models` run, and torch, transformers and sentence-transformers are not
 importable. Python {result["python"]}, recipe {result["use"]["recipe"]}; times are fresh
 processes with an empty home (no embedspace cache; the OS file cache is warm from the
 install, so a first run after a reboot reads ~100 MB more from disk).

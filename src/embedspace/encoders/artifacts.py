@@ -1,9 +1,10 @@
-"""The models that ship inside embedspace, found and verified before anything loads them.
+"""The models (and the demo corpus) that ship inside embedspace, found and verified before
+anything loads them.
 
 Why verify: an interrupted copy, a disk error or a broken mirror can leave a shipped model
 file truncated or altered. ONNX Runtime then fails with a protobuf parse error deep in its
 C++, or, worse, a changed weight byte silently moves every vector. So each folder under
-``embedspace/models/`` carries a ``manifest.json`` (written by ``tools/build_models.py``,
+``embedspace/models/`` (and ``embedspace/data/``) carries a ``manifest.json`` (written by ``tools/build_models.py``,
 ``make models``) with every file's size and sha256, its source and licence; a folder is
 checked once per process before its first use (~0.1 s for the 58 MB text model), and a
 mismatch raises :class:`DamagedModelError` naming the command that repairs it.
@@ -27,14 +28,15 @@ from typing import Any
 from ..atomic import write_bytes_atomic
 from ..errors import DamagedModelError
 
-#: The package's own model folders (package data, read-only at run time).
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+#: The installed package; its shipped folders are package data, read-only at run time.
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 MANIFEST = "manifest.json"
-#: Folder names of the shipped models.
-TEXT_MODEL_DIR = "minilm-l6-r7"
-IMAGE_MODEL_DIR = "efficientnet-lite0"
-RERANKER_DIR = "reranker-minilm-l6"
-WORDS_DIR = "glove-6b-50d"
+#: The shipped folders, relative to the package.
+TEXT_MODEL_DIR = "models/minilm-l6-r7"
+IMAGE_MODEL_DIR = "models/efficientnet-lite0"
+RERANKER_DIR = "models/reranker-minilm-l6"
+WORDS_DIR = "models/glove-6b-50d"
+DEMO_CORPUS_DIR = "data/rotten-tomatoes"
 
 
 def sha256_file(path: Path) -> str:
@@ -79,12 +81,13 @@ def repair_hint(folder: Path) -> str:
     """The command that puts ``folder`` back: in a source checkout, git restores the
     committed files (``make models`` rebuilds the ones it builds); in an installed wheel,
     reinstalling the same version does."""
-    folder = Path(folder)
-    root = folder.parents[3] if len(folder.parents) > 3 else None
-    if root is not None and folder.parents[2].name == "src" and (root / "pyproject.toml").is_file():
+    folder = Path(folder).resolve()
+    package = next((p for p in folder.parents if p.name == "embedspace"), None)
+    root = package.parent.parent if package is not None else None
+    if root is not None and package.parent.name == "src" and (root / "pyproject.toml").is_file():
         return (
-            f"run `git checkout -- src/embedspace/models/{folder.name}` in {root} "
-            "(or `make models` to rebuild the built models)"
+            f"run `git checkout -- {folder.relative_to(root)}` in {root} "
+            "(or `make models` to rebuild the built ones)"
         )
     try:
         version = metadata.version("embedspace")
@@ -123,9 +126,10 @@ _verified: dict[Path, ShippedModel] = {}
 _lock = threading.Lock()
 
 
-def shipped_model(name: str) -> ShippedModel:
-    """The shipped folder ``name``, verified on its first use in this process."""
-    folder = MODELS_DIR / name
+def shipped_folder(name: str) -> ShippedModel:
+    """The shipped folder ``name`` (e.g. ``TEXT_MODEL_DIR``), verified on its first use in
+    this process."""
+    folder = PACKAGE_DIR / name
     with _lock:
         if folder not in _verified:
             _verified[folder] = verify_folder(folder)

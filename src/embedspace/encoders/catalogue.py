@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata, util
 from pathlib import Path
 
-from .artifacts import IMAGE_MODEL_DIR, MODELS_DIR, TEXT_MODEL_DIR, WORDS_DIR
+from .artifacts import IMAGE_MODEL_DIR, PACKAGE_DIR, TEXT_MODEL_DIR, WORDS_DIR
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WORD_MODEL = "glove-6b-50d"
@@ -37,8 +37,7 @@ class ModelInfo:
     available: bool = False
 
 
-#: (wheel, path inside it) of each model's files; wheel None = embedspace's own models
-#: folder. And the modules each imports beyond the core.
+#: (wheel, path inside it) of each model's files; wheel None = embedspace itself. And the modules each imports beyond the core.
 _FILES: dict[str, tuple[tuple[str | None, str], ...]] = {
     DEFAULT_MODEL: ((None, TEXT_MODEL_DIR),),
     f"{DEFAULT_MODEL}-w8": (
@@ -109,7 +108,7 @@ def _size_mb(name: str) -> float | None:
     for dist, relative in _FILES[name]:
         try:
             path = (
-                MODELS_DIR / relative
+                PACKAGE_DIR / relative
                 if dist is None
                 else Path(str(metadata.distribution(dist).locate_file(relative)))
             )

@@ -22,7 +22,7 @@ from importlib import util
 from pathlib import Path
 
 from ..errors import MissingDependencyError
-from .artifacts import TEXT_MODEL_DIR, shipped_model
+from .artifacts import TEXT_MODEL_DIR, shipped_folder
 from .catalogue import DEFAULT_MODEL
 from .cpu import choose_recipe, instruction_sets
 from .packaged import minilm_reference_dir
@@ -65,7 +65,7 @@ def _fp32_source() -> Path:
 def default_model_files(recipe: str | None = None) -> DefaultModelFiles:
     """The default model's files for ``recipe`` (default: this CPU's)."""
     recipe = recipe or choose_recipe()
-    shipped = shipped_model(TEXT_MODEL_DIR)
+    shipped = shipped_folder(TEXT_MODEL_DIR)
     tokenizer = shipped.file("tokenizer.json")
     if recipe == shipped.manifest["recipe"]:
         return DefaultModelFiles(

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileError
-from .artifacts import IMAGE_MODEL_DIR, sha256_file, shipped_model
+from .artifacts import IMAGE_MODEL_DIR, sha256_file, shipped_folder
 from .base import Encoder, l2_normalise
 from .runtime import cpu_session, cpu_workers, run_batches
 
@@ -187,7 +187,7 @@ class ImageNetClassifier:
     when this tower ran on torch still open; their vectors agree to float rounding."""
 
     def __init__(self, batch_size: int = 8, threads: int | None = None) -> None:
-        shipped = shipped_model(IMAGE_MODEL_DIR)
+        shipped = shipped_folder(IMAGE_MODEL_DIR)
         self._session = cpu_session(shipped.file("model.onnx"))
         self._input = self._session.get_inputs()[0].name
         self._workers = cpu_workers(threads)

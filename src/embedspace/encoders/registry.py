@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidInputError, ModelNotFoundError
-from .artifacts import TEXT_MODEL_DIR, WORDS_DIR, shipped_model
+from .artifacts import TEXT_MODEL_DIR, WORDS_DIR, shipped_folder
 from .base import Encoder
 from .catalogue import DEFAULT_MODEL, PACKAGED_MODELS, WORD_MODEL, ModelInfo, models
 from .packaged import glove_vectors_file, minilm_int8_file, minilm_reference_dir
@@ -62,7 +62,7 @@ def _load_weight_only_int8() -> Encoder:
 
     return OnnxTextEncoder(
         minilm_int8_file(),
-        shipped_model(TEXT_MODEL_DIR).file("tokenizer.json"),
+        shipped_folder(TEXT_MODEL_DIR).file("tokenizer.json"),
         name=f"{DEFAULT_MODEL}-w8",
         max_tokens=256,
     )
@@ -73,7 +73,7 @@ def _load_glove() -> WordVectors:
     from .words import WordVectors
 
     vectors = glove_vectors_file()
-    words = shipped_model(WORDS_DIR).file("vocab.txt").read_text("utf-8").split("\n")
+    words = shipped_folder(WORDS_DIR).file("vocab.txt").read_text("utf-8").split("\n")
     return WordVectors(
         np.load(vectors, mmap_mode="r"),  # mapped, not read: opening stays well under 1 s
         words,

@@ -30,12 +30,12 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
-from .artifacts import MODELS_DIR, RERANKER_DIR, shipped_model
+from .artifacts import PACKAGE_DIR, RERANKER_DIR, shipped_folder
 from .runtime import cpu_session, cpu_workers, length_batches, padded_feeds, run_batches
 from .text import file_fingerprint
 
 #: The packaged default, inside the embedspace package.
-DEFAULT_RERANKER_DIR = MODELS_DIR / RERANKER_DIR
+DEFAULT_RERANKER_DIR = PACKAGE_DIR / RERANKER_DIR
 DEFAULT_MAX_LENGTH = 512
 
 _cache: dict[str, CrossEncoder] = {}
@@ -228,7 +228,7 @@ def reranker(name: str | Path = "default") -> CrossEncoder:
         if key not in _cache:
             # the packaged folder is checked against its manifest first (artifacts.py)
             folder = (
-                shipped_model(RERANKER_DIR).folder if key == "default" else Path(key).expanduser()
+                shipped_folder(RERANKER_DIR).folder if key == "default" else Path(key).expanduser()
             )
             _cache[key] = load_folder(folder)
         return _cache[key]
