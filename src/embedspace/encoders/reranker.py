@@ -152,8 +152,8 @@ class TorchCrossEncoder:
             from sentence_transformers import CrossEncoder as StCrossEncoder
         except ImportError as exc:
             raise MissingDependencyError(
-                f"{folder} is a torch cross-encoder; install the torch extra "
-                "(pip install 'embedspace[torch]') or export it to ONNX"
+                f"{folder} is a torch cross-encoder; install the train extra "
+                "(pip install 'embedspace[train]') or export it to ONNX"
             ) from exc
         folder = Path(folder)
         self.name = folder.name
