@@ -3,7 +3,7 @@
 Why a catalogue: picking a model means trading quality for size and speed, and offline
 users need to know what is already on disk. ``models()`` lists the packaged encoders with
 their dimension, token limit, modality, licence and size on disk, and whether this
-install has what each needs (weights and, for some, the torch extra). Name options
+install has what each needs (weights and, for some, the train extra). Name options
 (``+cls``, ``+dim=N``) and schemes (``clip:``, ``openai:``) build on these; see
 ``load_encoder``.
 """

