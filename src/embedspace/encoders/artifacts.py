@@ -64,8 +64,8 @@ def write_manifest(folder: Path, files: Sequence[str], info: dict[str, Any]) -> 
 
 
 @dataclass(frozen=True)
-class ShippedModel:
-    """A verified model folder and its manifest."""
+class ShippedFolder:
+    """A verified shipped folder and its manifest."""
 
     folder: Path
     manifest: dict[str, Any]
@@ -98,35 +98,35 @@ def repair_hint(folder: Path) -> str:
 
 def _damaged(folder: Path, what: str) -> DamagedModelError:
     return DamagedModelError(
-        f"the packaged model in {folder} is damaged: {what}. To repair it, {repair_hint(folder)}"
+        f"the packaged files in {folder} are damaged: {what}. To repair them, {repair_hint(folder)}"
     )
 
 
-def verify_folder(folder: Path) -> ShippedModel:
+def verify_folder(folder: Path) -> ShippedFolder:
     """Check every file ``folder/manifest.json`` lists (size, then sha256)."""
     folder = Path(folder)
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        files = {n: (int(e["bytes"]), str(e["sha256"])) for n, e in manifest["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise _damaged(folder, f"its {MANIFEST} is missing or unreadable ({exc})") from exc
-    for name, expected in files.items():
+    for name, (expected_bytes, expected_sha256) in files.items():
         path = folder / name
         if not path.is_file():
             raise _damaged(folder, f"{name} is missing")
         size = path.stat().st_size
-        if size != expected["bytes"]:
-            raise _damaged(folder, f"{name} has {size:,} bytes, its manifest {expected['bytes']:,}")
-        if sha256_file(path) != expected["sha256"]:
+        if size != expected_bytes:
+            raise _damaged(folder, f"{name} has {size:,} bytes, its manifest {expected_bytes:,}")
+        if sha256_file(path) != expected_sha256:
             raise _damaged(folder, f"{name} does not match the sha256 in its manifest")
-    return ShippedModel(folder, manifest)
+    return ShippedFolder(folder, manifest)
 
 
-_verified: dict[Path, ShippedModel] = {}
+_verified: dict[Path, ShippedFolder] = {}
 _lock = threading.Lock()
 
 
-def shipped_folder(name: str) -> ShippedModel:
+def shipped_folder(name: str) -> ShippedFolder:
     """The shipped folder ``name`` (e.g. ``TEXT_MODEL_DIR``), verified on its first use in
     this process."""
     folder = PACKAGE_DIR / name
