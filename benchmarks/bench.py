@@ -95,10 +95,9 @@ def machine_section() -> str:
 
 def glove() -> np.ndarray:
     """GloVe 6B 50d, 400k words (the ann-benchmarks glove setup, angular)."""
-    from embedspace.encoders.packaged import glove_files
+    from embedspace.encoders.packaged import glove_vectors_file
 
-    path, _ = glove_files()
-    return np.ascontiguousarray(np.load(path), dtype=np.float32)
+    return np.ascontiguousarray(np.load(glove_vectors_file()), dtype=np.float32)
 
 
 def run_encoding() -> None:

@@ -38,7 +38,7 @@ SEED_PAIRS = (
 SOURCE = (
     f"median of the cosine cuts within {F1_TOLERANCE} of the best F1 on MRPC train (4,076 pairs)"
 )
-#: Packaged models calibrated by ``--record`` (fp32 only where the torch extra is there).
+#: Packaged models calibrated by ``--record`` (fp32 only where the train extra is there).
 CALIBRATED_MODELS = ("default", "all-MiniLM-L6-v2-w8", "all-MiniLM-L6-v2-fp32", "glove-6b-50d")
 
 

@@ -41,6 +41,7 @@ from embedspace.eval.report import update_section
 from embedspace.eval.rerank import MemoCrossEncoder
 from embedspace.progress import progress_bar
 from embedspace.search.rerank import rerank_hits
+from embedspace.train.ship import write_reranker_manifest
 
 DEPTHS = (10, 20, 30)
 MAX_DEPTH = max(DEPTHS)
@@ -298,6 +299,8 @@ def record_choice(folder: Path, study: dict[str, Any]) -> None:
         "held_out": study["held_out"],
     }
     write_bytes_atomic(path, (json.dumps(config, indent=2) + "\n").encode())
+    if (Path(folder) / "manifest.json").is_file():  # config.json's hash is in it
+        write_reranker_manifest(Path(folder))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -85,6 +86,21 @@ def test_bad_files_have_clear_errors(tmp_path):
         load_file(bad_parquet)
     with pytest.raises(es.UnsupportedFileError, match="unsupported file type"):
         load_file(tmp_path / "x.docx")
+
+
+def test_parquet_without_pyarrow_is_skipped_in_a_folder_and_named_when_asked(
+    space, tmp_path, monkeypatch
+):
+    """pyarrow is the `docs` extra: a core install reads every other format."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("A perfectly fine document")
+    pq.write_table(pa.table({"text": ["Stores open at nine"]}), folder / "shops.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    report = space.add_files([folder])
+    assert report.added == 1 and "embedspace[docs]" in report.skipped[0]
+    with pytest.raises(es.UnsupportedFileError, match=r"pip install 'embedspace\[docs\]'"):
+        load_file(folder / "shops.parquet")
 
 
 def test_bad_file_in_folder_is_skipped_and_reported(space, tmp_path):

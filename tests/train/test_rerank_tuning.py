@@ -90,3 +90,15 @@ def test_mined_negatives_are_never_the_pair_or_a_known_partner(tmp_path):
     # the same seed over the same (cached) space gives the same negatives
     again = mined_negatives(pairs, per_positive=2, depth=6, seed=0, workdir=tmp_path / "s")
     assert again == negatives
+
+
+def test_record_keeps_the_shipped_manifest_true_to_the_new_config(tmp_path):
+    from embedspace.encoders.artifacts import verify_folder
+    from embedspace.train.ship import write_reranker_manifest
+
+    for name in ("model.onnx", "tokenizer.json"):
+        (tmp_path / name).write_bytes(b"stand-in " + name.encode())
+    (tmp_path / "config.json").write_text(json.dumps({"rerank_weight": 1.0}))
+    write_reranker_manifest(tmp_path)
+    record_choice(tmp_path, _study(_dev({"a": {_key(20, 0.1): 0.02}})))
+    verify_folder(tmp_path)  # raises DamagedModelError if config.json no longer matches

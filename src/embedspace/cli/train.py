@@ -1,4 +1,4 @@
-"""Training models of your own: ``train-reranker`` and ``finetune`` (torch extra)."""
+"""Training models of your own: ``train-reranker`` and ``finetune`` (train extra)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ No PyPI package ships CLIP weights, so this path is for users who have them: a l
 folder saved with ``save_pretrained`` or a hub id already in the Hugging Face cache
 (``clip:openai/clip-vit-base-patch32``). Load it with ``es.load_encoder("clip:<folder or
 hub id>")`` or ``Space(path, model="clip:...")``; the same Space API then embeds texts
-with the text tower and images with the image tower. Needs the torch extra.
+with the text tower and images with the image tower. Needs the train extra.
 
 Images are preprocessed here (resize, centre-crop, normalise with the statistics from the
 folder's ``preprocessor_config.json``, CLIP's own by default) so no torchvision is needed.
@@ -41,7 +41,7 @@ class ClipEncoder:
             from transformers import AutoTokenizer, CLIPModel
         except ImportError as exc:
             raise MissingDependencyError(
-                "CLIP models need the torch extra: pip install torch==2.13.0 'embedspace[torch]'"
+                "CLIP models need the train extra: pip install torch==2.13.0 'embedspace[train]'"
             ) from exc
         source = str(source)
         try:

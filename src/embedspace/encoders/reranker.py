@@ -30,11 +30,12 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
+from .artifacts import PACKAGE_DIR, RERANKER_DIR, shipped_folder
 from .runtime import cpu_session, cpu_workers, length_batches, padded_feeds, run_batches
 from .text import file_fingerprint
 
-#: The packaged default, relative to the embedspace package.
-DEFAULT_RERANKER_DIR = Path(__file__).resolve().parent.parent / "models" / "reranker-minilm-l6"
+#: The packaged default, inside the embedspace package.
+DEFAULT_RERANKER_DIR = PACKAGE_DIR / RERANKER_DIR
 DEFAULT_MAX_LENGTH = 512
 
 _cache: dict[str, CrossEncoder] = {}
@@ -151,8 +152,8 @@ class TorchCrossEncoder:
             from sentence_transformers import CrossEncoder as StCrossEncoder
         except ImportError as exc:
             raise MissingDependencyError(
-                f"{folder} is a torch cross-encoder; install the torch extra "
-                "(pip install 'embedspace[torch]') or export it to ONNX"
+                f"{folder} is a torch cross-encoder; install the train extra "
+                "(pip install 'embedspace[train]') or export it to ONNX"
             ) from exc
         folder = Path(folder)
         self.name = folder.name
@@ -225,10 +226,9 @@ def reranker(name: str | Path = "default") -> CrossEncoder:
     key = str(name)
     with _lock:
         if key not in _cache:
-            folder = DEFAULT_RERANKER_DIR if key == "default" else Path(key).expanduser()
-            if key == "default" and _onnx_file(folder) is None:
-                raise MissingDependencyError(
-                    f"the packaged re-ranker is missing from {folder}; reinstall embedspace"
-                )
+            # the packaged folder is checked against its manifest first (artifacts.py)
+            folder = (
+                shipped_folder(RERANKER_DIR).folder if key == "default" else Path(key).expanduser()
+            )
             _cache[key] = load_folder(folder)
         return _cache[key]

@@ -28,7 +28,7 @@ class SentenceTransformerEncoder:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise MissingDependencyError(
                 f"loading {name_or_path} needs sentence-transformers and torch: "
-                "pip install torch==2.13.0 'embedspace[torch]'"
+                "pip install torch==2.13.0 'embedspace[train]'"
             ) from exc
         self._model = SentenceTransformer(str(name_or_path), device="cpu")
         path = Path(name_or_path)

@@ -153,8 +153,16 @@ def _jsonl_rows(path: Path, text: str) -> tuple[list[str], list[dict[str, Any]]]
 
 
 def _parquet_rows(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Rows of a Parquet file. pyarrow is an extra (~170 MB): without it the file cannot
+    be read here, which a folder ingest reports as skipped (and a sync never deletes its
+    items for it), and a file named directly raises, saying what to install."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UnsupportedFileError(
+            f"{path}: reading .parquet files needs pyarrow: pip install 'embedspace[docs]'"
+        ) from None
 
     try:
         table = pq.read_table(path)

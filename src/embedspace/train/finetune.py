@@ -123,7 +123,7 @@ def finetune(
     except ImportError as exc:
         raise MissingDependencyError(
             "fine-tuning needs torch and sentence-transformers: "
-            "pip install torch==2.13.0 'embedspace[torch]'"
+            "pip install torch==2.13.0 'embedspace[train]'"
         ) from exc
     from ..encoders.onnx_optimize import build_fast_int8
     from ..encoders.packaged import minilm_reference_dir

@@ -73,7 +73,7 @@ def _torch():
         import transformers
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingDependencyError(
-            "training the re-ranker needs torch and transformers: pip install 'embedspace[torch]'"
+            "training the re-ranker needs torch and transformers: pip install 'embedspace[train]'"
         ) from exc
     return torch, transformers
 
