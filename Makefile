@@ -90,11 +90,13 @@ bench: install $(PEER)/.installed $(FASTEMBED)/.installed
 	$(BIN)/python benchmarks/run.py
 
 # ruff, then the import contracts (pyproject.toml [tool.importlinter]): layers import
-# downwards only, leaf modules import no layer, no cycles between siblings.
+# downwards only, leaf modules import no layer, no cycles between siblings; then mypy over
+# src/ (pyproject.toml [tool.mypy]).
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(PEER) $(FASTEMBED) demo.space
