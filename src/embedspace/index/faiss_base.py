@@ -45,9 +45,10 @@ class FaissIndex:
         self.faiss = import_faiss()
         self.dim, self.metric, self.params = dim, metric, params
         self._tombstones: set[int] = set()
-        self._index = None
-        self._plain_params = None  # cached search parameters without a selector
-        self._dead = None  # cached selector hiding tombstones
+        # FAISS objects are SWIG proxies with no type information: Any, None until built.
+        self._index: Any = None
+        self._plain_params: Any = None  # cached search parameters without a selector
+        self._dead: tuple[Any, Any] | None = None  # cached (selector hiding tombstones, batch)
 
     # -- subclass hooks -------------------------------------------------------------------
     def _faiss_metric(self) -> int:
