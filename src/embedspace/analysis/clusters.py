@@ -267,10 +267,10 @@ def build_clusters(
     return [
         Cluster(
             id=number,
-            ids=[ids[m] for m in members],
+            ids=[ids[m] for m in members.tolist()],
             label=", ".join(words) or f"cluster {number}",
             terms=words,
-            central=[ids[m] for m in central],
+            central=[ids[m] for m in central.tolist()],
         )
         for number, (members, central, words) in enumerate(found)
     ]
