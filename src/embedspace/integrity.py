@@ -225,7 +225,8 @@ def _repair(
 def _rebuild_index_file(path: Path, table: ChunkTable) -> None:
     kind = path.stem.removeprefix("index-")
     try:
-        params = dict(load_index(kind, path).params)  # keep the user's tuning if readable
+        # keep the user's tuning if readable (binary indexes have none)
+        params = dict(getattr(load_index(kind, path), "params", {}))
     except Exception:
         params = {}
     params.pop("trained_on", None)
