@@ -163,12 +163,18 @@ class SearchPrimitives(Protocol):
     """The search questions a backend answers; everything else (modes, fusion, hits) is
     composed from them once, in ``search/engine.py``."""
 
-    #: what ``Space.info()["index"]`` reports, e.g. "pgvector-hnsw"
-    index_name: str
-    #: True: hybrid fusion takes every candidate's dense score from ``dense_of`` (exact
-    #: per item even where an ANN walk missed an item's best chunk: cheap in memory);
-    #: False: only the candidates ``dense`` did not return (each lookup is a round trip)
-    rescore_dense: bool
+    # Read-only properties, so a class attribute and a computed property both qualify.
+    @property
+    def index_name(self) -> str:
+        """What ``Space.info()["index"]`` reports, e.g. "pgvector-hnsw"."""
+        ...
+
+    @property
+    def rescore_dense(self) -> bool:
+        """True: hybrid fusion takes every candidate's dense score from ``dense_of`` (exact
+        per item even where an ANN walk missed an item's best chunk: cheap in memory);
+        False: only the candidates ``dense`` did not return (each lookup is a round trip)."""
+        ...
 
     def dense(self, query: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Scored]:
         """The k best items for a (1, d) query vector, best first (best chunk per item)."""
