@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
 from .results import Hit
 
-Order = Literal["relevance", "source"]
+#: ``order=`` values: a plain str at the API, checked by check_context_args.
 ORDERS = ("relevance", "source")
 #: Cosine at which two passages count as the same text (all-MiniLM-L6-v2: copies and
 #: light edits score >= 0.95; distinct passages on one topic rarely pass 0.9).
@@ -112,7 +112,7 @@ def build_context(
     token_spans: Callable[[str], list[tuple[int, int]]],
     max_tokens: int,
     dedupe: float = DEDUPE_COSINE,
-    order: Order = "relevance",
+    order: str = "relevance",
 ) -> Context:
     """Assemble the context from ranked ``hits`` (best first).
 
@@ -170,9 +170,7 @@ def _dedupe(
     return [passages[i] for i in kept_rows], duplicates
 
 
-def _cut(
-    p: _Passage, budget: int, token_spans: Callable[[str], list[tuple[int, int]]]
-) -> _Passage:
+def _cut(p: _Passage, budget: int, token_spans: Callable[[str], list[tuple[int, int]]]) -> _Passage:
     """The passage shortened to ``budget`` tokens (at a token boundary); span updated."""
     spans = token_spans(p.hit.text[p.span[0] : p.span[1]])
     if len(spans) <= budget:
