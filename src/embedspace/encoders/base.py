@@ -23,10 +23,14 @@ class Encoder(Protocol):
 
     #: Stable identity of the model (name plus a weights fingerprint).
     model_id: str
-    #: Output dimension.
-    dim: int
     #: What the encoder accepts, e.g. ``("text",)``.
     modalities: tuple[str, ...]
+
+    @property
+    def dim(self) -> int:
+        """Output dimension (read-only here, so an encoder may find it out lazily, as a
+        remote model does with its first request)."""
+        ...
 
     def encode(
         self, items: Sequence[str], role: Role = "document", *, progress: bool = False

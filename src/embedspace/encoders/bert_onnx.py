@@ -81,7 +81,7 @@ class GraphWriter:
         self.inits: list = []
         self.nodes: list = []
 
-    def init(self, name: str, array: np.ndarray) -> str:
+    def init(self, name: str, array: np.ndarray | np.generic) -> str:
         from onnx import numpy_helper
 
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))

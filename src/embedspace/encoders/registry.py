@@ -15,7 +15,7 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -77,7 +77,8 @@ def _load_glove() -> WordVectors:
     from .words import WordVectors
 
     vectors, vocab = glove_files()
-    words = pq.read_table(vocab, columns=["index"]).column(0).to_pylist()
+    # The packaged vocabulary column holds no nulls: every entry is a word.
+    words = cast(list[str], pq.read_table(vocab, columns=["index"]).column(0).to_pylist())
     return WordVectors(
         np.load(vectors, mmap_mode="r"),  # mapped, not read: opening stays well under 1 s
         words,
