@@ -32,7 +32,7 @@ def space_end_to_end(texts: list[str], queries: list[str]) -> list[dict[str, Any
     from ..encoders.registry import load_encoder
     from ..space import Space
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "docs"
         folder.mkdir()

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from ..encoders.cpu import describe
-from ..encoders.reranker import DEFAULT_RERANKER_DIR, OnnxCrossEncoder, load_folder
+from ..encoders.reranker import DEFAULT_RERANKER_DIR, CrossEncoder, OnnxCrossEncoder, load_folder
 from ..encoders.reranker import reranker as load_reranker
+from ..errors import NotSupportedError
 from ..progress import progress_bar
 from ..search.rerank import rerank_hits
 from .datasets import data_root
@@ -110,7 +111,7 @@ def window_study(
 ) -> dict[str, dict[str, float]]:  # fmt: skip
     """nDCG@10 (all studied queries) of the chosen setting at each window on long tasks."""
     out: dict[str, dict[str, float]] = {}
-    base = load_folder(folder)
+    base = _onnx_reranker(load_folder(folder), folder)
     for window in WINDOWS:
         cross = OnnxCrossEncoder(
             Path(folder) / "model.onnx", Path(folder) / "tokenizer.json", name=base.name,
@@ -139,7 +140,7 @@ def batch_study(task: SuiteTask, space, folder: Path, depth: int) -> dict[str, f
     data = task.data
     queries = [data.queries[q] for q in _study_queries(task)[:TIMING_QUERIES]]
     lists = [(q, [h.text for h in space.search(q, k=depth, mode="hybrid")]) for q in queries]
-    base = load_folder(folder)
+    base = _onnx_reranker(load_folder(folder), folder)
     out = {}
     for size in BATCH_SIZES:
         cross = OnnxCrossEncoder(
@@ -152,6 +153,15 @@ def batch_study(task: SuiteTask, space, folder: Path, depth: int) -> dict[str, f
             cross.score(query, texts)
         out[str(size)] = round(1000 * (time.perf_counter() - started) / len(lists), 1)
     return out
+
+
+def _onnx_reranker(cross: CrossEncoder, folder: str | Path) -> OnnxCrossEncoder:
+    """``cross`` as the ONNX re-ranker the study rebuilds at other windows and batch sizes."""
+    if not isinstance(cross, OnnxCrossEncoder):
+        raise NotSupportedError(
+            f"the re-ranking study rebuilds ONNX re-rankers; {folder} holds no model.onnx"
+        )
+    return cross
 
 
 def _folder_of(reranker: str) -> Path:
@@ -171,8 +181,8 @@ def run_study(
     root: Path | None, *, reranker: str = "default", model: str = "default",
     only: list[str] | None = None, progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    cross = load_reranker(reranker)
     folder = _folder_of(reranker)
+    cross = _onnx_reranker(load_reranker(reranker), folder)
     memo = MemoCrossEncoder(cross)
     tasks, skipped = suite_tasks(root)
     tasks = [t for t in tasks if not only or t.data.name in only]

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Self
 
 import numpy as np
 from scipy import sparse
@@ -125,7 +126,7 @@ class _SparseModel:
             shape=shape,
         )
 
-    def fit(self, corpus: Sequence[str]) -> _SparseModel:
+    def fit(self, corpus: Sequence[str]) -> Self:
         """Learn the vocabulary and document frequencies from ``corpus``; index it."""
         self.vocabulary = {}
         return self.fit_counts(self.count_terms(corpus))
@@ -138,7 +139,7 @@ class _SparseModel:
         """
         return self._counts(texts, grow=True)
 
-    def fit_counts(self, counts: sparse.csr_matrix) -> _SparseModel:
+    def fit_counts(self, counts: sparse.csr_matrix) -> Self:
         """Index documents given as term-count rows over this model's vocabulary.
 
         Words whose documents are all gone stay in the vocabulary with frequency 0;
