@@ -9,8 +9,8 @@ from different models.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -70,7 +70,15 @@ def require_text_list(items: object) -> None:
         raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
 
 
-def hf_token_spans(tokenizer, text: str) -> list[tuple[int, int]]:
+class HfTokenizer(Protocol):
+    """A Hugging Face fast tokenizer, as far as :func:`hf_token_spans` calls one."""
+
+    def __call__(
+        self, text: str, *, add_special_tokens: bool, return_offsets_mapping: bool, truncation: bool
+    ) -> Mapping[str, Any]: ...
+
+
+def hf_token_spans(tokenizer: HfTokenizer, text: str) -> list[tuple[int, int]]:
     """Character spans of the content tokens of ``text`` from a Hugging Face fast
     tokenizer (no special tokens, no truncation): what chunking needs."""
     encoded = tokenizer(

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Self
+from typing import Protocol, Self
 
 import numpy as np
 from scipy import sparse
@@ -43,8 +43,14 @@ QUERY_STOP_WORDS = ENGLISH_STOP_WORDS | frozenset(
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+class _Stemmer(Protocol):
+    """A snowballstemmer stemmer (the package ships no types)."""
+
+    def stemWord(self, word: str) -> str: ...  # noqa: N802 - snowballstemmer's name
+
+
 @lru_cache(maxsize=1)
-def _english_stemmer():
+def _english_stemmer() -> _Stemmer:
     import snowballstemmer
 
     return snowballstemmer.stemmer("english")
