@@ -188,7 +188,9 @@ def ivf_curves(
         for nprobe in NPROBE_SWEEP:
             index.set_nprobe(nprobe)
 
-            def search(q: np.ndarray, index=index, approximate=approximate) -> np.ndarray:
+            def search(
+                q: np.ndarray, index: IvfIndex = index, approximate: bool = approximate
+            ) -> np.ndarray:
                 if not approximate:
                     return index.search(q, 10)[0]
                 cand = index.search(q, 100)[0]  # the Space's refine step: exact re-score of 10x

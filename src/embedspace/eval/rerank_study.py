@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..encoders.cpu import describe
 from ..encoders.reranker import DEFAULT_RERANKER_DIR, CrossEncoder, OnnxCrossEncoder, load_folder
@@ -41,6 +41,9 @@ from .report import update_section
 from .rerank import MemoCrossEncoder
 from .suite_spaces import open_task_space
 from .suite_tasks import SuiteTask, suite_tasks
+
+if TYPE_CHECKING:
+    from ..space import Space
 
 DEPTHS = (10, 20, 30)
 MAX_DEPTH = max(DEPTHS)
@@ -59,7 +62,7 @@ def _halves(qids: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def task_scores(
-    space, task: SuiteTask, qids: list[str], memo, progress: bool
+    space: Space, task: SuiteTask, qids: list[str], memo: MemoCrossEncoder, progress: bool
 ) -> dict[str, dict[str, float]]:
     """{query id: {"hybrid": nDCG@10, "d=<depth> w=<weight>": nDCG@10, ...}}."""
     data, out = task.data, {}
@@ -135,7 +138,7 @@ def window_study(
     return out
 
 
-def batch_study(task: SuiteTask, space, folder: Path, depth: int) -> dict[str, float]:
+def batch_study(task: SuiteTask, space: Space, folder: Path, depth: int) -> dict[str, float]:
     """ms per query to score ``depth`` hybrid hits, by batch size (one task's queries)."""
     data = task.data
     queries = [data.queries[q] for q in _study_queries(task)[:TIMING_QUERIES]]

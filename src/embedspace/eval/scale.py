@@ -57,7 +57,9 @@ def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> l
     return rows
 
 
-def random_unit_vectors(n: int, dim: int, queries: int, seed: int = 0):
+def random_unit_vectors(
+    n: int, dim: int, queries: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random unit vectors and ``queries`` noisy copies of some of them (noise of
     norm ~0.3: the copied vector stays the nearest, its neighbours are near-ties)."""
     rng = np.random.default_rng(seed)
