@@ -46,7 +46,8 @@ class FaissIndex:
         self.faiss = import_faiss()
         self.dim, self.metric, self.params = dim, metric, params
         self._tombstones: set[int] = set()
-        # FAISS objects are SWIG proxies with no type information: Any, None until built.
+        # FAISS objects differ by kind (IndexIDMap2 over HNSW, IndexIVF...) and are used
+        # through members the base faiss.Index does not declare: Any; None until built.
         self._index: Any = None
         self._plain_params: Any = None  # cached search parameters without a selector
         self._dead: tuple[Any, Any] | None = None  # cached (selector hiding tombstones, batch)
