@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..index.base import as_metric
 from ..index.exact import ExactIndex
 from ..index.factory import make_index
 from ..index.hnsw import HnswIndex
@@ -79,7 +80,7 @@ def _best_qps(
 
 
 def ground_truth(base: np.ndarray, queries: np.ndarray, metric: str = "cosine") -> np.ndarray:
-    exact = ExactIndex(base.shape[1], metric)  # type: ignore[arg-type]
+    exact = ExactIndex(base.shape[1], as_metric(metric))
     exact.add(np.arange(len(base)), base)
     return np.vstack(
         [exact.search(queries[i : i + 512], 10)[0] for i in range(0, len(queries), 512)]

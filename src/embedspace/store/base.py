@@ -126,6 +126,10 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class _ReadsVectors(Protocol):
+    def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]: ...
+
+
 class WholeSnapshotPages:
     """``vector_pages`` for stores that read their new rows in one query (Postgres,
     Milvus): one page holding :meth:`vectors`' snapshot. Their catch-up costs the new rows'
@@ -133,9 +137,9 @@ class WholeSnapshotPages:
 
     @contextmanager
     def vector_pages(
-        self, after_chunk_id: int = 0, page_rows: int = 50_000
+        self: _ReadsVectors, after_chunk_id: int = 0, page_rows: int = 50_000
     ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
-        live, snapshot = self.vectors(after_chunk_id)  # type: ignore[attr-defined]
+        live, snapshot = self.vectors(after_chunk_id)
         yield live, iter([snapshot])
 
 
