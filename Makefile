@@ -121,11 +121,13 @@ bench: install $(PEER)/.installed $(FASTEMBED)/.installed
 	$(BIN)/python -m benchmarks.run $(ARGS)
 
 # ruff, then the import contracts (pyproject.toml [tool.importlinter]): layers import
-# downwards only, leaf modules import no layer, no cycles between siblings.
+# downwards only, leaf modules import no layer, no cycles between siblings; then mypy over
+# src/ and benchmarks/ (pyproject.toml [tool.mypy]).
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) $(PEER) $(FASTEMBED) demo.space

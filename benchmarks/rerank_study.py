@@ -27,14 +27,20 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.suite_spaces import open_task_space
 from benchmarks.suite_tasks import SuiteTask, suite_tasks
 from embedspace.atomic import write_bytes_atomic
 from embedspace.encoders.cpu import describe
-from embedspace.encoders.reranker import DEFAULT_RERANKER_DIR, OnnxCrossEncoder, load_folder
+from embedspace.encoders.reranker import (
+    DEFAULT_RERANKER_DIR,
+    CrossEncoder,
+    OnnxCrossEncoder,
+    load_folder,
+)
 from embedspace.encoders.reranker import reranker as load_reranker
+from embedspace.errors import NotSupportedError
 from embedspace.eval.datasets import data_root
 from embedspace.eval.metrics import mean, ndcg_at_k
 from embedspace.eval.report import update_section
@@ -42,6 +48,9 @@ from embedspace.eval.rerank import MemoCrossEncoder
 from embedspace.progress import progress_bar
 from embedspace.search.rerank import rerank_hits
 from embedspace.train.ship import write_reranker_manifest
+
+if TYPE_CHECKING:
+    from embedspace.space import Space
 
 DEPTHS = (10, 20, 30)
 MAX_DEPTH = max(DEPTHS)
@@ -60,7 +69,7 @@ def _halves(qids: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def task_scores(
-    space, task: SuiteTask, qids: list[str], memo, progress: bool
+    space: Space, task: SuiteTask, qids: list[str], memo: MemoCrossEncoder, progress: bool
 ) -> dict[str, dict[str, float]]:
     """{query id: {"hybrid": nDCG@10, "d=<depth> w=<weight>": nDCG@10, ...}}."""
     data, out = task.data, {}
@@ -112,7 +121,7 @@ def window_study(
 ) -> dict[str, dict[str, float]]:  # fmt: skip
     """nDCG@10 (all studied queries) of the chosen setting at each window on long tasks."""
     out: dict[str, dict[str, float]] = {}
-    base = load_folder(folder)
+    base = _onnx_reranker(load_folder(folder), folder)
     for window in WINDOWS:
         cross = OnnxCrossEncoder(
             Path(folder) / "model.onnx", Path(folder) / "tokenizer.json", name=base.name,
@@ -136,12 +145,12 @@ def window_study(
     return out
 
 
-def batch_study(task: SuiteTask, space, folder: Path, depth: int) -> dict[str, float]:
+def batch_study(task: SuiteTask, space: Space, folder: Path, depth: int) -> dict[str, float]:
     """ms per query to score ``depth`` hybrid hits, by batch size (one task's queries)."""
     data = task.data
     queries = [data.queries[q] for q in _study_queries(task)[:TIMING_QUERIES]]
     lists = [(q, [h.text for h in space.search(q, k=depth, mode="hybrid")]) for q in queries]
-    base = load_folder(folder)
+    base = _onnx_reranker(load_folder(folder), folder)
     out = {}
     for size in BATCH_SIZES:
         cross = OnnxCrossEncoder(
@@ -154,6 +163,15 @@ def batch_study(task: SuiteTask, space, folder: Path, depth: int) -> dict[str, f
             cross.score(query, texts)
         out[str(size)] = round(1000 * (time.perf_counter() - started) / len(lists), 1)
     return out
+
+
+def _onnx_reranker(cross: CrossEncoder, folder: str | Path) -> OnnxCrossEncoder:
+    """``cross`` as the ONNX re-ranker the study rebuilds at other windows and batch sizes."""
+    if not isinstance(cross, OnnxCrossEncoder):
+        raise NotSupportedError(
+            f"the re-ranking study rebuilds ONNX re-rankers; {folder} holds no model.onnx"
+        )
+    return cross
 
 
 def _folder_of(reranker: str) -> Path:
@@ -173,8 +191,8 @@ def run_study(
     root: Path | None, *, reranker: str = "default", model: str = "default",
     only: list[str] | None = None, progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    cross = load_reranker(reranker)
     folder = _folder_of(reranker)
+    cross = _onnx_reranker(load_reranker(reranker), folder)
     memo = MemoCrossEncoder(cross)
     tasks, skipped = suite_tasks(root)
     tasks = [t for t in tasks if not only or t.data.name in only]

@@ -30,7 +30,7 @@ from .encoders.base import Encoder, l2_normalise
 from .encoders.calibration import duplicate_threshold
 from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
-from .encoders.reranker import CrossEncoder, reranker
+from .encoders.reranker import CrossEncoder, packaged_reranker
 from .errors import (
     InvalidInputError,
     ItemNotFoundError,
@@ -191,20 +191,20 @@ class Space:
     ) -> Encoder | None:
         stored_id = self._store.get_meta("model_id")
         stored_name = self._store.get_meta("model_name")
-        existing = self._store.get_meta("dim") is not None
-        if existing and model == "default":
+        stored_dim = self._store.get_meta("dim")
+        if stored_dim is not None and model == "default":
             model = None if stored_name == "" else stored_name
         encoder = load_encoder(model) if model is not None else None
         model_id = encoder.model_id if encoder else ""
         new_dim = encoder.dim if encoder else dim
-        if existing:
+        if stored_dim is not None:
             if model_id != stored_id:
                 raise ModelMismatchError(
                     f"{self.location} was built with model {stored_id or 'None (your own vectors)'!r} "
                     f"but was opened with {model_id or 'None (your own vectors)'!r}; vectors of "
                     "different models cannot be mixed. Open it with its own model, or create a new space"
                 )
-            self.dim = int(self._store.get_meta("dim"))
+            self.dim = int(stored_dim)
             self.metric = self._store.get_meta("metric") or "cosine"
             if dim is not None and dim != self.dim:
                 raise InvalidInputError(f"{self.location} holds {self.dim}-d vectors, not {dim}-d")
@@ -566,7 +566,7 @@ class Space:
         encoder = self._require_encoder("context")
         token_spans = getattr(encoder, "token_spans", None)
         if token_spans is None:  # e.g. a remote model: count with the re-ranker's tokenizer
-            token_spans = reranker("default").token_spans
+            token_spans = packaged_reranker().token_spans
         hits = self.search(question, k=k, mode=mode, where=where, rerank=rerank)
         return build_context(
             question,
@@ -902,7 +902,8 @@ def _load_files(
 ) -> tuple[list[LoadedItem], SyncReport, set[str]]:
     """Items of every supported file under ``paths``, the report so far, unreadable sources."""
     items: list[LoadedItem] = []
-    report = SyncReport(skipped=[])
+    skipped: list[str] = []
+    report = SyncReport(skipped=skipped)
     unreadable: set[str] = set()
     for file, rel in discover(map(Path, paths)):
         try:
@@ -910,11 +911,11 @@ def _load_files(
         except UnsupportedFileError as exc:
             if raise_errors:
                 raise
-            report.skipped.append(str(exc))
+            skipped.append(str(exc))
             unreadable.add(str(file.resolve()))
             continue
         items.extend(loaded.items)
-        report.skipped.extend(loaded.skipped)
+        skipped.extend(loaded.skipped)
     return items, report, unreadable
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import embedspace as es
+from embedspace.errors import InvalidInputError
 from embedspace.ingest.chunking import chunk_spans
 from embedspace.ingest.loaders import load_file
 
@@ -22,6 +24,25 @@ def test_chunk_spans_cover_text_with_overlap():
         b[0] < a[1] for a, b in zip(chunks, chunks[1:], strict=False)
     )  # consecutive chunks overlap
     assert chunk_spans(spans[:3], 6, window=4, overlap=1) == [(0, 6)]
+
+
+class _NoTokenizer:
+    """A bring-your-own encoder (the Encoder protocol) with no tokenizer."""
+
+    model_id, dim, modalities = "no-tokenizer", 4, ("text",)
+
+    def encode(self, items, role="document", *, progress=False):
+        return np.full((len(items), 4), 0.5, dtype=np.float32)
+
+
+def test_chunk_tokens_without_a_tokenizer_is_a_clear_error(tmp_path):
+    """Chunking needs token spans: an encoder without them used to fail deep in ingest
+    with AttributeError ('no attribute token_spans'); short texts need no chunking."""
+    with es.Space(tmp_path / "s", model=_NoTokenizer(), chunk_tokens=8, progress=False) as space:
+        space.add(["short"])
+        with pytest.raises(InvalidInputError, match="chunk_tokens=8 needs a model with a tok"):
+            space.add(["a text much longer than eight characters"])
+        assert len(space) == 1
 
 
 def _write_corpus(folder):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +15,7 @@ from .render import console, emit
 app = typer.Typer()
 
 
-def _recipe(name: str):
+def _recipe(name: str) -> Any:
     """The shipped re-ranker's recipe value of one training knob (TrainConfig's default),
     so the command and the library cannot disagree. train.reranker imports torch only
     inside its functions, so reading its defaults costs nothing at start-up."""

@@ -84,7 +84,8 @@ def repair_hint(folder: Path) -> str:
     folder = Path(folder).resolve()
     package = next((p for p in folder.parents if p.name == "embedspace"), None)
     root = package.parent.parent if package is not None else None
-    if root is not None and package.parent.name == "src" and (root / "pyproject.toml").is_file():
+    in_checkout = package is not None and package.parent.name == "src"
+    if root is not None and in_checkout and (root / "pyproject.toml").is_file():
         return (
             f"run `git checkout -- {folder.relative_to(root)}` in {root} "
             "(or `make models` to rebuild the built ones)"

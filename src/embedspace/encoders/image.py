@@ -20,7 +20,8 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileE
 from .artifacts import IMAGE_MODEL_DIR, sha256_file, shipped_folder
 from .base import Encoder, l2_normalise
 from .runtime import cpu_session, cpu_workers, run_batches
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Suffixes ``Space.add_images`` picks up in folders (anything Pillow reads is accepted
 #: when a file is named directly).
@@ -56,7 +60,7 @@ class ImageEncoder(Protocol):
     def encode_images(self, images: Sequence[ImageLike]) -> np.ndarray: ...
 
 
-def _pillow():
+def _pillow() -> ModuleType:
     try:
         from PIL import Image
     except ImportError as exc:  # pragma: no cover - pillow is a core dependency
@@ -64,7 +68,7 @@ def _pillow():
     return Image
 
 
-def _flatten(image):
+def _flatten(image: Image.Image) -> Image.Image:
     """RGB as a person sees it: EXIF rotation applied (phone photos are stored sideways),
     transparency composited onto white (not black), greyscale and palettes expanded.
     Animated GIF/WebP: the first frame."""
@@ -78,7 +82,7 @@ def _flatten(image):
     return image.convert("RGB")
 
 
-def _from_array(image: np.ndarray):
+def _from_array(image: np.ndarray) -> Image.Image:
     """(H, W) greyscale or (H, W, 1|3|4) channels; floats are taken as 0..1."""
     if image.ndim == 3 and image.shape[2] not in (1, 3, 4):
         raise InvalidInputError(
@@ -93,7 +97,7 @@ def _from_array(image: np.ndarray):
     return _pillow().fromarray(np.ascontiguousarray(image)).convert("RGB")
 
 
-def to_rgb(image: ImageLike):
+def to_rgb(image: ImageLike) -> Image.Image:
     """Open / convert one image to an RGB Pillow image, with an actionable error."""
     Image = _pillow()
     if isinstance(image, str | Path):
@@ -156,7 +160,7 @@ def image_digest(path: Path) -> str:
 
 
 def pixels(
-    image, side: int = _SIDE, mean: np.ndarray = _MEAN, std: np.ndarray = _STD
+    image: Image.Image, side: int = _SIDE, mean: np.ndarray = _MEAN, std: np.ndarray = _STD
 ) -> np.ndarray:
     """Resize the short side to ``side``, centre-crop a square, normalise: (3, side, side).
 

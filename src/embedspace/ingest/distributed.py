@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,11 +35,16 @@ from .hashing import content_id, text_hash
 from .loaders import LoadedItem
 from .upsert import plan_batch
 
+if TYPE_CHECKING:
+    from ray.data import Dataset
+
+    from ..space import Space
+
 #: Rows per Ray batch handed to one actor call.
 DEFAULT_RAY_BATCH = 128
 
 
-def require_ray():
+def require_ray() -> ModuleType:
     try:
         import ray
         import ray.data  # noqa: F401
@@ -152,8 +158,8 @@ def _items(
 
 
 def add_dataset(
-    space,
-    dataset,
+    space: Space,
+    dataset: Dataset,
     text_column: str,
     id_column: str | None = None,
     *,
@@ -243,7 +249,9 @@ def _workers_vectors(
     return fill
 
 
-def add_items(space, items: Sequence[LoadedItem], address: str | None, **options: Any) -> Counter:
+def add_items(
+    space: Space, items: Sequence[LoadedItem], address: str | None, **options: Any
+) -> Counter:
     """Embed already-loaded items (``embedspace add ... --ray``) on Ray: files are read
     here, chunking and encoding run on the cluster."""
     ray = require_ray()

@@ -6,7 +6,8 @@ gets the same chunks and vectors wherever it is embedded.
 
 from __future__ import annotations
 
-from ..encoders.base import Encoder
+from ..encoders.base import Encoder, TokenizingEncoder
+from ..errors import InvalidInputError
 from ..store.base import ChunkRecord, ItemRecord
 from .chunking import chunk_spans
 
@@ -16,9 +17,15 @@ def embed_records(
 ) -> None:
     """Fill in ``rec.chunks`` of each record: token windows of ``chunk_tokens`` (overlapping
     by ``chunk_overlap``) for long texts, one chunk otherwise; all embedded in one call."""
-    spans_per_item, chunk_texts = [], []
+    spans_per_item: list[list[tuple[int, int]]] = []
+    chunk_texts: list[str] = []
     for rec in records:
         if chunk_tokens and len(rec.text) > chunk_tokens:
+            if not isinstance(encoder, TokenizingEncoder):
+                raise InvalidInputError(
+                    f"chunk_tokens={chunk_tokens} needs a model with a tokenizer (token_spans "
+                    f"and max_tokens); {encoder.model_id!r} has none: leave chunk_tokens unset"
+                )
             spans = chunk_spans(
                 encoder.token_spans(rec.text),
                 len(rec.text),

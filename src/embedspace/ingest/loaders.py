@@ -34,7 +34,8 @@ class LoadedItem:
     id: str
     text: str
     metadata: dict[str, Any]
-    source: str
+    #: where it was read from; None for texts given directly (``Space.add``)
+    source: str | None
 
 
 @dataclass

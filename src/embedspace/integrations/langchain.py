@@ -82,13 +82,15 @@ class EmbedspaceVectorStore(VectorStore):
         self._external: Embeddings | None = None if own else embedding
         model = embedding.model if isinstance(embedding, EmbedspaceEmbeddings) else "default"
         self._slot = SpaceSlot(str(path), model if own else None)
-        space = self._slot.space
-        if own and space.encoder is None:
-            raise InvalidInputError(
-                f"{path} holds vectors from your own embedding model, not texts it embeds "
-                "itself; pass that model: EmbedspaceVectorStore(path, embedding=...)"
-            )
-        self._own = EmbedspaceEmbeddings(space.encoder) if own else None
+        self._own: EmbedspaceEmbeddings | None = None
+        if own:
+            encoder = self._slot.opened().encoder
+            if encoder is None:
+                raise InvalidInputError(
+                    f"{path} holds vectors from your own embedding model, not texts it embeds "
+                    "itself; pass that model: EmbedspaceVectorStore(path, embedding=...)"
+                )
+            self._own = EmbedspaceEmbeddings(encoder)
 
     @property
     def space(self) -> Space | None:
@@ -99,7 +101,9 @@ class EmbedspaceVectorStore(VectorStore):
     @property
     def embeddings(self) -> Embeddings:
         """The model that embeds queries: the space's own, or the one passed in."""
-        return self._own if self._own is not None else self._external
+        embeddings = self._own if self._own is not None else self._external
+        assert embeddings is not None  # __init__ sets exactly one of them
+        return embeddings
 
     # -- writing --------------------------------------------------------------------------
     def add_texts(
@@ -107,7 +111,7 @@ class EmbedspaceVectorStore(VectorStore):
         texts: Iterable[str],
         metadatas: list[dict[str, Any]] | None = None,
         *,
-        ids: list[str | None] | None = None,
+        ids: Sequence[str | None] | None = None,
         **kwargs: Any,
     ) -> list[str]:
         """Add or overwrite texts by id; ids not given (None) are made up (uuid4)."""
@@ -121,7 +125,7 @@ class EmbedspaceVectorStore(VectorStore):
         ids_ = [i if i is not None else str(uuid.uuid4()) for i in given]
         metadata = [dict(m) for m in metadatas] if metadatas else [{} for _ in texts]
         if self._external is None:
-            return self._slot.space.add(texts, ids=ids_, metadata=metadata)
+            return self._slot.opened().add(texts, ids=ids_, metadata=metadata)
         vectors = np.asarray(self._external.embed_documents(texts), dtype=np.float32)
         space = self._slot.for_vectors(vectors.shape[-1])
         return space.add_vectors(vectors, ids=ids_, metadata=metadata, texts=texts)
@@ -160,7 +164,7 @@ class EmbedspaceVectorStore(VectorStore):
         """
         where = langchain_where(filter)
         if self._external is None:
-            hits = self._slot.space.search(query, k=k, where=where, **search)
+            hits = self._slot.opened().search(query, k=k, where=where, **search)
         else:
             if search:
                 raise InvalidInputError(
@@ -220,7 +224,7 @@ class EmbedspaceVectorStore(VectorStore):
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
-    def from_texts(
+    def from_texts(  # type: ignore[override]  # LangChain's has no place for the location
         cls,
         texts: list[str],
         embedding: Embeddings | None = None,
@@ -240,7 +244,9 @@ class EmbedspaceVectorStore(VectorStore):
         self._slot.close()
 
 
-def _check_options(method: str, options: dict[str, Any], allowed: frozenset[str] = frozenset()):
+def _check_options(
+    method: str, options: dict[str, Any], allowed: frozenset[str] = frozenset()
+) -> None:
     """Refuse keyword arguments nothing here reads, rather than ignore a typo."""
     unknown = sorted(set(options) - allowed)
     if unknown:

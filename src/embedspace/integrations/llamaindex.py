@@ -106,7 +106,8 @@ class EmbedspaceVectorStore(BasePydanticVectorStore):
     _slot: SpaceSlot = PrivateAttr()
 
     def __init__(self, path: str, **kwargs: Any) -> None:
-        super().__init__(path=str(path), **kwargs)
+        # pydantic fields are keyword arguments (mypy runs without pydantic's plugin)
+        super().__init__(path=str(path), **kwargs)  # type: ignore[call-arg]
         self._slot = SpaceSlot(self.path, None)
 
     @classmethod
@@ -179,6 +180,8 @@ class EmbedspaceVectorStore(BasePydanticVectorStore):
         where = where_of(_conditions(query.filters, query.doc_ids))
         k = query.similarity_top_k
         if mode in _KEYWORD_MODES:
+            if not query.query_str:
+                raise InvalidInputError(f"{mode.value} queries need query_str, the words to match")
             hits = space.search(query.query_str, k=k, mode="sparse", where=where)
         elif mode == VectorStoreQueryMode.MMR:
             lambda_mult = query.mmr_threshold

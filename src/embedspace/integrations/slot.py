@@ -34,6 +34,12 @@ class SpaceSlot:
         except NotASpaceError:
             self.space = None
 
+    def opened(self) -> Space:
+        """The space of a store that embeds with its own model: always opened at once."""
+        if self.space is None:
+            raise NotASpaceError(f"no space at {self.path} yet: it is created by the first add")
+        return self.space
+
     def for_vectors(self, dim: int) -> Space:
         """The space, created for ``dim``-d vectors if there is none yet."""
         with self._lock:

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
 from .results import Hit
 
-Order = Literal["relevance", "source"]
+#: ``order=`` values: a plain str at the API, checked by check_context_args.
 ORDERS = ("relevance", "source")
 #: Cosine at which two passages count as the same text (all-MiniLM-L6-v2: copies and
 #: light edits score >= 0.95; distinct passages on one topic rarely pass 0.9).
@@ -112,7 +112,7 @@ def build_context(
     token_spans: Callable[[str], list[tuple[int, int]]],
     max_tokens: int,
     dedupe: float = DEDUPE_COSINE,
-    order: Order = "relevance",
+    order: str = "relevance",
 ) -> Context:
     """Assemble the context from ranked ``hits`` (best first).
 
@@ -126,7 +126,9 @@ def build_context(
     def count(text: str) -> int:
         return len(token_spans(text))
 
-    chosen, over_budget, used = [], [], 0
+    chosen: list[_Passage] = []
+    over_budget: list[str] = []
+    used = 0
     for p in kept:
         cost = count(_block(len(chosen) + 1, p)) + 1  # + the blank line between blocks
         if used + cost <= max_tokens:
@@ -138,7 +140,7 @@ def build_context(
         chosen = [_cut(kept[0], max_tokens - 8, token_spans)]
         over_budget = over_budget[1:]
     if order == "source":
-        first_seen = {}
+        first_seen: dict[str, int] = {}
         for p in chosen:
             first_seen.setdefault(p.hit.id, len(first_seen))
         chosen.sort(key=lambda p: (first_seen[p.hit.id], p.span[0]))
@@ -158,7 +160,8 @@ def _dedupe(
     if len(passages) < 2 or threshold >= 1.0:
         return passages, []
     vectors = embed([p.text for p in passages])
-    kept_rows, duplicates = [], []
+    kept_rows: list[int] = []
+    duplicates: list[str] = []
     for i, p in enumerate(passages):
         if kept_rows and float(np.max(vectors[kept_rows] @ vectors[i])) >= threshold:
             duplicates.append(p.hit.id)
@@ -167,7 +170,7 @@ def _dedupe(
     return [passages[i] for i in kept_rows], duplicates
 
 
-def _cut(p: _Passage, budget: int, token_spans) -> _Passage:
+def _cut(p: _Passage, budget: int, token_spans: Callable[[str], list[tuple[int, int]]]) -> _Passage:
     """The passage shortened to ``budget`` tokens (at a token boundary); span updated."""
     spans = token_spans(p.hit.text[p.span[0] : p.span[1]])
     if len(spans) <= budget:

@@ -85,10 +85,12 @@ class SearchEngine:
         first_k = max(k, rerank_depth) if cross else k
 
         def run(primitives: SearchPrimitives) -> list[Hit]:
-            if mode == "dense":
-                scored = primitives.dense(qvec, first_k, where)
-            elif mode == "sparse":
+            if mode == "sparse":
                 scored = primitives.keyword(query, first_k, where, sparse_model)
+            elif qvec is None:
+                raise ValueError(f"{mode} search needs the query's vector")
+            elif mode == "dense":
+                scored = primitives.dense(qvec, first_k, where)
             else:
                 scored = _hybrid(
                     primitives, query, qvec, first_k, where, fusion, alpha, sparse_model

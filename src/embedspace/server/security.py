@@ -12,6 +12,9 @@ import hmac
 import ipaddress
 import json
 import socket
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InvalidInputError
 from .errors import error_body
@@ -43,7 +46,9 @@ def check_bind_host(host: str, allow_remote: bool) -> None:
         )
 
 
-async def _send_json(send, status: int, body: dict, headers: list | None = None) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
@@ -62,11 +67,11 @@ async def _send_json(send, status: int, body: dict, headers: list | None = None)
 class BearerAuth:
     """ASGI middleware: every non-public path needs the bearer key."""
 
-    def __init__(self, app, api_key: str) -> None:
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
         self._expected = f"Bearer {api_key}".encode()
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._public(scope["path"]):
             return await self.app(scope, receive, send)
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -90,10 +95,10 @@ class BearerAuth:
 class BodySizeLimit:
     """ASGI middleware: 413 for a declared or streamed body over ``max_bytes``."""
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
@@ -101,7 +106,7 @@ class BodySizeLimit:
             return await self._refuse(send)
         seen, started, refused = 0, False, False
 
-        async def limited_receive():
+        async def limited_receive() -> Message:
             # Answer 413 the moment the streamed body crosses the limit; whatever the app
             # makes of the interrupted body afterwards is dropped by tracking_send.
             nonlocal seen, refused
@@ -115,7 +120,7 @@ class BodySizeLimit:
                     raise _TooLarge
             return message
 
-        async def tracking_send(message):
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if refused:
                 return
@@ -127,7 +132,7 @@ class BodySizeLimit:
         except _TooLarge:
             pass
 
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send: Send) -> None:
         await _send_json(
             send,
             413,

@@ -7,6 +7,9 @@ loop keeps serving other requests while a model encodes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
@@ -47,6 +50,10 @@ from .schemas import (
 )
 from .service import SpaceService
 
+if TYPE_CHECKING:
+    from ..analysis.classify import Prediction as LabelScore
+    from ..search.results import Hit
+
 router = APIRouter()
 
 
@@ -54,11 +61,11 @@ def _service(request: Request) -> SpaceService:
     return request.app.state.service
 
 
-def _hits(hits) -> list[HitOut]:
+def _hits(hits: Sequence[Hit]) -> list[HitOut]:
     return [HitOut(**hit.to_dict()) for hit in hits]
 
 
-def _predictions(predictions) -> list[Prediction]:
+def _predictions(predictions: Sequence[LabelScore]) -> list[Prediction]:
     return [Prediction(label=p.label, score=p.score) for p in predictions]
 
 

@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -26,6 +26,9 @@ import numpy as np
 from ..errors import BackendError, InvalidInputError, MissingDependencyError, NotASpaceError
 from .base import ItemRecord, VectorSnapshot, WholeSnapshotPages
 from .filters import parse_where
+
+if TYPE_CHECKING:
+    import psycopg
 
 FORMAT_VERSION = "1"
 DEFAULT_COLLECTION = "default"
@@ -88,7 +91,7 @@ def where_to_postgres(where: dict[str, Any], column: str = "i.metadata") -> tupl
     return " AND ".join(clauses), params
 
 
-def _connect(conninfo: str):
+def _connect(conninfo: str) -> psycopg.Connection[Any]:
     try:
         import psycopg
         from pgvector.psycopg import register_vector
@@ -252,7 +255,7 @@ class PostgresStore(WholeSnapshotPages):
         )
         return {id_: (h, md) for id_, h, md in rows}
 
-    def _bump_bm25_stats(self, cur, docs: int, length: int) -> None:
+    def _bump_bm25_stats(self, cur: psycopg.Cursor[Any], docs: int, length: int) -> None:
         cur.execute(
             f"UPDATE {self.schema}.meta SET value = (value::bigint + "
             "CASE key WHEN 'bm25_docs' THEN %s ELSE %s END)::text "
@@ -260,13 +263,14 @@ class PostgresStore(WholeSnapshotPages):
             (docs, length),
         )
 
-    def _stats_of(self, cur, ids: list[str]) -> tuple[int, int]:
+    def _stats_of(self, cur: psycopg.Cursor[Any], ids: list[str]) -> tuple[int, int]:
         cur.execute(
             f"SELECT count(*), coalesce(sum(doc_len), 0) FROM {self.schema}.items "
             "WHERE id = ANY(%s)",
             (ids,),
         )
-        return cur.fetchone()
+        # An aggregate query returns exactly one row.
+        return cast(tuple[int, int], cur.fetchone())
 
     def upsert(self, items: Sequence[ItemRecord]) -> None:
         if not items:
