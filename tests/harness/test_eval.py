@@ -88,7 +88,7 @@ def test_qps_at_recall_interpolates_between_sweep_points():
 def test_duplicate_benchmark_without_data_says_where_to_find_it(monkeypatch):
     """Without --record it used to load the model and then fail on None / MRPC's path
     (TypeError) when no datasets folder was found."""
-    from embedspace.eval import duplicates
+    from benchmarks import duplicates
 
     monkeypatch.setattr(duplicates, "data_root", lambda: None)
     with pytest.raises(FileNotFoundError, match="MRPC not found"):
