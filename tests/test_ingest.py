@@ -84,7 +84,7 @@ def test_bad_files_have_clear_errors(tmp_path):
     with pytest.raises(es.UnsupportedFileError, match="Parquet"):
         load_file(bad_parquet)
     with pytest.raises(es.UnsupportedFileError, match="unsupported file type"):
-        load_file(tmp_path / "x.docx")
+        load_file(tmp_path / "x.xyz")
 
 
 def test_bad_file_in_folder_is_skipped_and_reported(space, tmp_path):

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 from ..encoders.base import Encoder
 from ..store.base import ChunkRecord, ItemRecord
-from .chunking import chunk_spans
+from .chunking import structured_spans
+from .layout import Layout
 
 
 def embed_records(
     encoder: Encoder, records: list[ItemRecord], chunk_tokens: int | None, chunk_overlap: int
 ) -> None:
-    """Fill in ``rec.chunks`` of each record: token windows of ``chunk_tokens`` (overlapping
-    by ``chunk_overlap``) for long texts, one chunk otherwise; all embedded in one call."""
+    """Fill in ``rec.chunks`` of each record: chunks of at most ``chunk_tokens`` cut where
+    the text's structure allows (its layout's pages and sections, paragraphs, lines,
+    sentences; else windows overlapping by ``chunk_overlap``) for long texts, one chunk
+    otherwise; all embedded in one call."""
     spans_per_item, chunk_texts = [], []
     for rec in records:
         if chunk_tokens and len(rec.text) > chunk_tokens:
-            spans = chunk_spans(
+            layout = Layout.from_json(rec.layout)
+            spans = structured_spans(
                 encoder.token_spans(rec.text),
-                len(rec.text),
+                rec.text,
                 chunk_tokens,
                 min(chunk_overlap, chunk_tokens - 1),
+                layout.breaks if layout else (),
             )
         else:
             spans = [(0, len(rec.text))]
