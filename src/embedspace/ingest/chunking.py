@@ -55,6 +55,14 @@ def _cut_strength(text: str, before: tuple[int, int], after: tuple[int, int], br
     return TOKEN
 
 
+def _segments(token_spans: list[tuple[int, int]], breaks: Sequence[int]) -> list[tuple[int, int]]:
+    """Token ranges [a, b) between the breaks (where a page or section begins)."""
+    starts = [token[0] for token in token_spans]
+    cuts = sorted({bisect_left(starts, offset) for offset in breaks} - {0} - {len(starts)})
+    edges = [0, *(c for c in cuts if 0 < c < len(starts)), len(starts)]
+    return list(zip(edges, edges[1:], strict=False))
+
+
 def structured_spans(
     token_spans: list[tuple[int, int]],
     text: str,
@@ -62,33 +70,56 @@ def structured_spans(
     overlap: int,
     breaks: Sequence[int] = (),
 ) -> list[tuple[int, int]]:
-    """Character spans of chunks of at most ``window`` tokens that end, by preference,
-    where a page or section begins (``breaks``: sorted offsets; the chunk is then at
-    least a quarter full), else at a paragraph end, a line end or a sentence end (then
-    at least half full), else after ``window`` tokens.
+    """Character spans of chunks of at most ``window`` tokens that follow the text's
+    structure.
 
-    Why: a chunk that stops where its section stops is about one thing, which is what
-    its vector then says, and its hit's section is the whole chunk's. A cut at a
-    paragraph or a section needs no overlap; weaker cuts overlap by ``overlap`` tokens
-    as plain windows do, so no sentence is only ever seen halved.
+    The text is first cut wherever a page or section begins (``breaks``: offsets), so a
+    chunk never runs from one section into the next; a piece smaller than an eighth of
+    the window (a heading alone, a near-empty page) takes in the pieces after it while
+    they fit. A piece longer than the window is cut into near-equal chunks, each ending
+    at the best boundary near its target length: a paragraph end, else a line end, else
+    a sentence end, else any token. Cuts at paragraphs need no overlap; weaker cuts
+    overlap by ``overlap`` tokens, as plain windows do.
+
+    Why: a chunk about one section is what its vector then says, and the page and
+    section a hit reports (where its chunk starts) hold for the whole chunk.
     """
     if window <= 0 or not 0 <= overlap < window:
         raise InvalidInputError(
             f"need window > 0 and 0 <= overlap < window, got {window}, {overlap}"
         )
-    n = len(token_spans)
-    if n <= window:
+    if len(token_spans) <= window:
         return [(0, len(text))]
-    spans, first = [], 0
-    while n - first > window:
-        best, strength = first + window - 1, TOKEN
-        for last in range(first + window - 1, first + max(window // 4, 1) - 2, -1):
-            found = _cut_strength(text, token_spans[last], token_spans[last + 1], breaks)
-            if found == SECTION or (found > strength and last - first + 1 >= window // 2):
+    segments = _segments(token_spans, breaks)
+    minimum = max(window // 8, 1)
+    ranges: list[tuple[int, int]] = []
+    i = 0
+    while i < len(segments):
+        first, end = segments[i]
+        i += 1
+        while end - first < minimum and i < len(segments) and segments[i][1] - first <= window:
+            end = segments[i][1]
+            i += 1
+        ranges.extend(_split(token_spans, text, first, end, window, overlap))
+    return [(token_spans[a][0], token_spans[b - 1][1]) for a, b in ranges]
+
+
+def _split(
+    token_spans: list[tuple[int, int]], text: str, first: int, end: int, window: int, overlap: int
+) -> list[tuple[int, int]]:
+    """Tokens [first, end) in near-equal ranges of at most ``window``, cut at the best
+    boundary near each one's target length."""
+    out = []
+    while end - first > window:
+        pieces = -(-(end - first) // window)
+        ideal = (end - first) / pieces
+        target = first + round(ideal) - 1
+        best, strength = target, TOKEN
+        for last in range(first + max(int(ideal // 2), 1) - 1, first + window):
+            found = _cut_strength(text, token_spans[last], token_spans[last + 1], ())
+            if (found, -abs(last - target)) > (strength, -abs(best - target)):
                 best, strength = last, found
-                if found == SECTION:
-                    break
-        spans.append((token_spans[first][0], token_spans[best][1]))
+        out.append((first, best + 1))
         first = best + 1 if strength >= PARAGRAPH else max(best + 1 - overlap, first + 1)
-    spans.append((token_spans[first][0], token_spans[n - 1][1]))
-    return spans
+    out.append((first, end))
+    return out
