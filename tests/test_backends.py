@@ -168,8 +168,10 @@ def test_documents_keep_pages_and_sections(location, tmp_path):
     pytest.importorskip("pypdf", reason="the docs extra is not installed")
     from tests.documents import write_pdf
 
-    pages = [[f"Page {n}: the committee discussed parking permits and road repairs."] * 6
-             for n in range(1, 6)]
+    pages = [
+        [f"Page {n}: the committee discussed parking permits and road repairs."] * 6
+        for n in range(1, 6)
+    ]
     pages[3] = ["Findings", "A dragon attacked the castle and the knights fought it off."]
     path = write_pdf(tmp_path / "minutes.pdf", pages, outline=[("Findings", 3, 1)])
     with es.Space(location, progress=False, chunk_tokens=64) as space:

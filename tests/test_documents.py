@@ -308,3 +308,24 @@ def test_missing_extra_names_the_pip_command(tmp_path, monkeypatch):
         (tmp_path / "ok.txt").write_text("A text file still loads.")
         report = space.add_files([tmp_path])  # in a folder: skipped with the reason
         assert report.added == 1 and any("embedspace[docs]" in s for s in report.skipped)
+
+
+def test_http_api_returns_page_and_section(tmp_path):
+    pytest.importorskip("fastapi", reason="the server extra is not installed")
+    httpx = pytest.importorskip("httpx")
+    from serving import running
+
+    from embedspace.server import create_app
+
+    location = tmp_path / "served.space"
+    with es.Space(location, progress=False) as space:
+        space.add_files([_report(tmp_path / "docs")])
+    with running(create_app(location)) as url:
+        found = httpx.post(f"{url}/search", json={"query": "Rhone glacier volume", "k": 1})
+        hit = found.json()["hits"][0]
+        assert (hit["id"], hit["page"], hit["section"]) == ("report.pdf", 3, "Results")
+        ctx = httpx.post(
+            f"{url}/context", json={"question": "Rhone glacier volume", "max_tokens": 120}
+        ).json()
+        assert (ctx["citations"][0]["page"], ctx["citations"][0]["section"]) == (3, "Results")
+        assert ctx["text"].startswith("[1] (report.pdf p. 3 § Results)")

@@ -64,7 +64,7 @@ def test_long_sections_are_cut_at_paragraphs_into_even_chunks():
     paragraphs = [" ".join(f"w{p}x{i}" for i in range(18)) + "." for p in range(6)]
     text = "\n\n".join(paragraphs)
     spans = structured_spans(_tokens(text), text, 60, 10)
-    assert all(text[b:b + 2] in ("\n\n", "") for _, b in spans)  # every cut at a paragraph end
+    assert all(text[b : b + 2] in ("\n\n", "") for _, b in spans)  # every cut at a paragraph end
     sizes = [len(_tokens(text[a:b])) for a, b in spans]
     assert max(sizes) - min(sizes) <= 20
 
@@ -75,8 +75,13 @@ def test_hit_page_and_section_follow_its_chunk():
     assert (hit.page, hit.section, hit.locator) == (2, "A > B", "p. 2 § A > B")
     assert Hit("doc", 1.0, "x" * 100, {}, None, layout).locator == "p. 1 § A"
     assert Hit("t", 1.0, "text").to_dict() | {} == {
-        "id": "t", "score": 1.0, "text": "text", "metadata": {}, "chunk": None,
-        "page": None, "section": None,
+        "id": "t",
+        "score": 1.0,
+        "text": "text",
+        "metadata": {},
+        "chunk": None,
+        "page": None,
+        "section": None,
     }
 
 
