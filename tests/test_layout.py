@@ -52,12 +52,28 @@ def test_chunks_end_where_sections_and_pages_begin():
     builder.page()
     builder.block("Page two text. " * 10)
     text, layout = builder.build()
-    spans = structured_spans(_tokens(text), text, 48, 8, layout.breaks)
+    spans = structured_spans(_tokens(text), text, 48, 8, layout)
     starts = {a for a, _ in spans}
     assert text.index("Details") in starts and layout.pages[1] in starts
     for a, b in spans:  # no chunk crosses a break
         assert not any(a < brk < b for brk in layout.breaks)
         assert len([t for t in _tokens(text) if a <= t[0] < b]) <= 48
+
+
+def test_a_running_header_stays_with_the_page_before():
+    builder = TextBuilder()
+    builder.page()
+    builder.block("First page text. " * 40)
+    builder.page()
+    header = builder.block("Chapter 3: Tools 7")  # a page header, then the new section
+    start = builder.block("Invoking the decoder")
+    builder.mark(start, 1, "Invoking the decoder")
+    builder.block("It reads DER files. " * 40)
+    text, layout = builder.build()
+    spans = structured_spans(_tokens(text), text, 60, 8, layout)
+    assert start in {a for a, _ in spans} and header not in {a for a, _ in spans}
+    chunk = next(a for a, _ in spans if a == start)
+    assert layout.page_at(chunk) == 2 and layout.section_at(chunk) == "Invoking the decoder"
 
 
 def test_long_sections_are_cut_at_paragraphs_into_even_chunks():

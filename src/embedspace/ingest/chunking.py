@@ -9,9 +9,9 @@ overlapping windows the re-ranker scores a long passage with.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
 
 from ..errors import InvalidInputError
+from .layout import Layout
 
 #: Room left for [CLS]/[SEP] and for re-tokenisation differences at chunk edges.
 SPECIAL_TOKEN_MARGIN = 4
@@ -55,12 +55,21 @@ def _cut_strength(text: str, before: tuple[int, int], after: tuple[int, int], br
     return TOKEN
 
 
-def _segments(token_spans: list[tuple[int, int]], breaks: Sequence[int]) -> list[tuple[int, int]]:
-    """Token ranges [a, b) between the breaks (where a page or section begins)."""
+def _segments(
+    token_spans: list[tuple[int, int]], layout: Layout | None
+) -> list[tuple[int, int, bool]]:
+    """Token ranges [a, b) between the layout's breaks, each with whether it begins at a
+    heading (else at a page start, or at the text's start)."""
+    if layout is None:
+        return [(0, len(token_spans), False)]
     starts = [token[0] for token in token_spans]
-    cuts = sorted({bisect_left(starts, offset) for offset in breaks} - {0} - {len(starts)})
-    edges = [0, *(c for c in cuts if 0 < c < len(starts)), len(starts)]
-    return list(zip(edges, edges[1:], strict=False))
+
+    def tokens_at(offsets) -> set[int]:
+        return {bisect_left(starts, offset) for offset in offsets} - {0, len(starts)}
+
+    headed = tokens_at(h.start for h in layout.headings)
+    edges = [0, *sorted(tokens_at(layout.breaks)), len(starts)]
+    return [(a, b, a in headed) for a, b in zip(edges, edges[1:], strict=False)]
 
 
 def structured_spans(
@@ -68,18 +77,19 @@ def structured_spans(
     text: str,
     window: int,
     overlap: int,
-    breaks: Sequence[int] = (),
+    layout: Layout | None = None,
 ) -> list[tuple[int, int]]:
     """Character spans of chunks of at most ``window`` tokens that follow the text's
     structure.
 
-    The text is first cut wherever a page or section begins (``breaks``: offsets), so a
-    chunk never runs from one section into the next; a piece smaller than an eighth of
-    the window (a heading alone, a near-empty page) takes in the pieces after it while
-    they fit. A piece longer than the window is cut into near-equal chunks, each ending
-    at the best boundary near its target length: a paragraph end, else a line end, else
-    a sentence end, else any token. Cuts at paragraphs need no overlap; weaker cuts
-    overlap by ``overlap`` tokens, as plain windows do.
+    The text is first cut wherever its layout says a page or section begins, so a chunk
+    never runs from one section into the next, except for pieces smaller than an eighth
+    of the window: one that begins at a heading (a heading alone) joins the piece after
+    it, one that does not (a page's running header) joins the chunk before it. A piece
+    longer than the window is cut into near-equal chunks, each ending at the best
+    boundary near its target length: a paragraph end, else a line end, else a sentence
+    end, else any token. Cuts at paragraphs need no overlap; weaker cuts overlap by
+    ``overlap`` tokens, as plain windows do.
 
     Why: a chunk about one section is what its vector then says, and the page and
     section a hit reports (where its chunk starts) hold for the whole chunk.
@@ -90,14 +100,17 @@ def structured_spans(
         )
     if len(token_spans) <= window:
         return [(0, len(text))]
-    segments = _segments(token_spans, breaks)
+    segments = _segments(token_spans, layout)
     minimum = max(window // 8, 1)
     ranges: list[tuple[int, int]] = []
     i = 0
     while i < len(segments):
-        first, end = segments[i]
+        first, end, headed = segments[i]
         i += 1
-        while end - first < minimum and i < len(segments) and segments[i][1] - first <= window:
+        if end - first < minimum and not headed and ranges and end - ranges[-1][0] <= window:
+            ranges[-1] = (ranges[-1][0], end)  # a running header stays with its page's top
+            continue
+        while end - first < minimum and i < len(segments):  # a heading alone
             end = segments[i][1]
             i += 1
         ranges.extend(_split(token_spans, text, first, end, window, overlap))

@@ -22,13 +22,12 @@ def embed_records(
     spans_per_item, chunk_texts = [], []
     for rec in records:
         if chunk_tokens and len(rec.text) > chunk_tokens:
-            layout = Layout.from_json(rec.layout)
             spans = structured_spans(
                 encoder.token_spans(rec.text),
                 rec.text,
                 chunk_tokens,
                 min(chunk_overlap, chunk_tokens - 1),
-                layout.breaks if layout else (),
+                Layout.from_json(rec.layout),
             )
         else:
             spans = [(0, len(rec.text))]

@@ -32,7 +32,7 @@ _DROP = frozenset(
 )
 _DROP_ROLES = frozenset("navigation banner contentinfo complementary search menu menubar".split())
 _BOILERPLATE = re.compile(
-    r"(?:^|[\s_-])(?:nav|navbar|navigation|menu|sidebar|breadcrumbs?|footer|cookies?|"
+    r"(?:^|[\s_-])(?:nav(?:bar|igation|header|footer)?|menu|sidebar|breadcrumbs?|footer|cookies?|"
     r"masthead|skip-?link|share|social|pagination|related|advert|ads)(?:$|[\s_-])",
     re.I,
 )
