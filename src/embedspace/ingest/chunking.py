@@ -36,17 +36,14 @@ def chunk_spans(
     return spans
 
 
-#: How good a cut between two tokens is, best last: anywhere, after a sentence, at a line
-#: end, at a paragraph end, where a page or section begins.
-TOKEN, SENTENCE, LINE, PARAGRAPH, SECTION = range(5)
+#: How good a cut inside a section is, best last: anywhere, after a sentence, at a line
+#: end, at a paragraph end (page and section starts are cut at before any of these).
+TOKEN, SENTENCE, LINE, PARAGRAPH = range(4)
 _SENTENCE_ENDS = frozenset(".!?;:")
 
 
-def _cut_strength(text: str, before: tuple[int, int], after: tuple[int, int], breaks) -> int:
+def _cut_strength(text: str, before: tuple[int, int], after: tuple[int, int]) -> int:
     """The strength of a cut between the token spanning ``before`` and the one at ``after``."""
-    at = bisect_left(breaks, before[1])
-    if at < len(breaks) and breaks[at] <= after[0]:
-        return SECTION
     gap = text[before[1] : after[0]]
     if "\n" in gap:
         return PARAGRAPH if gap.count("\n") > 1 else LINE
@@ -129,7 +126,7 @@ def _split(
         target = first + round(ideal) - 1
         best, strength = target, TOKEN
         for last in range(first + max(int(ideal // 2), 1) - 1, first + window):
-            found = _cut_strength(text, token_spans[last], token_spans[last + 1], ())
+            found = _cut_strength(text, token_spans[last], token_spans[last + 1])
             if (found, -abs(last - target)) > (strength, -abs(best - target)):
                 best, strength = last, found
         out.append((first, best + 1))
