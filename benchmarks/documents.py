@@ -268,6 +268,11 @@ def markdown(read, read_rss, ingest, ingest_rss, model_rss, size, missing) -> st
         f"| one file added | {ingest['one changed']['seconds']:.1f} | | | "
         f"{ingest['one changed']['added']} | | |"
     )
+    lines += [
+        "",
+        "pages/s and MB/s are the folder's PDF pages and bytes over the whole sync's time (HTML i"
+        "ncluded). An unchanged sync still reads and parses every file (only its embedding is skipped), so it costs the reading time.",
+    ]
     right = 0
     lines += [
         "",
