@@ -79,7 +79,7 @@ def test_a_running_header_stays_with_the_page_before():
 def test_long_sections_are_cut_at_paragraphs_into_even_chunks():
     paragraphs = [" ".join(f"w{p}x{i}" for i in range(18)) + "." for p in range(6)]
     text = "\n\n".join(paragraphs)
-    spans = structured_spans(_tokens(text), text, 60, 10)
+    spans = structured_spans(_tokens(text), text, 60, 10, Layout())
     assert all(text[b : b + 2] in ("\n\n", "") for _, b in spans)  # every cut at a paragraph end
     sizes = [len(_tokens(text[a:b])) for a, b in spans]
     assert max(sizes) - min(sizes) <= 20

@@ -2,8 +2,8 @@
 
 Chunks are computed on the model's own tokenizer offsets, so every chunk fits the model
 and a search hit can point at the exact character span that matched. Documents are cut
-where their structure allows (``structured_spans``); ``chunk_spans`` gives the plain
-overlapping windows the re-ranker scores a long passage with.
+where their structure allows (``structured_spans``); other texts, and the long passages
+the re-ranker scores, in plain overlapping windows (``chunk_spans``).
 """
 
 from __future__ import annotations
@@ -52,13 +52,9 @@ def _cut_strength(text: str, before: tuple[int, int], after: tuple[int, int]) ->
     return TOKEN
 
 
-def _segments(
-    token_spans: list[tuple[int, int]], layout: Layout | None
-) -> list[tuple[int, int, bool]]:
+def _segments(token_spans: list[tuple[int, int]], layout: Layout) -> list[tuple[int, int, bool]]:
     """Token ranges [a, b) between the layout's breaks, each with whether it begins at a
     heading (else at a page start, or at the text's start)."""
-    if layout is None:
-        return [(0, len(token_spans), False)]
     starts = [token[0] for token in token_spans]
 
     def tokens_at(offsets) -> set[int]:
@@ -74,9 +70,9 @@ def structured_spans(
     text: str,
     window: int,
     overlap: int,
-    layout: Layout | None = None,
+    layout: Layout,
 ) -> list[tuple[int, int]]:
-    """Character spans of chunks of at most ``window`` tokens that follow the text's
+    """Character spans of chunks of at most ``window`` tokens that follow a document's
     structure.
 
     The text is first cut wherever its layout says a page or section begins, so a chunk
