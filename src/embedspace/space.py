@@ -34,6 +34,7 @@ from .encoders.reranker import CrossEncoder, packaged_reranker
 from .errors import (
     InvalidInputError,
     ItemNotFoundError,
+    MissingDependencyError,
     ModelMismatchError,
     UnsupportedFileError,
 )
@@ -43,9 +44,10 @@ from .ingest.chunking import SPECIAL_TOKEN_MARGIN
 from .ingest.embedding import embed_records
 from .ingest.hashing import content_id, text_hash
 from .ingest.images import image_tower, load_images, tower_embedder
-from .ingest.loaders import LoadedItem, discover, load_file
+from .ingest.loaders import SUPPORTED_SUFFIXES, LoadedItem, discover, load_file
 from .ingest.upsert import DEFAULT_BATCH, upsert_items, write_vectors
 from .integrity import CheckReport, check_store
+from .progress import progress_bar
 from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
 from .search.engine import MODES, InPlace, SearchEngine, to_hits
 from .search.hybrid import DEFAULT_ALPHA, check_fusion
@@ -102,7 +104,10 @@ class UpsertReport:
 
 @dataclass
 class SyncReport(UpsertReport):
+    #: files and parts that could not be used, each "where: why"
     skipped: list[str] | None = None
+    #: what was read with a caveat (pages without text, a malformed header), "where: what"
+    notes: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +116,7 @@ class SyncReport(UpsertReport):
             "deleted": self.deleted,
             "unchanged": self.unchanged,
             "skipped": self.skipped or [],
+            "notes": self.notes or [],
         }
 
 
@@ -386,15 +392,21 @@ class Space:
         id_field: str | None = None,
         ray: str | None = None,
     ) -> SyncReport:
-        """Add .txt/.md/.csv/.jsonl/.parquet files or folders (recursively).
+        """Add files or folders (recursively): .txt .md .csv .tsv .jsonl .parquet, and
+        documents: .pdf .html .htm .docx .epub .eml .mbox (the ``docs`` extra).
 
-        Unusable files inside a folder are skipped and listed in the report; a single
-        unusable file named directly raises. ``ray="local"`` (or a Ray address) embeds
-        on Ray workers instead of in this process (see ``add_dataset``).
+        A document's item keeps where its pages start and its headings stand, so hits
+        report ``page`` and ``section``; an e-mail's attachments become items of their
+        own. Unusable files inside a folder are skipped and listed in the report (and
+        what was read with a caveat in its notes); a single unusable file named directly
+        raises. ``ray="local"`` (or a Ray address) embeds on Ray workers instead of in
+        this process (see ``add_dataset``).
         """
         paths = list(paths)
         single_file = len(paths) == 1 and Path(paths[0]).is_file()
-        items, report, _ = _load_files(paths, text_field, id_field, raise_errors=single_file)
+        items, report, _ = _load_files(
+            paths, text_field, id_field, raise_errors=single_file, progress=self.progress
+        )
         if ray is not None:
             from .ingest.distributed import add_items
 
@@ -409,14 +421,18 @@ class Space:
     ) -> SyncReport:
         """Make the space mirror a folder: embed new and changed files, drop deleted ones.
 
-        A file that exists but cannot be read keeps its old items: a bad read never
-        deletes anything.
+        Every supported file is read again (with a progress bar per file) and only items
+        whose text changed are embedded again. A file that exists but cannot be read
+        keeps its old items: a bad read never deletes anything, and one bad file never
+        stops the folder.
         """
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidInputError(f"{folder} is not a folder")
         before = self._store.ids_from_source_prefix(str(folder.resolve()) + "/")
-        items, report, unreadable = _load_files([folder], text_field, id_field, raise_errors=False)
+        items, report, unreadable = _load_files(
+            [folder], text_field, id_field, raise_errors=False, progress=self.progress
+        )
         report.merge(self._upsert(items))
         current = {it.id for it in items}
         stale = [
@@ -898,24 +914,35 @@ class Space:
 
 
 def _load_files(
-    paths: Sequence[str | Path], text_field: str | None, id_field: str | None, *, raise_errors: bool
+    paths: Sequence[str | Path],
+    text_field: str | None,
+    id_field: str | None,
+    *,
+    raise_errors: bool,
+    progress: bool,
 ) -> tuple[list[LoadedItem], SyncReport, set[str]]:
-    """Items of every supported file under ``paths``, the report so far, unreadable sources."""
+    """Items of every supported file under ``paths``, the report so far, and the files
+    that could not be read (their stored items must be kept). A file that cannot be read,
+    or needs an extra that is missing, is skipped with its reason unless ``raise_errors``."""
+    report = SyncReport(skipped=[], notes=[])
+    files = discover(map(Path, paths), SUPPORTED_SUFFIXES, report.skipped)
     items: list[LoadedItem] = []
-    skipped: list[str] = []
-    report = SyncReport(skipped=skipped)
     unreadable: set[str] = set()
-    for file, rel in discover(map(Path, paths)):
-        try:
-            loaded = load_file(file, rel, text_field=text_field, id_field=id_field)
-        except UnsupportedFileError as exc:
-            if raise_errors:
-                raise
-            skipped.append(str(exc))
-            unreadable.add(str(file.resolve()))
-            continue
-        items.extend(loaded.items)
-        skipped.extend(loaded.skipped)
+    with progress_bar(len(files), "reading files", progress and len(files) > 1) as bar:
+        for file, rel in files:
+            try:
+                loaded = load_file(file, rel, text_field=text_field, id_field=id_field)
+            except (UnsupportedFileError, MissingDependencyError) as exc:
+                if raise_errors:
+                    raise
+                report.skipped.append(str(exc))
+                unreadable.add(str(file if file.is_absolute() else file.resolve()))
+                continue
+            finally:
+                bar.advance()
+            items.extend(loaded.items)
+            report.skipped.extend(loaded.skipped)
+            report.notes.extend(loaded.notes)
     return items, report, unreadable
 
 

@@ -51,6 +51,8 @@ def test_readme_example_runs(block, tmp_path):
         shown = ["['forgot', 'reset']", "['order', 'package']", "['crash', 'camera']"]
         assert printed.splitlines()[:3] == shown
         assert "recipe" in printed
+    if 'space.sync("manual")' in block:
+        assert printed.splitlines()[:2] == ["install.html None Install", "False html"]
     if "context(" in block:
         assert printed.startswith("[1] The product is great")
     if "integrations.langchain" in block:

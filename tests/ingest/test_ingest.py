@@ -106,7 +106,7 @@ def test_bad_files_have_clear_errors(tmp_path):
     with pytest.raises(es.UnsupportedFileError, match="Parquet"):
         load_file(bad_parquet)
     with pytest.raises(es.UnsupportedFileError, match="unsupported file type"):
-        load_file(tmp_path / "x.docx")
+        load_file(tmp_path / "x.xyz")
 
 
 def test_parquet_without_pyarrow_is_skipped_in_a_folder_and_named_when_asked(
@@ -120,7 +120,7 @@ def test_parquet_without_pyarrow_is_skipped_in_a_folder_and_named_when_asked(
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
     report = space.add_files([folder])
     assert report.added == 1 and "embedspace[docs]" in report.skipped[0]
-    with pytest.raises(es.UnsupportedFileError, match=r"pip install 'embedspace\[docs\]'"):
+    with pytest.raises(es.MissingDependencyError, match=r"pip install 'embedspace\[docs\]'"):
         load_file(folder / "shops.parquet")
 
 

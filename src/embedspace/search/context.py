@@ -13,7 +13,9 @@ Steps, in order, each for a reason:
    document and puts them in reading order, which reads better for long documents.
 
 Each passage is numbered ``[n]`` in the text, and ``citations[n-1]`` says where it came
-from (item id + character span), so an answer can cite its sources.
+from (item id + character span, and for documents its page and section), so an answer
+can cite its sources. A passage from a document is headed by where it stands,
+``[n] (report.pdf p. 7 § Results)``, so the model reading the prompt can cite it too.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
-from .results import Hit
+from .results import Hit, locator
 
 #: ``order=`` values: a plain str at the API, checked by check_context_args.
 ORDERS = ("relevance", "source")
@@ -43,6 +45,13 @@ class Citation:
     span: tuple[int, int]
     score: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the page and heading path where the passage starts (documents; else None)
+    page: int | None = None
+    section: str | None = None
+
+    @property
+    def locator(self) -> str:
+        return locator(self.page, self.section)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +60,8 @@ class Citation:
             "span": list(self.span),
             "score": self.score,
             "metadata": self.metadata,
+            "page": self.page,
+            "section": self.section,
         }
 
 
@@ -90,9 +101,20 @@ class _Passage:
     def text(self) -> str:
         return self.hit.text[self.span[0] : self.span[1]].strip()
 
+    @property
+    def page(self) -> int | None:
+        layout = self.hit.layout
+        return layout.page_at(self.span[0]) if layout else None
+
+    @property
+    def section(self) -> str | None:
+        layout = self.hit.layout
+        return layout.section_at(self.span[0]) if layout else None
+
 
 def _block(n: int, p: _Passage) -> str:
-    return f"[{n}] {p.text}"
+    where = locator(p.page, p.section)
+    return f"[{n}] ({p.hit.id} {where}) {p.text}" if where else f"[{n}] {p.text}"
 
 
 def check_context_args(max_tokens: int, dedupe: float, order: str) -> None:
@@ -147,7 +169,7 @@ def build_context(
     blocks = [_block(n, p) for n, p in enumerate(chosen, start=1)]
     text = "\n\n".join(blocks)
     citations = [
-        Citation(n, p.hit.id, p.span, p.hit.score, p.hit.metadata)
+        Citation(n, p.hit.id, p.span, p.hit.score, p.hit.metadata, p.page, p.section)
         for n, p in enumerate(chosen, start=1)
     ]
     return Context(question, text, citations, count(text), max_tokens, duplicates, over_budget)

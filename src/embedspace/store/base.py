@@ -42,6 +42,10 @@ class ItemRecord:
     text_hash: str = ""
     source: str | None = None
     chunks: list[ChunkRecord] = field(default_factory=list)
+    #: Where the text's pages start and its headings stand (``ingest.layout.Layout`` as
+    #: JSON), for items read from documents; None otherwise. Opaque to every store: it is
+    #: kept and handed back as given, beside the text it describes.
+    layout: dict[str, Any] | None = None
 
 
 @dataclass
