@@ -124,6 +124,7 @@ def _child(function: str, *args: str) -> tuple[dict[str, Any], float]:
     peak resident memory in MB)."""
     code = f"import json, benchmarks.documents as d; print(json.dumps(d.{function}(*{args!r})))"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None  # stdout=PIPE
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -171,7 +172,7 @@ def ingest_folder(folder: str, space: str) -> dict[str, Any]:
     return out
 
 
-def top_hit(space, query: str) -> tuple[str, int | None, str | None]:
+def top_hit(space: Any, query: str) -> tuple[str, int | None, str | None]:
     """(id, page, section) of the query's best hybrid hit."""
     hit = space.search(query, k=1, mode="hybrid")[0]
     return hit.id, hit.page, hit.section
@@ -221,7 +222,15 @@ def model_only() -> dict[str, Any]:
     return {}
 
 
-def markdown(read, read_rss, ingest, ingest_rss, model_rss, size, missing) -> str:
+def markdown(
+    read: dict[str, Any],
+    read_rss: float,
+    ingest: dict[str, Any],
+    ingest_rss: float,
+    model_rss: float,
+    size: tuple[int, float, int],
+    missing: list[str],
+) -> str:
     from embedspace.encoders.cpu import describe
 
     lines = [
@@ -246,11 +255,11 @@ def markdown(read, read_rss, ingest, ingest_rss, model_rss, size, missing) -> st
             f"| {kind} | {row['files']:,.0f} | {pages} | {row['mb']:.1f} | {row['chars']:,.0f} | "
             f"{s:.1f} | {row['files'] / s:.2f} | {pages_s} | {row['mb'] / s:.2f} |"
         )
-    files, mb, pages = size
+    files, mb, pdf_pages = size
     lines += [
         "",
         f"Ingest (`space.sync`: read, chunk, embed, store) of {files} files ({mb:.1f} MB, "
-        f"{pages} PDF pages: {', '.join(rel for rel, _, sub in SOURCES if sub)}) into "
+        f"{pdf_pages} PDF pages: {', '.join(rel for rel, _, sub in SOURCES if sub)}) into "
         f"{ingest['items']} items, "
         f"{ingest['chunks']:,} chunks; peak memory {ingest_rss:,.0f} MB, of which "
         f"{model_rss:,.0f} MB is a process with the model loaded and one text embedded:",
@@ -261,7 +270,7 @@ def markdown(read, read_rss, ingest, ingest_rss, model_rss, size, missing) -> st
     for label in ("first", "unchanged"):
         row = ingest[label]
         lines.append(
-            f"| {label} | {row['seconds']:.1f} | {pages / row['seconds']:.1f} | "
+            f"| {label} | {row['seconds']:.1f} | {pdf_pages / row['seconds']:.1f} | "
             f"{mb / row['seconds']:.2f} | {row['added']} | {row['updated']} | {row['unchanged']} |"
         )
     lines.append(

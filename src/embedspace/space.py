@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +105,9 @@ class UpsertReport:
 @dataclass
 class SyncReport(UpsertReport):
     #: files and parts that could not be used, each "where: why"
-    skipped: list[str] | None = None
+    skipped: list[str] = field(default_factory=list)
     #: what was read with a caveat (pages without text, a malformed header), "where: what"
-    notes: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,8 +115,8 @@ class SyncReport(UpsertReport):
             "updated": self.updated,
             "deleted": self.deleted,
             "unchanged": self.unchanged,
-            "skipped": self.skipped or [],
-            "notes": self.notes or [],
+            "skipped": self.skipped,
+            "notes": self.notes,
         }
 
 
@@ -924,7 +924,7 @@ def _load_files(
     """Items of every supported file under ``paths``, the report so far, and the files
     that could not be read (their stored items must be kept). A file that cannot be read,
     or needs an extra that is missing, is skipped with its reason unless ``raise_errors``."""
-    report = SyncReport(skipped=[], notes=[])
+    report = SyncReport()
     files = discover(map(Path, paths), SUPPORTED_SUFFIXES, report.skipped)
     items: list[LoadedItem] = []
     unreadable: set[str] = set()

@@ -313,7 +313,7 @@ def test_missing_extra_names_the_pip_command(tmp_path, monkeypatch):
 def test_http_api_returns_page_and_section(tmp_path):
     pytest.importorskip("fastapi", reason="the server extra is not installed")
     httpx = pytest.importorskip("httpx")
-    from serving import running
+    from helpers.serving import running
 
     from embedspace.server import create_app
 

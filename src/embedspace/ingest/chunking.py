@@ -9,6 +9,7 @@ the re-ranker scores, in plain overlapping windows (``chunk_spans``).
 from __future__ import annotations
 
 from bisect import bisect_left
+from typing import Any
 
 from ..errors import InvalidInputError
 from .layout import Layout
@@ -57,7 +58,7 @@ def _segments(token_spans: list[tuple[int, int]], layout: Layout) -> list[tuple[
     heading (else at a page start, or at the text's start)."""
     starts = [token[0] for token in token_spans]
 
-    def tokens_at(offsets) -> set[int]:
+    def tokens_at(offsets: Any) -> set[int]:
         return {bisect_left(starts, offset) for offset in offsets} - {0, len(starts)}
 
     headed = tokens_at(h.start for h in layout.headings)

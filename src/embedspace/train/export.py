@@ -112,7 +112,7 @@ def export_reranker(
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         torch.onnx.export(
-            Logits(model), (ids, mask, types), str(fp32), dynamo=True,
+            Logits(model).eval(), (ids, mask, types), str(fp32), dynamo=True,
             input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
             dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq},
                             "token_type_ids": {0: batch, 1: seq}},

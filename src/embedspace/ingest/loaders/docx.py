@@ -20,7 +20,7 @@ from .base import LoadedFile, LoadOptions, Source, document, require
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.I)
 
 
-def _heading_level(style) -> int | None:
+def _heading_level(style: Any) -> int | None:
     """The heading level of a paragraph style, following the styles it is based on."""
     seen = 0
     while style is not None and seen < 10:
@@ -31,7 +31,7 @@ def _heading_level(style) -> int | None:
     return None
 
 
-def _table_text(table) -> str:
+def _table_text(table: Any) -> str:
     """One line per row, cells joined by " | " (a merged cell once, not once per column)."""
     rows = []
     for row in table.rows:

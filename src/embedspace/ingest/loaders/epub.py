@@ -23,7 +23,7 @@ from .xml import parse_xml
 _CHAPTER_TYPES = ("application/xhtml+xml", "text/html")
 
 
-def _dc(package, name: str) -> str | None:
+def _dc(package: Any, name: str) -> str | None:
     found = package.xpath(f"//*[local-name()='metadata']/*[local-name()='{name}']/text()")
     return " ".join(found[0].split()) if found and found[0].strip() else None
 

@@ -80,14 +80,14 @@ def decode_html(data: bytes) -> tuple[str, str | None]:
     ), f"no usable declared encoding; read as {codec} (detected)"
 
 
-def parse_html(data: bytes):
+def parse_html(data: bytes) -> Any:
     """The page as an lxml tree (scripts and styles cut out first; None when empty),
     and a note on how its encoding was found."""
     text, note = decode_html(_SCRIPT.sub(b"", data))
     return html_tree(text), note
 
 
-def html_tree(text: str):
+def html_tree(text: str) -> Any:
     """An lxml tree of HTML already decoded (None when there is nothing in it)."""
     html = require("lxml.html", "reading HTML")
     text = _XML_DECLARATION.sub("", text, count=1)
@@ -96,7 +96,7 @@ def html_tree(text: str):
     return html.document_fromstring(text, parser=html.HTMLParser(remove_comments=True))
 
 
-def _is_boilerplate(el, inside_content: bool) -> bool:
+def _is_boilerplate(el: Any, inside_content: bool) -> bool:
     tag = el.tag
     if tag in _DROP:
         return True
@@ -112,7 +112,7 @@ def _is_boilerplate(el, inside_content: bool) -> bool:
     return bool(marks.strip()) and bool(_BOILERPLATE.search(marks)) and tag not in _HEADINGS
 
 
-def _content_root(tree):
+def _content_root(tree: Any) -> Any:
     """The page's main content element, and whether it was marked as such."""
     for xpath in ("//main", "//*[@role='main']"):
         found = tree.xpath(xpath)
@@ -125,7 +125,7 @@ def _content_root(tree):
     return (body if body is not None else tree), False
 
 
-def _link_heavy(el) -> bool:
+def _link_heavy(el: Any) -> bool:
     """A block whose text is mostly link text: a menu or a list of links."""
     if el.tag not in ("div", "ul", "ol", "table", "section", "p"):
         return False
@@ -140,7 +140,8 @@ class _Writer:
     """Walks a content tree and writes its blocks, headings and tables into a builder."""
 
     def __init__(self, builder: TextBuilder, marked: bool) -> None:
-        self.builder, self.marked, self.buffer = builder, marked, []
+        self.builder, self.marked = builder, marked
+        self.buffer: list[str] = []
 
     def flush(self) -> None:
         text = "".join(self.buffer)
@@ -151,7 +152,7 @@ class _Writer:
         if text:
             self.buffer.append(text.replace("\n", " "))
 
-    def walk(self, el) -> None:
+    def walk(self, el: Any) -> None:
         if not isinstance(el.tag, str) or _is_boilerplate(el, self.marked):
             return
         tag = el.tag
@@ -182,7 +183,7 @@ class _Writer:
                 self.walk(child)
                 self.inline(child.tail)
 
-    def table(self, el) -> None:
+    def table(self, el: Any) -> None:
         """One line per row, cells joined by " | "."""
         rows = []
         for row in el.iter("tr"):
@@ -192,7 +193,7 @@ class _Writer:
         self.builder.block("\n".join(rows))
 
 
-def write_html(tree, builder: TextBuilder, *, whole: bool = False) -> None:
+def write_html(tree: Any, builder: TextBuilder, *, whole: bool = False) -> None:
     """Write a parsed page's content into ``builder``; ``whole`` skips the search for a
     main element (an e-book chapter or a mail body is all content)."""
     if whole:
@@ -205,7 +206,7 @@ def write_html(tree, builder: TextBuilder, *, whole: bool = False) -> None:
     writer.flush()
 
 
-def html_metadata(tree) -> dict[str, Any]:
+def html_metadata(tree: Any) -> dict[str, Any]:
     """Title, author, dates and language as the page declares them."""
     declared: dict[str, str] = {}
     for el in tree.iter("meta"):

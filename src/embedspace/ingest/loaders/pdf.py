@@ -70,7 +70,7 @@ def _pypdf_warnings() -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
-def _unlock(reader, name: str) -> None:
+def _unlock(reader: Any, name: str) -> None:
     """Decrypt a PDF that has only an owner password; refuse one that needs a password."""
     from pypdf import PasswordType
     from pypdf.errors import DependencyError
@@ -90,7 +90,7 @@ def _unlock(reader, name: str) -> None:
         )
 
 
-def _outline(reader) -> dict[int, list[tuple[int, str]]]:
+def _outline(reader: Any) -> dict[int, list[tuple[int, str]]]:
     """0-based page -> [(level, title)] of the outline entries pointing at it."""
     entries: dict[int, list[tuple[int, str]]] = defaultdict(list)
 
@@ -123,7 +123,7 @@ def _find(title: str, text: str, after: int) -> int:
     return found.start() if found else after
 
 
-def _date(info, attr: str) -> str | None:
+def _date(info: Any, attr: str) -> str | None:
     try:
         value = getattr(info, attr)
     except Exception:  # noqa: BLE001 - a malformed date string: leave it out
@@ -131,7 +131,7 @@ def _date(info, attr: str) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else None
 
 
-def _metadata(reader, pages: int) -> dict[str, Any]:
+def _metadata(reader: Any, pages: int) -> dict[str, Any]:
     try:
         info = reader.metadata
     except Exception:  # noqa: BLE001 - a damaged info dictionary: pages are still text

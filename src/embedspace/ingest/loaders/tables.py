@@ -117,7 +117,7 @@ def _parquet_rows(source: Source) -> tuple[list[str], list[dict[str, Any]]]:
     return table.column_names, table.to_pylist()
 
 
-def _load_rows(reader, source: Source, options: LoadOptions) -> LoadedFile:
+def _load_rows(reader: Any, source: Source, options: LoadOptions) -> LoadedFile:
     columns, rows = reader(source)
     if options.id_field and options.id_field not in columns:
         raise UnsupportedFileError(

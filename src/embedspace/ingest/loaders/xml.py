@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...errors import UnsupportedFileError
 from .base import require
 
 
-def parse_xml(data: bytes, name: str):
+def parse_xml(data: bytes, name: str) -> Any:
     """An lxml element tree of ``data``; entities are not expanded (no billion laughs),
     no DTD or network is touched."""
     etree = require("lxml.etree", "reading XML-based documents")
