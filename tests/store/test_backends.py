@@ -164,7 +164,7 @@ def test_documents_keep_pages_and_sections(location, tmp_path):
     """A document's layout is stored beside its text on every backend: hits, migrations
     and metadata-only updates keep it; it never shows up as metadata."""
     pytest.importorskip("pypdf", reason="the docs extra is not installed")
-    from tests.documents import write_pdf
+    from helpers.documents import write_pdf
 
     pages = [
         [f"Page {n}: the committee discussed parking permits and road repairs."] * 6
