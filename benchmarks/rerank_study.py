@@ -100,17 +100,27 @@ def choose(dev: dict[str, dict[str, float]]) -> dict[str, Any]:
     """The shipped rule: among (depth, weight) settings that lower *no* task on its dev
     half, the one with the best dev mean over tasks (ties: the shallower, then lighter
     setting, which is cheaper and riskier to nothing). None when every setting lowers
-    some task: then re-ranking has no safe default and the docs must say so."""
+    some task: then re-ranking has no safe default and the docs must say so.
+
+    ``least_harm`` is always filled in: the setting whose worst task loses least on dev
+    (ties: best dev mean, then cheaper). It is what a model with no safe setting can ship
+    at most, and only on purpose (``--record --least-harm``), with the loss stated."""
     settings = [_key(d, w) for d in DEPTHS for w in WEIGHTS]
     safe = [s for s in settings if all(t[s] >= t["hybrid"] for t in dev.values())]
 
     def dev_mean(s: str) -> float:
         return mean([t[s] for t in dev.values()])
 
+    def worst(s: str) -> float:
+        return min(t[s] - t["hybrid"] for t in dev.values())
+
     ranked = sorted(safe, key=lambda s: (-dev_mean(s), settings.index(s)))
+    least_harm = min(settings, key=lambda s: (-round(worst(s), 4), -dev_mean(s), settings.index(s)))
     return {
         "safe_settings": len(safe),
         "chosen": ranked[0] if ranked else None,
+        "least_harm": least_harm,
+        "least_harm_dev_worst": round(worst(least_harm), 4),
         "dev_mean": {s: round(dev_mean(s), 4) for s in settings} | {"hybrid": dev_mean("hybrid")},
     }
 
@@ -207,7 +217,7 @@ def run_study(
         dev[task.data.name] = summarise(per_query, dev_ids)
         held[task.data.name] = summarise(per_query, held_ids) | {"queries": len(held_ids)}
     choice = choose(dev)
-    depth, weight = _parse(choice["chosen"]) if choice["chosen"] else (20, 0.1)
+    depth, weight = _parse(choice["chosen"] or choice["least_harm"])
     try:
         windows = window_study(tasks, spaces, folder, depth, weight, progress)
         timing_task = next((t for t in tasks if t.data.name == "scifact"), tasks[0])
@@ -246,8 +256,9 @@ def study_markdown(results: dict[str, Any]) -> str:
         )
     else:
         verdict = (
-            "No setting left every task's dev half at or above hybrid; shown at depth "
-            f"{depth}, weight {weight} for reference."
+            "**No setting left every task's dev half at or above hybrid.** Shown: the "
+            f"setting that harms least on dev (depth {depth}, weight {weight}: its worst "
+            f"task {choice['least_harm_dev_worst']:+.4f} on dev)."
         )
     lines = [
         f"### Re-ranker settings chosen on dev queries, judged on held-out ones: "
@@ -296,24 +307,31 @@ def study_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def record_choice(folder: Path, study: dict[str, Any]) -> None:
+def record_choice(folder: Path, study: dict[str, Any], least_harm: bool = False) -> None:
     """Write the chosen weight into the model folder's config.json (``rerank_weight``, what
     ``search(..., rerank=True)`` mixes with), with the dev and held-out figures it was
-    chosen and judged on. A study with no safe setting records nothing: shipping a
-    weight that lowers some task on dev would break the rule the docs promise."""
-    if not study["choice"]["chosen"]:
+    chosen and judged on. A study with no safe setting records nothing unless asked for
+    its least-harm setting (``least_harm``): then ``safe`` is false in the record, and
+    the docs must say which tasks it lowers."""
+    choice = study["choice"]
+    if not choice["chosen"] and not least_harm:
         raise SystemExit(
             f"no (depth, weight) lowers no task on dev for {study['reranker']}: "
-            "nothing recorded; the model keeps its current rerank_weight"
+            "nothing recorded; the model keeps its current rerank_weight "
+            "(--least-harm records the setting that harms least, marked unsafe)"
         )
     path = Path(folder) / "config.json"
     config = json.loads(path.read_text())
     config["rerank_weight"] = study["weight"]
     config["rerank_weight_tuning"] = {
-        "rule": "best dev mean over the suite's tasks among settings lowering no task on dev",
-        "chosen": study["choice"]["chosen"],
-        "safe_settings": study["choice"]["safe_settings"],
-        "dev_mean": study["choice"]["dev_mean"],
+        "rule": "best dev mean over the suite's tasks among settings lowering no task on dev"
+        if choice["chosen"]
+        else "none lowers no task on dev: the least worst-task loss on dev, then dev mean",
+        "safe": bool(choice["chosen"]),
+        "chosen": choice["chosen"] or choice["least_harm"],
+        "safe_settings": choice["safe_settings"],
+        "least_harm_dev_worst": choice["least_harm_dev_worst"],
+        "dev_mean": choice["dev_mean"],
         "held_out": study["held_out"],
     }
     write_bytes_atomic(path, (json.dumps(config, indent=2) + "\n").encode())
@@ -333,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         "--record", action="store_true",
         help="write the chosen weight into the --reranker folder's config.json",
     )  # fmt: skip
+    parser.add_argument(
+        "--least-harm", action="store_true",
+        help="with --record: when no setting is safe, record the least-harm one (marked unsafe)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.record and args.reranker == "default":
         parser.error("--record needs --reranker FOLDER (the folder whose config.json to update)")
@@ -347,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         update_section(args.write, "suite-rerank-choice", body)
     print(body, flush=True)
     if args.record:
-        record_choice(Path(args.reranker), results)
+        record_choice(Path(args.reranker), results, least_harm=args.least_harm)
     return 0
 
 
