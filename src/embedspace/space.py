@@ -571,6 +571,7 @@ class Space:
         k: int = 20,
         mode: str = "hybrid",
         rerank: bool | str | CrossEncoder = True,
+        rerank_weight: float | None = None,
         dedupe: float = DEDUPE_COSINE,
         order: str = "relevance",
         where: dict[str, Any] | None = None,
@@ -583,7 +584,9 @@ class Space:
         token_spans = getattr(encoder, "token_spans", None)
         if token_spans is None:  # e.g. a remote model: count with the re-ranker's tokenizer
             token_spans = packaged_reranker().token_spans
-        hits = self.search(question, k=k, mode=mode, where=where, rerank=rerank)
+        hits = self.search(
+            question, k=k, mode=mode, where=where, rerank=rerank, rerank_weight=rerank_weight
+        )
         return build_context(
             question,
             hits,
