@@ -14,6 +14,9 @@ from ..search.hybrid import DEFAULT_ALPHA
 from ..search.rerank import RERANK_DEPTH
 
 Metadata = dict[str, Any]
+#: A space's name (registry.check_name says why each rule); a backup's id (time + random).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$"
+BACKUP_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 
 
 # -- OpenAI-compatible embeddings ---------------------------------------------------------
@@ -352,3 +355,62 @@ class RecommendRequest(BaseModel):
     diversity: float = Field(default=0.0, ge=0.0, le=1.0)
     exclude: list[str] = Field(default_factory=list)
     where: Metadata | None = None
+
+
+# -- several spaces: listing, creating, dropping; backups ------------------------------------
+class ServerHealth(BaseModel):
+    """``/health`` of a server of several spaces (each has its own /spaces/{name}/health)."""
+
+    status: Literal["ok"] = "ok"
+    spaces: int
+
+
+class SpaceOut(BaseModel):
+    name: str
+    items: int
+    model: str | None
+    dim: int
+
+
+class SpaceList(BaseModel):
+    spaces: list[SpaceOut]
+
+
+class CreateSpaceRequest(BaseModel):
+    """A new empty space. ``model``: "default", a packaged model's name, or null for a
+    space of your own vectors (then ``dim`` is required)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=NAME_PATTERN, max_length=64)
+    model: str | None = "default"
+    dim: int | None = Field(default=None, ge=1, le=65_536)
+
+
+class BackupOut(BaseModel):
+    id: str
+    created: str
+    generation: int
+    items: int
+    chunks: int
+    bytes: int
+
+
+class BackupList(BaseModel):
+    backups: list[BackupOut]
+
+
+class RestoreRequest(BaseModel):
+    """Which of this space's backups to restore; ``force`` must be true, since it
+    replaces the space (as ``embedspace restore --force`` does)."""
+
+    model_config = ConfigDict(extra="forbid")
+    backup: str = Field(pattern=BACKUP_ID_PATTERN)
+    force: bool = False
+
+
+class RestoreOut(BaseModel):
+    backup: str
+    generation: int
+    items: int
+    chunks: int
+    notes: list[str]
