@@ -17,7 +17,6 @@ means a broken one stops the server there, not at a user's first request.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import threading
 import tomllib
@@ -33,11 +32,9 @@ from ..store.factory import backend_name
 from ..store.sqlite import DB_NAME
 from .errors import ApiError
 from .keys import Principal
-from .schemas import NAME_PATTERN
+from .names import RULE, SUFFIX, is_valid_name
 from .service import SpaceService
 
-SUFFIX = ".space"
-_NAME = re.compile(NAME_PATTERN)
 #: Where API backups go unless told: beside the served spaces (hidden, so it is never
 #: taken for a space).
 BACKUPS = ".backups"
@@ -46,17 +43,9 @@ log = logging.getLogger(__name__)
 
 def check_name(name: str) -> str:
     """``name`` if it is a valid space name, else a 400 saying what is allowed."""
-    if (
-        not isinstance(name, str)
-        or len(name) > 64
-        or not _NAME.match(name)
-        or name.endswith(SUFFIX)
-    ):
+    if not is_valid_name(name):
         raise ApiError(
-            f"invalid space name {name!r}: use letters, digits, '_', '-' and inner dots "
-            "(no '..', '/', NUL or .space suffix; at most 64 characters)",
-            param="name",
-            code="invalid_space_name",
+            f"invalid space name {name!r}: {RULE}", param="name", code="invalid_space_name"
         )
     return name
 
@@ -111,7 +100,7 @@ class SpaceRegistry:
             if not (child / DB_NAME).is_file():
                 continue
             name = child.name.removesuffix(SUFFIX)
-            if len(name) > 64 or not _NAME.match(name):
+            if not is_valid_name(name):
                 log.warning("not serving %s: %r is not a valid space name", child, name)
                 continue
             if name in found:

@@ -38,6 +38,9 @@ from ..space import Item, Space, embed_images
 from .errors import ApiError, RequestTooLargeError
 from .locks import ReadWriteLock
 
+#: Characters of text one request may have embedded (~500 chunks of the default model).
+MAX_REQUEST_CHARS = 500_000
+
 
 class SpaceService:
     def __init__(self, location: str | Path, *, name: str, max_batch: int = 256) -> None:
@@ -78,6 +81,18 @@ class SpaceService:
                 param=param,
             )
 
+    @staticmethod
+    def check_text_total(texts: Sequence[str], param: str) -> None:
+        """One request's texts together: what it may make the model embed (and a write
+        hold the space's lock for) is bounded, whatever the batch and body limits allow."""
+        total = sum(len(t) for t in texts)
+        if total > MAX_REQUEST_CHARS:
+            raise RequestTooLargeError(
+                f"{total:,} characters of text in one request; the limit is "
+                f"{MAX_REQUEST_CHARS:,}, split the batch",
+                param=param,
+            )
+
     def encoder(self) -> Encoder:
         if self.space.encoder is None:
             raise ApiError("this space stores your own vectors (no model): it cannot embed text")
@@ -91,6 +106,7 @@ class SpaceService:
     def embed(self, texts: list[str], dimensions: int | None) -> tuple[np.ndarray, int]:
         """Vectors (optionally truncated to ``dimensions`` and re-normalised) and the
         token count by the model's own tokenizer (0 if the encoder cannot tell)."""
+        self.check_text_total(texts, "input")
         encoder = self.encoder()
         if dimensions is not None and not 1 <= dimensions <= encoder.dim:
             raise ApiError(
@@ -237,6 +253,7 @@ class SpaceService:
     def add(self, items: Sequence[dict[str, Any]]) -> list[str]:
         self.check_batch(len(items), "items")
         texts = [it["text"] for it in items]
+        self.check_text_total(texts, "items")
         ids = [it.get("id") or content_id(it["text"]) for it in items]
         given = [it.get("metadata") for it in items]
         metadata = None if all(m is None for m in given) else [m or {} for m in given]
