@@ -19,8 +19,9 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi import Path as PathParam
+from fastapi.security import HTTPBearer
 
 from .errors import ApiError
 from .keys import Principal
@@ -57,14 +58,24 @@ def principal_of(request: Request) -> Principal | None:
     return request.scope.get(PRINCIPAL)
 
 
+#: Declared so the OpenAPI spec shows every route's scope: ``security: [{"bearer":
+#: ["write"]}]`` (authentication itself is done by security.BearerAuth, before routing).
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A key from `embedspace keys add` (or --api-key-env); each operation "
+    "lists the scope it needs: read < write < admin.",
+)
+
+
 def needs(scope: str):
     """A dependency refusing (403) a key whose scope does not cover ``scope`` on the
     request's space (any space, for routes of none, such as /v1/embeddings)."""
 
-    def check(request: Request) -> None:
+    def check(request: Request, _: object = Depends(bearer)) -> None:
         require(request, scope, request.scope.get(SPACE))
 
-    return Depends(check)
+    return Security(check, scopes=[scope])
 
 
 def require(request: Request, scope: str, space: str | None) -> None:
