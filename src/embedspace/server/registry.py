@@ -1,7 +1,8 @@
 """The spaces one server serves, by name: ``embedspace serve SPACE | DIR | CONFIG.toml``.
 
 * ``SPACE`` (a space folder or URI): that one space, also served at the root routes
-  (``/search``...) as before; its name is the folder's without ``.space``.
+  (``/search``...) as before; its name is the folder's without ``.space`` (a URI's
+  ``collection``), or ``space`` if that is no valid name.
 * ``DIR``: every space folder directly inside it, named after the folder without
   ``.space`` (``DIR/shop.space`` -> ``shop``); an admin key can create and drop spaces
   there through the API.
@@ -9,9 +10,9 @@
   ``postgresql://`` or ``milvus://`` URIs); an optional top-level ``backups`` names the
   folder API backups go to.
 
-Names are checked before they touch anything: letters, digits, ``_`` and ``-`` in parts
-joined by single dots (so no ``..``, no ``/``, no NUL), at most 64 characters. Opening every space at start
-means a broken one stops the server there, not at a user's first request.
+Names are checked (names.py) before they touch anything; a folder in DIR whose name is
+not valid is skipped with a warning. Opening every space at start means a broken one
+stops the server there, not at a user's first request.
 """
 
 from __future__ import annotations
@@ -84,9 +85,9 @@ class SpaceRegistry:
 
     def _discover(self, target: str | Path) -> tuple[dict[str, str | Path], str | None]:
         if backend_name(target) != "sqlite" or (Path(target) / DB_NAME).is_file():
-            name = check_name(name_of(target))
-            self.default = name
-            return {name: target}, None
+            name = name_of(target)
+            self.default = name if is_valid_name(name) else "space"
+            return {self.default: target}, None
         path = Path(target)
         if path.is_file() and path.suffix == ".toml":
             return _read_config(path)
