@@ -81,7 +81,9 @@ def error_body(
 
 
 async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:
-    """Answer from ASGI middleware (before any route runs) with a JSON body."""
+    """Answer from ASGI middleware (before any route runs) with a JSON body. The
+    connection is closed after it: the request's body was not read, so the connection
+    cannot carry another request, and saying so keeps clients from reusing it."""
     payload = json.dumps(body).encode()
     await send(
         {
@@ -90,6 +92,7 @@ async def send_json(send, status: int, body: dict, headers: list | None = None) 
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
                 *(headers or []),
             ],
         }

@@ -161,6 +161,7 @@ class KeyRing:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._verifying = threading.Lock()
         self._stamp: tuple | None = None
         self._records: dict[str, KeyRecord] = {}
         #: key id -> (its stored hash, SHA-256 of the whole key) once verified
@@ -180,14 +181,22 @@ class KeyRing:
 
     def verify(self, token: str) -> Principal | None:
         """The key's principal after checking its secret against the hash (slow: run it
-        off the event loop), None for any key that is not live in the file."""
-        record, secret = self._find(token)
-        if record is None or not check_secret(secret, record.hash):
-            return None
-        with self._lock:
-            if self._records.get(record.id) is record:  # not revoked meanwhile
-                self._verified[record.id] = (record.hash, _digest(token))
-        return record.principal()
+        off the event loop), None for any key that is not live in the file.
+
+        One check at a time: scrypt takes ~16 MiB and tens of ms, so 64 clients arriving
+        at once with a new key must not run 64 of them (a gigabyte); the ones waiting
+        find the key verified when their turn comes."""
+        with self._verifying:
+            known = self.known(token)
+            if known is not None:
+                return known
+            record, secret = self._find(token)
+            if record is None or not check_secret(secret, record.hash):
+                return None
+            with self._lock:
+                if self._records.get(record.id) is record:  # not revoked meanwhile
+                    self._verified[record.id] = (record.hash, _digest(token))
+            return record.principal()
 
     def _find(self, token: str) -> tuple[KeyRecord | None, str]:
         self._refresh()
