@@ -83,7 +83,8 @@ def require(request: Request, scope: str, space: str | None) -> None:
     are marked for the audit log, refused ones included."""
     if scope != "read":
         request.scope[AUDIT] = scope
-        request.scope.setdefault(SPACE, space)
+        if space is not None:  # e.g. the name of a space being created, for the log
+            request.scope[SPACE] = space
     principal = principal_of(request)
     if principal is None or principal.allows(scope, space):
         return
