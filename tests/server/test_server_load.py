@@ -92,7 +92,18 @@ def run_load(space_path: Path, clients: int, seconds: float, warmup: float) -> d
     url = f"http://127.0.0.1:{port}"
     # Trusted clients at full speed: no rate limit (the limits hold under abuse in
     # test_limits.py); the 16 clients stay within the default 16 in flight per address.
-    serve = ["serve", str(space_path), "--port", str(port), "--rate", "0"]
+    # The audit log (a line per write) goes to a file: stderr is read only if it dies.
+    audit = space_path.parent / "audit.log"
+    serve = [
+        "serve",
+        str(space_path),
+        "--port",
+        str(port),
+        "--rate",
+        "0",
+        "--audit-log",
+        str(audit),
+    ]
     server = subprocess.Popen(
         [sys.executable, "-m", "embedspace", *serve],
         stdout=subprocess.DEVNULL,
