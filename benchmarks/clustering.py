@@ -13,11 +13,16 @@ import csv
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embedspace.errors import EmbedspaceWarning
+
+if TYPE_CHECKING:
+    from embedspace.analysis.clusters import Cluster
 
 
 def load_banking77_test(root: Path) -> tuple[list[str], list[str]]:
@@ -51,7 +56,7 @@ def _tfidf_kmeans(texts: list[str], k: int) -> np.ndarray:
     return KMeans(n_clusters=k, n_init=3, random_state=0).fit_predict(matrix)
 
 
-def _labels_of(clusters, ids: list[str]) -> np.ndarray:
+def _labels_of(clusters: Iterable[Cluster], ids: list[str]) -> np.ndarray:
     """Cluster number of every id (-1 = noise)."""
     where = {id_: c.id for c in clusters for id_ in c.ids}
     return np.array([where.get(i, -1) for i in ids])

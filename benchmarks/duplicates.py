@@ -38,7 +38,7 @@ SEED_PAIRS = (
 SOURCE = (
     f"median of the cosine cuts within {F1_TOLERANCE} of the best F1 on MRPC train (4,076 pairs)"
 )
-#: Packaged models calibrated by ``--record`` (fp32 only where the torch extra is there).
+#: Packaged models calibrated by ``--record`` (fp32 only where the train extra is there).
 CALIBRATED_MODELS = ("default", "all-MiniLM-L6-v2-w8", "all-MiniLM-L6-v2-fp32", "glove-6b-50d")
 
 
@@ -106,11 +106,17 @@ def evaluate_model(model: str, root: Path) -> dict:
     }
 
 
-def calibrate(models: tuple[str, ...] = CALIBRATED_MODELS, root: Path | None = None) -> list[dict]:
-    """Evaluate each available model and record its threshold with the package."""
+def _mrpc_root(root: Path | None) -> Path:
+    """``root`` (else the shared datasets folder), checked to hold MRPC."""
     root = root or data_root()
     if root is None or not (root / MRPC).is_dir():
         raise FileNotFoundError("MRPC not found: set EMBEDSPACE_DATA to the shared datasets")
+    return root
+
+
+def calibrate(models: tuple[str, ...] = CALIBRATED_MODELS, root: Path | None = None) -> list[dict]:
+    """Evaluate each available model and record its threshold with the package."""
+    root = _mrpc_root(root)
     rows = []
     for model in models:
         if model.endswith("-fp32") and util.find_spec("sentence_transformers") is None:
@@ -171,10 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true", help="write encoders/calibration.json")
     parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args(argv)
-    root = args.data or data_root()
     if args.record:
-        rows = calibrate(root=root)
+        rows = calibrate(root=args.data)
     else:
+        root = _mrpc_root(args.data)
         rows = [evaluate_model(m, root) for m in CALIBRATED_MODELS[:2]]
     print(duplicates_markdown(rows))
     return 0

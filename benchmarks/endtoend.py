@@ -32,7 +32,7 @@ def space_end_to_end(texts: list[str], queries: list[str]) -> list[dict[str, Any
     from embedspace.encoders.registry import load_encoder
     from embedspace.space import Space
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "docs"
         folder.mkdir()

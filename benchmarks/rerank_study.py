@@ -27,20 +27,30 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.suite_spaces import open_task_space
 from benchmarks.suite_tasks import SuiteTask, suite_tasks
 from embedspace.atomic import write_bytes_atomic
 from embedspace.encoders.cpu import describe
-from embedspace.encoders.reranker import DEFAULT_RERANKER_DIR, OnnxCrossEncoder, load_folder
+from embedspace.encoders.reranker import (
+    DEFAULT_RERANKER_DIR,
+    CrossEncoder,
+    OnnxCrossEncoder,
+    load_folder,
+)
 from embedspace.encoders.reranker import reranker as load_reranker
+from embedspace.errors import NotSupportedError
 from embedspace.eval.datasets import data_root
 from embedspace.eval.metrics import mean, ndcg_at_k
 from embedspace.eval.report import update_section
 from embedspace.eval.rerank import MemoCrossEncoder
 from embedspace.progress import progress_bar
 from embedspace.search.rerank import rerank_hits
+from embedspace.train.ship import write_reranker_manifest
+
+if TYPE_CHECKING:
+    from embedspace.space import Space
 
 DEPTHS = (10, 20, 30)
 MAX_DEPTH = max(DEPTHS)
@@ -59,7 +69,7 @@ def _halves(qids: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def task_scores(
-    space, task: SuiteTask, qids: list[str], memo, progress: bool
+    space: Space, task: SuiteTask, qids: list[str], memo: MemoCrossEncoder, progress: bool
 ) -> dict[str, dict[str, float]]:
     """{query id: {"hybrid": nDCG@10, "d=<depth> w=<weight>": nDCG@10, ...}}."""
     data, out = task.data, {}
@@ -90,17 +100,27 @@ def choose(dev: dict[str, dict[str, float]]) -> dict[str, Any]:
     """The shipped rule: among (depth, weight) settings that lower *no* task on its dev
     half, the one with the best dev mean over tasks (ties: the shallower, then lighter
     setting, which is cheaper and riskier to nothing). None when every setting lowers
-    some task: then re-ranking has no safe default and the docs must say so."""
+    some task: then re-ranking has no safe default and the docs must say so.
+
+    ``least_harm`` is always filled in: the setting whose worst task loses least on dev
+    (ties: best dev mean, then cheaper). It is what a model with no safe setting can ship
+    at most, and only on purpose (``--record --least-harm``), with the loss stated."""
     settings = [_key(d, w) for d in DEPTHS for w in WEIGHTS]
     safe = [s for s in settings if all(t[s] >= t["hybrid"] for t in dev.values())]
 
     def dev_mean(s: str) -> float:
         return mean([t[s] for t in dev.values()])
 
+    def worst(s: str) -> float:
+        return min(t[s] - t["hybrid"] for t in dev.values())
+
     ranked = sorted(safe, key=lambda s: (-dev_mean(s), settings.index(s)))
+    least_harm = min(settings, key=lambda s: (-round(worst(s), 4), -dev_mean(s), settings.index(s)))
     return {
         "safe_settings": len(safe),
         "chosen": ranked[0] if ranked else None,
+        "least_harm": least_harm,
+        "least_harm_dev_worst": round(worst(least_harm), 4),
         "dev_mean": {s: round(dev_mean(s), 4) for s in settings} | {"hybrid": dev_mean("hybrid")},
     }
 
@@ -111,7 +131,7 @@ def window_study(
 ) -> dict[str, dict[str, float]]:  # fmt: skip
     """nDCG@10 (all studied queries) of the chosen setting at each window on long tasks."""
     out: dict[str, dict[str, float]] = {}
-    base = load_folder(folder)
+    base = _onnx_reranker(load_folder(folder), folder)
     for window in WINDOWS:
         cross = OnnxCrossEncoder(
             Path(folder) / "model.onnx", Path(folder) / "tokenizer.json", name=base.name,
@@ -135,12 +155,12 @@ def window_study(
     return out
 
 
-def batch_study(task: SuiteTask, space, folder: Path, depth: int) -> dict[str, float]:
+def batch_study(task: SuiteTask, space: Space, folder: Path, depth: int) -> dict[str, float]:
     """ms per query to score ``depth`` hybrid hits, by batch size (one task's queries)."""
     data = task.data
     queries = [data.queries[q] for q in _study_queries(task)[:TIMING_QUERIES]]
     lists = [(q, [h.text for h in space.search(q, k=depth, mode="hybrid")]) for q in queries]
-    base = load_folder(folder)
+    base = _onnx_reranker(load_folder(folder), folder)
     out = {}
     for size in BATCH_SIZES:
         cross = OnnxCrossEncoder(
@@ -153,6 +173,15 @@ def batch_study(task: SuiteTask, space, folder: Path, depth: int) -> dict[str, f
             cross.score(query, texts)
         out[str(size)] = round(1000 * (time.perf_counter() - started) / len(lists), 1)
     return out
+
+
+def _onnx_reranker(cross: CrossEncoder, folder: str | Path) -> OnnxCrossEncoder:
+    """``cross`` as the ONNX re-ranker the study rebuilds at other windows and batch sizes."""
+    if not isinstance(cross, OnnxCrossEncoder):
+        raise NotSupportedError(
+            f"the re-ranking study rebuilds ONNX re-rankers; {folder} holds no model.onnx"
+        )
+    return cross
 
 
 def _folder_of(reranker: str) -> Path:
@@ -172,8 +201,8 @@ def run_study(
     root: Path | None, *, reranker: str = "default", model: str = "default",
     only: list[str] | None = None, progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    cross = load_reranker(reranker)
     folder = _folder_of(reranker)
+    cross = _onnx_reranker(load_reranker(reranker), folder)
     memo = MemoCrossEncoder(cross)
     tasks, skipped = suite_tasks(root)
     tasks = [t for t in tasks if not only or t.data.name in only]
@@ -188,7 +217,7 @@ def run_study(
         dev[task.data.name] = summarise(per_query, dev_ids)
         held[task.data.name] = summarise(per_query, held_ids) | {"queries": len(held_ids)}
     choice = choose(dev)
-    depth, weight = _parse(choice["chosen"]) if choice["chosen"] else (20, 0.1)
+    depth, weight = _parse(choice["chosen"] or choice["least_harm"])
     try:
         windows = window_study(tasks, spaces, folder, depth, weight, progress)
         timing_task = next((t for t in tasks if t.data.name == "scifact"), tasks[0])
@@ -227,8 +256,9 @@ def study_markdown(results: dict[str, Any]) -> str:
         )
     else:
         verdict = (
-            "No setting left every task's dev half at or above hybrid; shown at depth "
-            f"{depth}, weight {weight} for reference."
+            "**No setting left every task's dev half at or above hybrid.** Shown: the "
+            f"setting that harms least on dev (depth {depth}, weight {weight}: its worst "
+            f"task {choice['least_harm_dev_worst']:+.4f} on dev)."
         )
     lines = [
         f"### Re-ranker settings chosen on dev queries, judged on held-out ones: "
@@ -277,27 +307,36 @@ def study_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def record_choice(folder: Path, study: dict[str, Any]) -> None:
+def record_choice(folder: Path, study: dict[str, Any], least_harm: bool = False) -> None:
     """Write the chosen weight into the model folder's config.json (``rerank_weight``, what
     ``search(..., rerank=True)`` mixes with), with the dev and held-out figures it was
-    chosen and judged on. A study with no safe setting records nothing: shipping a
-    weight that lowers some task on dev would break the rule the docs promise."""
-    if not study["choice"]["chosen"]:
+    chosen and judged on. A study with no safe setting records nothing unless asked for
+    its least-harm setting (``least_harm``): then ``safe`` is false in the record, and
+    the docs must say which tasks it lowers."""
+    choice = study["choice"]
+    if not choice["chosen"] and not least_harm:
         raise SystemExit(
             f"no (depth, weight) lowers no task on dev for {study['reranker']}: "
-            "nothing recorded; the model keeps its current rerank_weight"
+            "nothing recorded; the model keeps its current rerank_weight "
+            "(--least-harm records the setting that harms least, marked unsafe)"
         )
     path = Path(folder) / "config.json"
     config = json.loads(path.read_text())
     config["rerank_weight"] = study["weight"]
     config["rerank_weight_tuning"] = {
-        "rule": "best dev mean over the suite's tasks among settings lowering no task on dev",
-        "chosen": study["choice"]["chosen"],
-        "safe_settings": study["choice"]["safe_settings"],
-        "dev_mean": study["choice"]["dev_mean"],
+        "rule": "best dev mean over the suite's tasks among settings lowering no task on dev"
+        if choice["chosen"]
+        else "none lowers no task on dev: the least worst-task loss on dev, then dev mean",
+        "safe": bool(choice["chosen"]),
+        "chosen": choice["chosen"] or choice["least_harm"],
+        "safe_settings": choice["safe_settings"],
+        "least_harm_dev_worst": choice["least_harm_dev_worst"],
+        "dev_mean": choice["dev_mean"],
         "held_out": study["held_out"],
     }
     write_bytes_atomic(path, (json.dumps(config, indent=2) + "\n").encode())
+    if (Path(folder) / "manifest.json").is_file():  # config.json's hash is in it
+        write_reranker_manifest(Path(folder))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--record", action="store_true",
         help="write the chosen weight into the --reranker folder's config.json",
+    )  # fmt: skip
+    parser.add_argument(
+        "--least-harm", action="store_true",
+        help="with --record: when no setting is safe, record the least-harm one (marked unsafe)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.record and args.reranker == "default":
@@ -326,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         update_section(args.write, "suite-rerank-choice", body)
     print(body, flush=True)
     if args.record:
-        record_choice(Path(args.reranker), results)
+        record_choice(Path(args.reranker), results, least_harm=args.least_harm)
     return 0
 
 

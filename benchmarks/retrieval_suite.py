@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.suite_spaces import open_task_space
 from benchmarks.suite_tasks import SuiteTask, suite_tasks
@@ -31,6 +31,9 @@ from embedspace.eval.report import update_section
 from embedspace.eval.rerank import MemoCrossEncoder
 from embedspace.progress import progress_bar
 from embedspace.search.rerank import default_weight
+
+if TYPE_CHECKING:
+    from embedspace.space import Space
 
 #: (label, search kwargs): the first stages compared on every task.
 CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -53,7 +56,9 @@ class Score:
     ms: float
 
 
-def _measure(space, task: SuiteTask, qids: list[str], label: str, progress: bool, **kw) -> Score:
+def _measure(
+    space: Space, task: SuiteTask, qids: list[str], label: str, progress: bool, **kw: Any
+) -> Score:
     data, ndcg, top1 = task.data, [], []
     started = time.perf_counter()
     with progress_bar(len(qids), f"{data.name}: {label}", progress) as bar:

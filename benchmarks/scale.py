@@ -10,10 +10,13 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from embedspace.errors import NotSupportedError
 from embedspace.space import Space
+from embedspace.store.postgres import PostgresStore
 
 
 def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> list[dict]:
@@ -23,7 +26,7 @@ def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> l
 
     ray.init(num_cpus=max(workers), include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         dataset = ray.data.from_items([{"text": t} for t in texts]).materialize()
         with tempfile.TemporaryDirectory() as tmp:
@@ -54,7 +57,9 @@ def ray_ingest_speedup(texts: list[str], workers: tuple[int, ...] = (1, 2)) -> l
     return rows
 
 
-def random_unit_vectors(n: int, dim: int, queries: int, seed: int = 0):
+def random_unit_vectors(
+    n: int, dim: int, queries: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random unit vectors and ``queries`` noisy copies of some of them (noise of
     norm ~0.3: the copied vector stays the nearest, its neighbours are near-ties)."""
     rng = np.random.default_rng(seed)
@@ -85,6 +90,8 @@ def measure_postgres(space: Space, vectors: np.ndarray, probes: np.ndarray) -> d
     """Bytes per item (chunk rows, HNSW index, everything) and dense query latency and
     recall@10 against exact search over ``vectors`` (item ids are their row numbers)."""
     store = space._store
+    if not isinstance(store, PostgresStore):
+        raise NotSupportedError(f"measure_postgres measures a PostgreSQL space, not {space}")
     sizes = dict(
         store._read(
             "SELECT c.relname, pg_table_size(c.oid) FROM pg_class c JOIN pg_namespace s "

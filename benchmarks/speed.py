@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from embedspace.index.exact import ExactIndex
 from embedspace.index.factory import make_index
+from embedspace.index.faiss_base import FaissIndex
 
 
 def _best_time(fn: Callable[[], Any], repeats: int = 5) -> float:
@@ -170,9 +172,9 @@ def scaling_curve(
             found = [index.search(q[None, :], 10)[0][0] for q in queries]
             if kind == "exact":
                 truth = [set(ids.tolist()) for ids in found]
-            times = [_timed(lambda q=q, i=index: i.search(q[None, :], 10)) for q in queries[:300]]
+            times = [_timed(partial(index.search, q[None, :], 10)) for q in queries[:300]]
             memory = n * subset.shape[1] * 4
-            if kind != "exact":
+            if isinstance(index, FaissIndex):  # hnsw, ivf: the serialised FAISS index
                 import faiss
 
                 memory = faiss.serialize_index(index._index).nbytes

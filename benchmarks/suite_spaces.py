@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.suite_tasks import SuiteTask
 from embedspace.eval.retrieval import cached_space_path
 
+if TYPE_CHECKING:
+    from embedspace.space import Space
 
-def open_task_space(task: SuiteTask, model: str, cache_dir: Path | None, progress: bool):
+
+def open_task_space(
+    task: SuiteTask, model: str, cache_dir: Path | None, progress: bool
+) -> tuple[Space, float]:
     """The task's corpus in a cached space (added only where missing or changed); returns
     the open space and the seconds this call spent adding."""
     from embedspace.space import Space

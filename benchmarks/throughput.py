@@ -27,13 +27,17 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
 from embedspace.encoders.base import l2_normalise
 from embedspace.encoders.packaged import minilm_reference_dir
 from embedspace.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from embedspace.encoders.sentence_transformers import SentenceTransformerEncoder
+    from embedspace.encoders.text import OnnxTextEncoder
 
 #: The interpreter with sentence-transformers + optimum-onnx (``make bench`` creates it).
 PEER_PYTHON = Path(os.environ.get("EMBEDSPACE_PEER_PYTHON", ".venv-peer/bin/python"))
@@ -67,7 +71,8 @@ class InProcess:
     """An encoder running in this process (embedspace's, sentence-transformers' torch)."""
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray]) -> None:
-        self._encode, self._texts = encode, []
+        self._encode = encode
+        self._texts: list[str] = []
 
     def start(self, texts: list[str]) -> np.ndarray:
         self._texts = texts
@@ -82,12 +87,18 @@ class InProcess:
         pass
 
 
+def _fp32_sentence_transformer() -> Any:
+    """The packaged fp32 reference's ``SentenceTransformer`` itself: the peer raced."""
+    from embedspace.encoders.registry import load_encoder
+
+    # load_encoder builds this name with SentenceTransformerEncoder (registry.py).
+    return cast("SentenceTransformerEncoder", load_encoder("all-MiniLM-L6-v2-fp32"))._model
+
+
 def _st_torch(bf16: bool) -> InProcess:
     import torch
 
-    from embedspace.encoders.registry import load_encoder
-
-    model = load_encoder("all-MiniLM-L6-v2-fp32")._model  # the SentenceTransformer itself
+    model = _fp32_sentence_transformer()
 
     def encode(texts: list[str]) -> np.ndarray:
         context = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
@@ -110,9 +121,7 @@ class StProcessPool:
         self._texts: list[str] = []
 
     def start(self, texts: list[str]) -> np.ndarray:
-        from embedspace.encoders.registry import load_encoder
-
-        self._model = load_encoder("all-MiniLM-L6-v2-fp32")._model
+        self._model = _fp32_sentence_transformer()
         before = os.environ.get("OMP_NUM_THREADS")
         os.environ["OMP_NUM_THREADS"] = "1"  # read by torch in each spawned worker
         try:
@@ -195,6 +204,14 @@ def _fastembed() -> PeerProcess:
     return PeerProcess(FASTEMBED_PYTHON, BENCH_DIR / "fastembed_peer.py", lambda: ST_EXPORT)
 
 
+def _default_recipe() -> str | None:
+    """The recipe the default model's graph was built with for this CPU."""
+    from embedspace.encoders.registry import load_encoder
+
+    # The default model is an OnnxTextEncoder over the fused graph (registry.py).
+    return cast("OnnxTextEncoder", load_encoder("default")).recipe
+
+
 def encoding_throughput(
     texts: Sequence[str], label: str, repeats: int = ROUNDS
 ) -> list[dict[str, Any]]:
@@ -218,7 +235,7 @@ def encoding_throughput(
     ]
     ours: list[tuple[str, Contender]] = [
         (
-            f"embedspace default (ONNX, row-scaled int8, recipe {load_encoder('default').recipe})",
+            f"embedspace default (ONNX, row-scaled int8, recipe {_default_recipe()})",
             InProcess(load_encoder("default").encode),
         ),
         (
@@ -237,7 +254,7 @@ def encoding_throughput(
         for _, contender in contenders:
             contender.close()
     reference = vectors[0]  # sentence-transformers fp32
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "texts": label,
             "encoder": name,

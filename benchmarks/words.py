@@ -147,8 +147,8 @@ def words_markdown(vectors: WordVectors, wordsim_dir: Path | None) -> str:
             f"| {name} | {add.answered}/{add.questions} | {add.accuracy:.3f} | {mul.accuracy:.3f} |"
         )
     totals["all"] = [sum(col) for col in zip(*totals.values(), strict=True)]
-    for group, (answered, add_ok, mul_ok) in totals.items():
+    for label, (answered, add_ok, mul_ok) in totals.items():
         lines.append(
-            f"| **{group}** | {answered} | **{add_ok / answered:.3f}** | **{mul_ok / answered:.3f}** |"
+            f"| **{label}** | {answered} | **{add_ok / answered:.3f}** | **{mul_ok / answered:.3f}** |"
         )
     return "\n".join(lines)

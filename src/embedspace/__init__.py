@@ -14,6 +14,7 @@ from .encoders.reranker import reranker
 from .encoders.words import WordVectors
 from .errors import (
     BackendError,
+    DamagedModelError,
     EmbedspaceError,
     EmbedspaceWarning,
     InvalidInputError,
@@ -56,6 +57,7 @@ __all__ = [
     "words",
     "WordVectors",
     "EmbedspaceError",
+    "DamagedModelError",
     "EmbedspaceWarning",
     "InvalidInputError",
     "ItemNotFoundError",

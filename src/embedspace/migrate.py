@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import BackendError, EmbedspaceError, InvalidInputError, ModelMismatchError
 from .progress import progress_bar
+from .store.base import Store
 from .store.factory import open_backend
 
 #: What a space's identity is made of; copied so the destination opens like the source.
@@ -92,7 +93,7 @@ def migrate(
     return report
 
 
-def _copy_model(src, dst) -> None:
+def _copy_model(src: Store, dst: Store) -> None:
     meta = {k: v for k in MODEL_KEYS if (v := src.get_meta(k)) is not None}
     if "dim" not in meta:
         raise InvalidInputError(f"{src.location} is empty: it has no model or dimension yet")

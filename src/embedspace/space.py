@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,11 @@ from .encoders.base import Encoder, l2_normalise
 from .encoders.calibration import duplicate_threshold
 from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
-from .encoders.reranker import CrossEncoder, reranker
+from .encoders.reranker import CrossEncoder, packaged_reranker
 from .errors import (
     InvalidInputError,
     ItemNotFoundError,
+    MissingDependencyError,
     ModelMismatchError,
     UnsupportedFileError,
 )
@@ -45,9 +46,10 @@ from .ingest.chunking import SPECIAL_TOKEN_MARGIN
 from .ingest.embedding import embed_records
 from .ingest.hashing import content_id, text_hash
 from .ingest.images import image_tower, load_images, tower_embedder
-from .ingest.loaders import LoadedItem, discover, load_file
+from .ingest.loaders import SUPPORTED_SUFFIXES, LoadedItem, discover, load_file
 from .ingest.upsert import DEFAULT_BATCH, upsert_items, write_vectors
 from .integrity import CheckReport, check_store
+from .progress import progress_bar
 from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
 from .search.engine import MODES, InPlace, SearchEngine, to_hits
 from .search.hybrid import DEFAULT_ALPHA, check_fusion
@@ -104,7 +106,10 @@ class UpsertReport:
 
 @dataclass
 class SyncReport(UpsertReport):
-    skipped: list[str] | None = None
+    #: files and parts that could not be used, each "where: why"
+    skipped: list[str] = field(default_factory=list)
+    #: what was read with a caveat (pages without text, a malformed header), "where: what"
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,7 +117,8 @@ class SyncReport(UpsertReport):
             "updated": self.updated,
             "deleted": self.deleted,
             "unchanged": self.unchanged,
-            "skipped": self.skipped or [],
+            "skipped": self.skipped,
+            "notes": self.notes,
         }
 
 
@@ -193,20 +199,20 @@ class Space:
     ) -> Encoder | None:
         stored_id = self._store.get_meta("model_id")
         stored_name = self._store.get_meta("model_name")
-        existing = self._store.get_meta("dim") is not None
-        if existing and model == "default":
+        stored_dim = self._store.get_meta("dim")
+        if stored_dim is not None and model == "default":
             model = None if stored_name == "" else stored_name
         encoder = load_encoder(model) if model is not None else None
         model_id = encoder.model_id if encoder else ""
         new_dim = encoder.dim if encoder else dim
-        if existing:
+        if stored_dim is not None:
             if model_id != stored_id:
                 raise ModelMismatchError(
                     f"{self.location} was built with model {stored_id or 'None (your own vectors)'!r} "
                     f"but was opened with {model_id or 'None (your own vectors)'!r}; vectors of "
                     "different models cannot be mixed. Open it with its own model, or create a new space"
                 )
-            self.dim = int(self._store.get_meta("dim"))
+            self.dim = int(stored_dim)
             self.metric = self._store.get_meta("metric") or "cosine"
             if dim is not None and dim != self.dim:
                 raise InvalidInputError(f"{self.location} holds {self.dim}-d vectors, not {dim}-d")
@@ -388,15 +394,21 @@ class Space:
         id_field: str | None = None,
         ray: str | None = None,
     ) -> SyncReport:
-        """Add .txt/.md/.csv/.jsonl/.parquet files or folders (recursively).
+        """Add files or folders (recursively): .txt .md .csv .tsv .jsonl .parquet, and
+        documents: .pdf .html .htm .docx .epub .eml .mbox (the ``docs`` extra).
 
-        Unusable files inside a folder are skipped and listed in the report; a single
-        unusable file named directly raises. ``ray="local"`` (or a Ray address) embeds
-        on Ray workers instead of in this process (see ``add_dataset``).
+        A document's item keeps where its pages start and its headings stand, so hits
+        report ``page`` and ``section``; an e-mail's attachments become items of their
+        own. Unusable files inside a folder are skipped and listed in the report (and
+        what was read with a caveat in its notes); a single unusable file named directly
+        raises. ``ray="local"`` (or a Ray address) embeds on Ray workers instead of in
+        this process (see ``add_dataset``).
         """
         paths = list(paths)
         single_file = len(paths) == 1 and Path(paths[0]).is_file()
-        items, report, _ = _load_files(paths, text_field, id_field, raise_errors=single_file)
+        items, report, _ = _load_files(
+            paths, text_field, id_field, raise_errors=single_file, progress=self.progress
+        )
         if ray is not None:
             from .ingest.distributed import add_items
 
@@ -411,14 +423,18 @@ class Space:
     ) -> SyncReport:
         """Make the space mirror a folder: embed new and changed files, drop deleted ones.
 
-        A file that exists but cannot be read keeps its old items: a bad read never
-        deletes anything.
+        Every supported file is read again (with a progress bar per file) and only items
+        whose text changed are embedded again. A file that exists but cannot be read
+        keeps its old items: a bad read never deletes anything, and one bad file never
+        stops the folder.
         """
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidInputError(f"{folder} is not a folder")
         before = self._store.ids_from_source_prefix(str(folder.resolve()) + "/")
-        items, report, unreadable = _load_files([folder], text_field, id_field, raise_errors=False)
+        items, report, unreadable = _load_files(
+            [folder], text_field, id_field, raise_errors=False, progress=self.progress
+        )
         report.merge(self._upsert(items))
         current = {it.id for it in items}
         stale = [
@@ -568,7 +584,7 @@ class Space:
         encoder = self._require_encoder("context")
         token_spans = getattr(encoder, "token_spans", None)
         if token_spans is None:  # e.g. a remote model: count with the re-ranker's tokenizer
-            token_spans = reranker("default").token_spans
+            token_spans = packaged_reranker().token_spans
         hits = self.search(question, k=k, mode=mode, where=where, rerank=rerank)
         return build_context(
             question,
@@ -590,9 +606,15 @@ class Space:
             raise InvalidInputError(f"the query vector is empty; pass one {self.dim}-d vector")
         return self._search.search_vector(qvec, k, where)
 
-    def ids(self) -> list[str]:
-        """Every item id, in insertion order (for exports and maps of the whole space)."""
-        return self._store.ids()
+    def ids(self, where: dict[str, Any] | None = None) -> list[str]:
+        """Every item id, in insertion order (for exports and maps of the whole space);
+        with ``where``, only the items whose metadata matches (e.g. every chunk of one
+        source document, to delete them together)."""
+        if where is None:
+            return self._store.ids()
+        rowids = sorted(self._store.filter_rowids(where))
+        records = self._store.get_by_rowids(rowids)
+        return [records[r].id for r in rowids if r in records]
 
     def items(self, ids: Sequence[str]) -> list[Item]:
         """Several items at once, in the order of ``ids``; unknown ids raise."""
@@ -902,23 +924,35 @@ class Space:
 
 
 def _load_files(
-    paths: Sequence[str | Path], text_field: str | None, id_field: str | None, *, raise_errors: bool
+    paths: Sequence[str | Path],
+    text_field: str | None,
+    id_field: str | None,
+    *,
+    raise_errors: bool,
+    progress: bool,
 ) -> tuple[list[LoadedItem], SyncReport, set[str]]:
-    """Items of every supported file under ``paths``, the report so far, unreadable sources."""
+    """Items of every supported file under ``paths``, the report so far, and the files
+    that could not be read (their stored items must be kept). A file that cannot be read,
+    or needs an extra that is missing, is skipped with its reason unless ``raise_errors``."""
+    report = SyncReport()
+    files = discover(map(Path, paths), SUPPORTED_SUFFIXES, report.skipped)
     items: list[LoadedItem] = []
-    report = SyncReport(skipped=[])
     unreadable: set[str] = set()
-    for file, rel in discover(map(Path, paths)):
-        try:
-            loaded = load_file(file, rel, text_field=text_field, id_field=id_field)
-        except UnsupportedFileError as exc:
-            if raise_errors:
-                raise
-            report.skipped.append(str(exc))
-            unreadable.add(str(file.resolve()))
-            continue
-        items.extend(loaded.items)
-        report.skipped.extend(loaded.skipped)
+    with progress_bar(len(files), "reading files", progress and len(files) > 1) as bar:
+        for file, rel in files:
+            try:
+                loaded = load_file(file, rel, text_field=text_field, id_field=id_field)
+            except (UnsupportedFileError, MissingDependencyError) as exc:
+                if raise_errors:
+                    raise
+                report.skipped.append(str(exc))
+                unreadable.add(str(file if file.is_absolute() else file.resolve()))
+                continue
+            finally:
+                bar.advance()
+            items.extend(loaded.items)
+            report.skipped.extend(loaded.skipped)
+            report.notes.extend(loaded.notes)
     return items, report, unreadable
 
 

@@ -1,7 +1,8 @@
 """The README's Python examples run as pasted, and print what their comments say.
 
 Blocks that need the reader's own files or a running server (photos, the OpenAI client)
-are left out; the PostgreSQL one starts its own throwaway server like test_postgres."""
+are left out; the PostgreSQL one starts its own throwaway server like test_postgres. The
+LangChain and LlamaIndex blocks are skipped when their extra is not installed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ import pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 NEEDS_READER_SETUP = ("photos/", "OpenAI(")
+#: A block importing one of these integrations needs that framework (its extra).
+NEEDS_EXTRA = {
+    "embedspace.integrations.langchain": "langchain_core",
+    "embedspace.integrations.llamaindex": "llama_index.core",
+}
 
 
 def _blocks() -> list[str]:
@@ -36,11 +42,20 @@ def _run(block: str, folder: Path) -> str:
 
 @pytest.mark.parametrize("block", _blocks(), ids=lambda b: b.splitlines()[2][:40])
 def test_readme_example_runs(block, tmp_path):
+    for module, framework in NEEDS_EXTRA.items():
+        if module in block:
+            pytest.importorskip(framework)
     printed = _run(block, tmp_path)
     if "space.duplicates()" in block:  # the comments show the output
         # ids only: the scores' third digit differs between recipes (fp32, int8)
         shown = ["['forgot', 'reset']", "['order', 'package']", "['crash', 'camera']"]
         assert printed.splitlines()[:3] == shown
         assert "recipe" in printed
+    if 'space.sync("manual")' in block:
+        assert printed.splitlines()[:2] == ["install.html None Install", "False html"]
     if "context(" in block:
         assert printed.startswith("[1] The product is great")
+    if "integrations.langchain" in block:
+        assert printed.split() == ["refund", "0.5", "cancel"]
+    if "integrations.llamaindex" in block:
+        assert printed.split() == ["refunds"]

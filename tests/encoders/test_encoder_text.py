@@ -159,3 +159,24 @@ def test_unknown_model_has_clear_error():
 def test_models_lists_packaged_default():
     names = [m.name for m in es.models()]
     assert "all-MiniLM-L6-v2" in names
+
+
+def test_sentence_transformers_model_without_a_dimension_is_refused(monkeypatch, tmp_path):
+    """sentence-transformers answers None when a model does not say its embedding size
+    or token limit; that used to surface as int(None)'s TypeError."""
+    st = pytest.importorskip("sentence_transformers")
+    from embedspace.encoders.sentence_transformers import SentenceTransformerEncoder
+    from embedspace.errors import NotSupportedError
+
+    class Undeclared:
+        max_seq_length = None
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def get_embedding_dimension(self):
+            return None
+
+    monkeypatch.setattr(st, "SentenceTransformer", Undeclared)
+    with pytest.raises(NotSupportedError, match="does not declare its embedding dimension"):
+        SentenceTransformerEncoder(tmp_path)

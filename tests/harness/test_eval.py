@@ -83,3 +83,13 @@ def test_qps_at_recall_interpolates_between_sweep_points():
     assert qps_at_recall(sweep, 0.95) == pytest.approx(4000)
     assert qps_at_recall(sweep[:1], 0.95) is None
     assert qps_at_recall([{"recall@10": 0.97, "qps_single": 3000}], 0.95) == 3000
+
+
+def test_duplicate_benchmark_without_data_says_where_to_find_it(monkeypatch):
+    """Without --record it used to load the model and then fail on None / MRPC's path
+    (TypeError) when no datasets folder was found."""
+    from benchmarks import duplicates
+
+    monkeypatch.setattr(duplicates, "data_root", lambda: None)
+    with pytest.raises(FileNotFoundError, match="MRPC not found"):
+        duplicates.main([])

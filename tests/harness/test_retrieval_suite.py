@@ -47,3 +47,17 @@ def test_suite_runs_through_space_search_and_reports_the_margin(tmp_path):
         assert 0.0 <= score["ndcg"] <= 1.0 and 0.0 <= score["top1"] <= 1.0
     table = first_stage_markdown(results)
     assert "| shop-faq |" in table and "margin" in table
+
+
+def _rule(name: str, mean: float, failing: int) -> dict:
+    return {"rule": name, "mean": mean, "scifact": 0.7, "worst": (-0.01, "t"), "failing": failing}
+
+
+def test_fusion_verdict_keeps_the_default_unless_a_passing_rule_clearly_wins():
+    from benchmarks.fusion_study import TIE, verdict
+
+    default = _rule("convex (default)", 0.796, 0)
+    assert "the default stays" in verdict([default, _rule("other", 0.796 + TIE / 2, 0)])
+    assert "beats the default" in verdict([default, _rule("other", 0.796 + 3 * TIE, 0)])
+    assert "beats" not in verdict([default, _rule("other", 0.9, 2)])  # fails a task
+    assert "fails at least one task" in verdict([_rule("convex (default)", 0.8, 1)])

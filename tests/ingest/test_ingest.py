@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import embedspace as es
+from embedspace.errors import InvalidInputError
 from embedspace.ingest.chunking import chunk_spans
 from embedspace.ingest.loaders import load_file
 
@@ -21,6 +24,25 @@ def test_chunk_spans_cover_text_with_overlap():
         b[0] < a[1] for a, b in zip(chunks, chunks[1:], strict=False)
     )  # consecutive chunks overlap
     assert chunk_spans(spans[:3], 6, window=4, overlap=1) == [(0, 6)]
+
+
+class _NoTokenizer:
+    """A bring-your-own encoder (the Encoder protocol) with no tokenizer."""
+
+    model_id, dim, modalities = "no-tokenizer", 4, ("text",)
+
+    def encode(self, items, role="document", *, progress=False):
+        return np.full((len(items), 4), 0.5, dtype=np.float32)
+
+
+def test_chunk_tokens_without_a_tokenizer_is_a_clear_error(tmp_path):
+    """Chunking needs token spans: an encoder without them used to fail deep in ingest
+    with AttributeError ('no attribute token_spans'); short texts need no chunking."""
+    with es.Space(tmp_path / "s", model=_NoTokenizer(), chunk_tokens=8, progress=False) as space:
+        space.add(["short"])
+        with pytest.raises(InvalidInputError, match="chunk_tokens=8 needs a model with a tok"):
+            space.add(["a text much longer than eight characters"])
+        assert len(space) == 1
 
 
 def _write_corpus(folder):
@@ -84,7 +106,22 @@ def test_bad_files_have_clear_errors(tmp_path):
     with pytest.raises(es.UnsupportedFileError, match="Parquet"):
         load_file(bad_parquet)
     with pytest.raises(es.UnsupportedFileError, match="unsupported file type"):
-        load_file(tmp_path / "x.docx")
+        load_file(tmp_path / "x.xyz")
+
+
+def test_parquet_without_pyarrow_is_skipped_in_a_folder_and_named_when_asked(
+    space, tmp_path, monkeypatch
+):
+    """pyarrow is the `docs` extra: a core install reads every other format."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("A perfectly fine document")
+    pq.write_table(pa.table({"text": ["Stores open at nine"]}), folder / "shops.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    report = space.add_files([folder])
+    assert report.added == 1 and "embedspace[docs]" in report.skipped[0]
+    with pytest.raises(es.MissingDependencyError, match=r"pip install 'embedspace\[docs\]'"):
+        load_file(folder / "shops.parquet")
 
 
 def test_bad_file_in_folder_is_skipped_and_reported(space, tmp_path):

@@ -49,6 +49,13 @@ def test_add_returns_ids_and_reopen_gives_same_space(space_path):
         assert again.search("bear", k=1)[0].id == ids[4]
 
 
+def test_ids_in_insertion_order_and_filtered_by_where(space):
+    space.add(BOOKS[:4], ids=["d", "c", "b", "a"], metadata=[{"n": i} for i in range(4)])
+    assert space.ids() == ["d", "c", "b", "a"]
+    assert space.ids(where={"n": {"$gte": 2}}) == ["b", "a"]
+    assert space.ids(where={"n": 99}) == []
+
+
 def test_same_text_twice_does_not_duplicate(space):
     space.add(BOOKS)
     space.add(BOOKS)

@@ -160,6 +160,30 @@ def test_long_documents_are_chunked(location):
         assert space.search("lemon cake", k=1)[0].chunk is None
 
 
+def test_documents_keep_pages_and_sections(location, tmp_path):
+    """A document's layout is stored beside its text on every backend: hits, migrations
+    and metadata-only updates keep it; it never shows up as metadata."""
+    pytest.importorskip("pypdf", reason="the docs extra is not installed")
+    from helpers.documents import write_pdf
+
+    pages = [
+        [f"Page {n}: the committee discussed parking permits and road repairs."] * 6
+        for n in range(1, 6)
+    ]
+    pages[3] = ["Findings", "A dragon attacked the castle and the knights fought it off."]
+    path = write_pdf(tmp_path / "minutes.pdf", pages, outline=[("Findings", 3, 1)])
+    with es.Space(location, progress=False, chunk_tokens=64) as space:
+        space.add_files([path])
+        hit = space.search("dragon attacks a castle", k=1)[0]
+        assert (hit.id, hit.page, hit.section) == ("minutes.pdf", 4, "Findings")
+        assert set(hit.metadata) == {"path", "format", "pages"}
+        space.update("minutes.pdf", metadata={"reviewed": True})
+        assert space.get("minutes.pdf").metadata == {"reviewed": True}
+        again = space.search("dragon attacks a castle", k=1, mode="hybrid")[0]
+        assert (again.page, again.section) == (4, "Findings")
+        assert space.add_files([path]).unchanged == 1  # same text, same layout
+
+
 def test_same_results_as_the_embedded_space(request, location, backend, tmp_path, demo_docs):
     """On 300 real documents, a remote backend ranks like the embedded space: dense top-5
     identical (HNSW is exact at this size), keyword top-5 mostly shared (Postgres' and our

@@ -94,3 +94,24 @@ def test_finetune_needs_at_least_two_pairs(tmp_path):
     with pytest.raises(es.InvalidInputError, match="at least 2"):
         finetune(PAIRS[:1], tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+def test_matryoshka_dims_need_a_model_that_declares_its_dimension(monkeypatch, tmp_path):
+    """sentence-transformers answers None for a model whose dimension it cannot tell;
+    that used to surface as int(None)'s TypeError before any training started."""
+    st = pytest.importorskip("sentence_transformers")
+    from sentence_transformers.sentence_transformer import losses
+
+    from embedspace.train.finetune import finetune
+
+    class Undeclared:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def get_embedding_dimension(self):
+            return None
+
+    monkeypatch.setattr(st, "SentenceTransformer", Undeclared)
+    monkeypatch.setattr(losses, "MultipleNegativesRankingLoss", lambda model: None)
+    with pytest.raises(es.NotSupportedError, match="does not declare its embedding dimension"):
+        finetune(PAIRS, tmp_path / "out", base=tmp_path, matryoshka_dims=[32], progress=False)

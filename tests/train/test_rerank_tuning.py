@@ -64,6 +64,20 @@ def test_record_refuses_when_no_setting_is_safe_and_leaves_the_config(tmp_path):
     assert (tmp_path / "config.json").read_text() == before
 
 
+def test_least_harm_is_the_smallest_worst_loss_and_is_recorded_as_unsafe(tmp_path):
+    every = {_key(d, w): -0.05 for d in DEPTHS for w in WEIGHTS}
+    gentle, better_mean = _key(20, 0.05), _key(20, 0.3)
+    dev = _dev({"a": every | {gentle: -0.002, better_mean: -0.01}, "b": {better_mean: 0.2}})
+    choice = choose(dev)
+    assert choice["chosen"] is None and choice["least_harm"] == gentle
+    assert choice["least_harm_dev_worst"] == -0.002
+    (tmp_path / "config.json").write_text(json.dumps({"rerank_weight": 1.0}))
+    study = _study(dev) | {"depth": 20, "weight": 0.05}
+    record_choice(tmp_path, study, least_harm=True)
+    tuning = json.loads((tmp_path / "config.json").read_text())["rerank_weight_tuning"]
+    assert tuning["safe"] is False and tuning["chosen"] == gentle
+
+
 def test_mined_negatives_are_never_the_pair_or_a_known_partner(tmp_path):
     pairs = [
         Pair("A man plays a guitar.", "A man is playing the guitar.", 1.0, "stsb"),
@@ -90,3 +104,15 @@ def test_mined_negatives_are_never_the_pair_or_a_known_partner(tmp_path):
     # the same seed over the same (cached) space gives the same negatives
     again = mined_negatives(pairs, per_positive=2, depth=6, seed=0, workdir=tmp_path / "s")
     assert again == negatives
+
+
+def test_record_keeps_the_shipped_manifest_true_to_the_new_config(tmp_path):
+    from embedspace.encoders.artifacts import verify_folder
+    from embedspace.train.ship import write_reranker_manifest
+
+    for name in ("model.onnx", "tokenizer.json"):
+        (tmp_path / name).write_bytes(b"stand-in " + name.encode())
+    (tmp_path / "config.json").write_text(json.dumps({"rerank_weight": 1.0}))
+    write_reranker_manifest(tmp_path)
+    record_choice(tmp_path, _study(_dev({"a": {_key(20, 0.1): 0.02}})))
+    verify_folder(tmp_path)  # raises DamagedModelError if config.json no longer matches

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 from scipy import sparse
@@ -81,7 +82,7 @@ class Cluster:
         }
 
 
-def _sklearn():
+def _sklearn() -> ModuleType:
     try:
         import sklearn.cluster
         import sklearn.metrics
@@ -125,7 +126,7 @@ def kmeans_labels(matrix: np.ndarray, k: int, *, seed: int = 0, n_init: int = 3)
         return model.fit_predict(matrix).astype(np.int64)
 
 
-def _threads_for(n: int):
+def _threads_for(n: int) -> AbstractContextManager[object]:
     """One OpenMP thread for small fits: each k-means step is then too short to share,
     and on a busy machine spinning threads made a 400-item fit 30x slower."""
     from threadpoolctl import threadpool_limits
@@ -267,10 +268,10 @@ def build_clusters(
     return [
         Cluster(
             id=number,
-            ids=[ids[m] for m in members],
+            ids=[ids[m] for m in members.tolist()],
             label=", ".join(words) or f"cluster {number}",
             terms=words,
-            central=[ids[m] for m in central],
+            central=[ids[m] for m in central.tolist()],
         )
         for number, (members, central, words) in enumerate(found)
     ]

@@ -33,7 +33,8 @@ def profile_vector(
             "recommendations need something liked (ids or texts) or a query describing "
             "what to find; dislikes alone give no direction"
         )
-    profile = np.zeros(liked.shape[1] if len(liked) else query.shape[-1], dtype=np.float64)
+    width = liked.shape[1] if query is None or len(liked) else query.shape[-1]
+    profile = np.zeros(width, dtype=np.float64)
     if len(liked):
         profile += LIKED_WEIGHT * l2_normalise(liked).mean(axis=0)
     if query is not None:

@@ -13,6 +13,7 @@ from .options import JsonOpt, SpaceArg, WhereOpt, handles_errors, open_space, wh
 from .render import console, emit, hits, ranked, snippet, table
 
 if TYPE_CHECKING:
+    from ..analysis.classify import Prediction
     from ..space import Space
 
 app = typer.Typer()
@@ -70,7 +71,7 @@ def _classify_space(
     """Best label of each item of a space; entries that are not ids are classified as texts."""
     with open_space(space, create=False) as sp:
         known = set(entries) & set(sp.ids()) if entries else set()
-        rows = []
+        rows: list[tuple[str, list[Prediction]]] = []
         if not entries or known:
             ids = [e for e in entries if e in known] or None
             rows += sp.classify_all(labels, ids, where=where_filter(where)).items()

@@ -27,7 +27,11 @@ app = typer.Typer()
 def add(
     space: SpaceArg,
     paths: Annotated[
-        list[Path], typer.Argument(help="Files or folders: .txt .md .csv .tsv .jsonl .parquet")
+        list[Path],
+        typer.Argument(
+            help="Files or folders: .txt .md .csv .tsv .jsonl .parquet, and documents: "
+            ".pdf .html .htm .docx .epub .eml .mbox"
+        ),
     ],
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
@@ -64,7 +68,7 @@ def sync(
     batch_size: BatchOpt = 256,
     as_json: JsonOpt = False,
 ) -> None:
-    """Mirror FOLDER: re-embed only files whose content changed, drop deleted files' items."""
+    """Mirror FOLDER (any mix of supported files): re-embed only files whose content changed, drop deleted files' items."""
     with open_space(space, model, batch_size=batch_size) as sp:
         report = sp.sync(folder, text_field=text_field, id_field=id_field)
         sync_report(report.to_dict() | {"items": len(sp)}, as_json)

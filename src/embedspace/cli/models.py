@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -129,5 +129,8 @@ def words_analogy(
 ) -> None:
     """A - B + C: `embedspace words analogy king man woman` -> queen."""
     from ..encoders.registry import words
+    from ..encoders.words import AnalogyMethod
 
-    ranked(words().analogy(a, b, c, k=k, restrict=restrict, method=method), "word", as_json)
+    # A plain str on the command line (typer has no Literal options); analogy() checks it.
+    checked = cast(AnalogyMethod, method)
+    ranked(words().analogy(a, b, c, k=k, restrict=restrict, method=checked), "word", as_json)

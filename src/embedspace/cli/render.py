@@ -57,22 +57,29 @@ def hits(found: list[Hit], title: str, as_json: bool, text: Callable[[Hit], str]
         return
     out = table(title, ("#", "score", "id", "text"))
     for rank, hit in enumerate(found, start=1):
-        out.add_row(str(rank), f"{hit.score:.3f}", hit.id, snippet(text(hit)))
+        where = f"{hit.id} {hit.locator}" if hit.locator else hit.id  # file.pdf p. 7 § Results
+        out.add_row(str(rank), f"{hit.score:.3f}", where, snippet(text(hit)))
     console.print(out)
 
 
 def sync_report(summary: dict[str, Any], as_json: bool) -> None:
-    """What an add or sync did: counts, and each skipped file with its reason."""
+    """What an add or sync did: counts, each skipped file with its reason, and each note
+    (read with a caveat); JSON: one line per skip and note, then the counts."""
+    skipped, notes = summary.get("skipped", []), summary.get("notes", [])
     if as_json:
-        for reason in summary.get("skipped", []):
+        for reason in skipped:
             emit({"skipped": reason})
+        for note in notes:
+            emit({"note": note})
         emit(
-            {k: v for k, v in summary.items() if k != "skipped"}
-            | {"skipped": len(summary.get("skipped", []))}
+            {k: v for k, v in summary.items() if k not in ("skipped", "notes")}
+            | {"skipped": len(skipped), "notes": len(notes)}
         )
         return
-    for reason in summary.get("skipped", []):
+    for reason in skipped:
         err_console.print(f"[yellow]skipped:[/yellow] {reason}", highlight=False)
+    for note in notes:
+        err_console.print(f"[dim]note:[/dim] {note}", highlight=False)
     console.print(
         f"added {summary['added']}, updated {summary['updated']}, deleted {summary['deleted']}, "
         f"unchanged {summary['unchanged']}, skipped {len(summary.get('skipped', []))} "

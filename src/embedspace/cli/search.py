@@ -97,4 +97,7 @@ def context(
     console.print(ctx.text, highlight=False, markup=False)
     console.print(f"\n{ctx.tokens} / {ctx.max_tokens} tokens", style="dim")
     for c in ctx.citations:
-        console.print(f"[{c.n}] {c.id} chars {c.span[0]}-{c.span[1]}", style="dim", markup=False)
+        where = f" {c.locator}" if c.locator else ""
+        console.print(
+            f"[{c.n}] {c.id}{where} chars {c.span[0]}-{c.span[1]}", style="dim", markup=False
+        )

@@ -4,7 +4,7 @@ and the ``keys`` group that manages its key file (``add``, ``list``, ``revoke``)
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -84,7 +84,7 @@ def serve(
         raise MissingDependencyError(
             "the server needs its extra: pip install 'embedspace[server]'"
         ) from exc
-    given = {
+    given: dict[str, Any] = {
         "rate": rate,
         "concurrent": concurrent,
         "heavy_slots": heavy_slots,

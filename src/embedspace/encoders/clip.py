@@ -6,7 +6,7 @@ No PyPI package ships CLIP weights, so this path is for users who have them: a l
 folder saved with ``save_pretrained`` or a hub id already in the Hugging Face cache
 (``clip:openai/clip-vit-base-patch32``). Load it with ``es.load_encoder("clip:<folder or
 hub id>")`` or ``Space(path, model="clip:...")``; the same Space API then embeds texts
-with the text tower and images with the image tower. Needs the torch extra.
+with the text tower and images with the image tower. Needs the train extra.
 
 Images are preprocessed here (resize, centre-crop, normalise with the statistics from the
 folder's ``preprocessor_config.json``, CLIP's own by default) so no torchvision is needed.
@@ -15,8 +15,9 @@ folder's ``preprocessor_config.json``, CLIP's own by default) so no torchvision 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundErr
 from .base import Role, hf_token_spans, l2_normalise, require_text_list
 from .image import ImageLike, pixels, to_rgb
 from .text import file_fingerprint
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 #: CLIP's training statistics (OpenAI), used when a folder does not say otherwise.
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
@@ -41,7 +45,7 @@ class ClipEncoder:
             from transformers import AutoTokenizer, CLIPModel
         except ImportError as exc:
             raise MissingDependencyError(
-                "CLIP models need the torch extra: pip install torch==2.13.0 'embedspace[torch]'"
+                "CLIP models need the train extra: pip install torch==2.13.0 'embedspace[train]'"
             ) from exc
         source = str(source)
         try:
@@ -85,7 +89,7 @@ class ClipEncoder:
             raise InvalidInputError("encode_images() takes a list of images; wrap one in [ ]")
         return self._batched(list(images), self._image_features)
 
-    def _batched(self, items: list, features) -> np.ndarray:
+    def _batched(self, items: list[Any], features: Callable[[list[Any]], Tensor]) -> np.ndarray:
         out = np.empty((len(items), self.dim), dtype=np.float32)
         for start in range(0, len(items), self.batch_size):
             batch = items[start : start + self.batch_size]
@@ -93,14 +97,14 @@ class ClipEncoder:
                 out[start : start + len(batch)] = features(batch).float().numpy()
         return l2_normalise(out)
 
-    def _text_features(self, texts: list[str]):
+    def _text_features(self, texts: list[str]) -> Tensor:
         inputs = self._tokenizer(
             texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
         )
         inputs.pop("token_type_ids", None)  # CLIP's text tower takes ids and mask only
         return self._model.get_text_features(**inputs).pooler_output
 
-    def _image_features(self, images: list):
+    def _image_features(self, images: list[ImageLike]) -> Tensor:
         batch = np.stack([pixels(to_rgb(im), self._side, self._mean, self._std) for im in images])
         return self._model.get_image_features(
             pixel_values=self._torch.from_numpy(batch)

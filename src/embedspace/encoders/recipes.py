@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bert_onnx import MS, GraphWriter
+from .bert_onnx import MS, GraphWriter, LinearWriter
 
 #: Below this an activation row is treated as all zeros (its scale would divide by zero).
 _TINY = np.float32(1e-12)
@@ -32,7 +32,7 @@ def weight_codes(weight: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]
     return codes, scale.astype(np.float32)
 
 
-def rowwise_int8_linear(weight_bits: int):
+def rowwise_int8_linear(weight_bits: int) -> LinearWriter:
     """A ``LinearWriter`` with per-row u8 activations and per-column int8 weights."""
 
     def write(

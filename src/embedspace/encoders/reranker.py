@@ -25,16 +25,17 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
+from .artifacts import PACKAGE_DIR, RERANKER_DIR, shipped_folder
 from .runtime import cpu_session, cpu_workers, length_batches, padded_feeds, run_batches
 from .text import file_fingerprint
 
-#: The packaged default, relative to the embedspace package.
-DEFAULT_RERANKER_DIR = Path(__file__).resolve().parent.parent / "models" / "reranker-minilm-l6"
+#: The packaged default, inside the embedspace package.
+DEFAULT_RERANKER_DIR = PACKAGE_DIR / RERANKER_DIR
 DEFAULT_MAX_LENGTH = 512
 
 _cache: dict[str, CrossEncoder] = {}
@@ -151,8 +152,8 @@ class TorchCrossEncoder:
             from sentence_transformers import CrossEncoder as StCrossEncoder
         except ImportError as exc:
             raise MissingDependencyError(
-                f"{folder} is a torch cross-encoder; install the torch extra "
-                "(pip install 'embedspace[torch]') or export it to ONNX"
+                f"{folder} is a torch cross-encoder; install the train extra "
+                "(pip install 'embedspace[train]') or export it to ONNX"
             ) from exc
         folder = Path(folder)
         self.name = folder.name
@@ -220,15 +221,21 @@ def load_folder(folder: Path) -> CrossEncoder:
     )
 
 
+def packaged_reranker() -> OnnxCrossEncoder:
+    """The packaged re-ranker, ``reranker("default")``, as the ONNX model it always is:
+    its tokenizer also counts tokens for a space whose model has none."""
+    # reranker() refuses a packaged folder without model.onnx, so load_folder made an ONNX one.
+    return cast(OnnxCrossEncoder, reranker("default"))
+
+
 def reranker(name: str | Path = "default") -> CrossEncoder:
     """A cross-encoder by name ("default") or local folder; loaded once per process."""
     key = str(name)
     with _lock:
         if key not in _cache:
-            folder = DEFAULT_RERANKER_DIR if key == "default" else Path(key).expanduser()
-            if key == "default" and _onnx_file(folder) is None:
-                raise MissingDependencyError(
-                    f"the packaged re-ranker is missing from {folder}; reinstall embedspace"
-                )
+            # the packaged folder is checked against its manifest first (artifacts.py)
+            folder = (
+                shipped_folder(RERANKER_DIR).folder if key == "default" else Path(key).expanduser()
+            )
             _cache[key] = load_folder(folder)
         return _cache[key]

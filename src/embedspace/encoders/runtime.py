@@ -9,9 +9,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 #: Padded tokens per batch. Why a token budget rather than a fixed count: a batch's
 #: activations should stay near its core's caches. With one batch per core
@@ -35,7 +38,7 @@ def cpu_workers(threads: int | None = None) -> int:
     return os.cpu_count() or 1  # pragma: no cover - platforms without affinity
 
 
-def cpu_session(model_file: str | Path):
+def cpu_session(model_file: str | Path) -> InferenceSession:
     """An ``onnxruntime.InferenceSession`` on the CPU that runs each call on the calling
     thread alone; ``run_batches`` gives each core a batch of its own.
 

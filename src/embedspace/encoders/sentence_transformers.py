@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, NotSupportedError
 from .base import Role, hf_token_spans, l2_normalise, require_text_list
 from .text import file_fingerprint
 
@@ -28,7 +28,7 @@ class SentenceTransformerEncoder:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise MissingDependencyError(
                 f"loading {name_or_path} needs sentence-transformers and torch: "
-                "pip install torch==2.13.0 'embedspace[torch]'"
+                "pip install torch==2.13.0 'embedspace[train]'"
             ) from exc
         self._model = SentenceTransformer(str(name_or_path), device="cpu")
         path = Path(name_or_path)
@@ -40,8 +40,14 @@ class SentenceTransformerEncoder:
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
         )
-        self.dim = int(dim_of())
-        self.max_tokens = int(self._model.max_seq_length)
+        dim, max_tokens = dim_of(), self._model.max_seq_length
+        if dim is None or max_tokens is None:  # sentence-transformers: "not known"
+            raise NotSupportedError(
+                f"{name_or_path} does not declare its embedding dimension and token limit "
+                f"(got {dim} and {max_tokens}); a space needs both to store and chunk"
+            )
+        self.dim = int(dim)
+        self.max_tokens = int(max_tokens)
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of content tokens, from the model's own (fast) tokenizer."""

@@ -14,7 +14,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class OnnxTextEncoder:
         *,
         name: str | None = None,
         max_tokens: int = 256,
-        pooling: Pooling = "mean",
+        pooling: str = "mean",
         query_prefix: str = "",
         document_prefix: str = "",
         batch_size: int = 32,
@@ -91,7 +91,7 @@ class OnnxTextEncoder:
         #: How the graph was built (e.g. "r7", see onnx_optimize.py); None for a user's file.
         self.recipe = recipe
         self.max_tokens = max_tokens
-        self.pooling: Pooling = pooling
+        self.pooling = cast(Pooling, pooling)  # checked above
         self.prefixes = {"query": query_prefix, "document": document_prefix}
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
 

@@ -125,7 +125,8 @@ def load_banking77_paraphrase(folder: Path, per_intent: int = 20) -> RetrievalSe
         with (folder / name).open(encoding="utf-8") as handle:
             return list(csv.DictReader(handle))
 
-    corpus, by_intent = {}, {}
+    corpus: dict[str, str] = {}
+    by_intent: dict[str, list[str]] = {}
     for n, row in enumerate(rows("banking77_train.csv")):
         docs = by_intent.setdefault(row["category"], [])
         if len(docs) < per_intent:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..encoders.reranker import CrossEncoder
 from ..encoders.reranker import reranker as load_reranker
@@ -23,6 +23,9 @@ from ..progress import progress_bar
 from .datasets import RetrievalSet, load_retrieval_set
 from .metrics import mean, ndcg_at_k
 from .retrieval import _ingest_seconds, cached_space_path
+
+if TYPE_CHECKING:
+    from ..space import Space
 
 FIRST_STAGES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("dense", {"mode": "dense"}),
@@ -55,7 +58,9 @@ class MemoCrossEncoder:
         return [self._cache[(query, d)] for d in docs]
 
 
-def _ndcg(space, data: RetrievalSet, qids: list[str], progress: bool, label: str, **kw) -> float:
+def _ndcg(
+    space: Space, data: RetrievalSet, qids: list[str], progress: bool, label: str, **kw: Any
+) -> float:
     scores = []
     with progress_bar(len(qids), label, progress) as bar:
         for qid in qids:
@@ -65,7 +70,7 @@ def _ndcg(space, data: RetrievalSet, qids: list[str], progress: bool, label: str
     return round(mean(scores), 4)
 
 
-def _open_corpus(data: RetrievalSet, model: str, cache_dir: Path | None, progress: bool):
+def _open_corpus(data: RetrievalSet, model: str, cache_dir: Path | None, progress: bool) -> Space:
     from ..space import Space
 
     cache = cached_space_path(data.name, model, cache_dir)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..progress import progress_bar
 from .datasets import load_retrieval_set
 from .metrics import mean, ndcg_at_k, recall_at_k
+
+if TYPE_CHECKING:
+    from ..space import Space
 
 #: (label, search kwargs) of each configuration reported side by side.
 CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -87,7 +90,7 @@ def evaluate_retrieval(
     }
 
 
-def _ingest_seconds(space, corpus: dict[str, str], record: Path) -> float:
+def _ingest_seconds(space: Space, corpus: dict[str, str], record: Path) -> float:
     """Add the corpus (a no-op when cached) and return how long embedding it took on
     the run that actually did it, so cached re-runs still report the real ingest time."""
     ids = list(corpus)

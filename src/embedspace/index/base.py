@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -21,12 +21,25 @@ Metric = Literal["cosine", "dot", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "dot", "euclidean")
 
 
+def as_metric(name: str) -> Metric:
+    """``name`` as a :data:`Metric`: a space's metric comes back from its store as a plain
+    string, checked here once so the indexes can rely on it."""
+    if name not in METRICS:
+        raise InvalidInputError(f"metric must be one of {METRICS}, not {name!r}")
+    return cast(Metric, name)
+
+
 @runtime_checkable
 class VectorIndex(Protocol):
     """Nearest-neighbour search over labelled vectors."""
 
     dim: int
     metric: Metric
+
+    @property
+    def kind(self) -> str:
+        """The index kind's name in ``index.factory`` (index files are named after it)."""
+        ...
 
     def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
         """Insert vectors under new integer labels."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InvalidInputError
-from .base import Metric, pad_results, prepare_vectors
+from .base import Metric, as_metric, pad_results, prepare_vectors
 from .exact import ExactIndex, top_k
 from .faiss_base import FaissIndex
 from .quantization import hamming_scores, quantize_binary
@@ -91,7 +91,7 @@ class BinaryIndex:
     @classmethod
     def load(cls, path: Path) -> BinaryIndex:
         with np.load(path) as data:
-            index = cls(int(data["dim"]), str(data["metric"]))  # type: ignore[arg-type]
+            index = cls(int(data["dim"]), as_metric(str(data["metric"])))
             index._labels, index._codes = data["labels"], data["codes"]
         return index
 

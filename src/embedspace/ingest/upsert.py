@@ -41,21 +41,45 @@ def plan_batch(
 ) -> BatchPlan:
     """Compare a batch with the stored digests: new and changed items are embedded,
     unchanged ones only get new metadata (unless ``keep_metadata``: then a changed item
-    keeps its stored metadata too)."""
+    keeps its stored metadata too). A document whose layout changed while its text did
+    not (read by a newer loader) is embedded again too: its chunks follow its layout."""
     known = store.hashes([it.id for it in batch])
+    layouts = {it.id: it.layout.to_json() if it.layout else None for it in batch}
+    relaid = _layout_changed(store, layouts, known, digest, batch)
     plan = BatchPlan()
     for it in batch:
         item_hash = digest(it)
         previous = known.get(it.id)
-        if previous is None or previous[0] != item_hash:
+        if previous is None or previous[0] != item_hash or it.id in relaid:
             plan.counts["updated" if previous else "added"] += 1
             md = previous[1] if (previous and keep_metadata) else it.metadata
-            plan.to_embed.append(ItemRecord(it.id, it.text, md, item_hash, it.source))
+            plan.to_embed.append(
+                ItemRecord(it.id, it.text, md, item_hash, it.source, layout=layouts[it.id])
+            )
         else:
             plan.counts["unchanged"] += 1
             if not keep_metadata and previous[1] != it.metadata:
                 plan.metadata_only[it.id] = it.metadata
     return plan
+
+
+def _layout_changed(
+    store: Store,
+    layouts: dict[str, dict[str, Any] | None],
+    known: dict[str, tuple[str, dict[str, Any]]],
+    digest: Callable[[LoadedItem], str],
+    batch: Sequence[LoadedItem],
+) -> set[str]:
+    """Ids of stored, unchanged documents whose layout differs from the stored one (only
+    documents with a layout are looked up: plain texts never pay for this)."""
+    candidates = [
+        it.id
+        for it in batch
+        if layouts[it.id] is not None and it.id in known and known[it.id][0] == digest(it)
+    ]
+    if not candidates:
+        return set()
+    return {rec.id for rec in store.get(candidates) if rec.layout != layouts[rec.id]}
 
 
 def upsert_items(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol, Self
 
 import numpy as np
 from scipy import sparse
@@ -42,8 +43,14 @@ QUERY_STOP_WORDS = ENGLISH_STOP_WORDS | frozenset(
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+class _Stemmer(Protocol):
+    """A snowballstemmer stemmer (the package ships no types)."""
+
+    def stemWord(self, word: str) -> str: ...  # noqa: N802 - snowballstemmer's name
+
+
 @lru_cache(maxsize=1)
-def _english_stemmer():
+def _english_stemmer() -> _Stemmer:
     import snowballstemmer
 
     return snowballstemmer.stemmer("english")
@@ -104,7 +111,9 @@ class _SparseModel:
     ) -> sparse.csr_matrix:
         """Term-count matrix (texts x vocabulary); ``grow`` adds unseen terms."""
         analyzer = analyzer or self.analyzer
-        indptr, indices, data = [0], [], []
+        indptr: list[int] = [0]
+        indices: list[int] = []
+        data: list[int] = []
         for text in texts:
             row: dict[int, int] = {}
             for term in analyzer(text):
@@ -123,7 +132,7 @@ class _SparseModel:
             shape=shape,
         )
 
-    def fit(self, corpus: Sequence[str]) -> _SparseModel:
+    def fit(self, corpus: Sequence[str]) -> Self:
         """Learn the vocabulary and document frequencies from ``corpus``; index it."""
         self.vocabulary = {}
         return self.fit_counts(self.count_terms(corpus))
@@ -136,14 +145,14 @@ class _SparseModel:
         """
         return self._counts(texts, grow=True)
 
-    def fit_counts(self, counts: sparse.csr_matrix) -> _SparseModel:
+    def fit_counts(self, counts: sparse.csr_matrix) -> Self:
         """Index documents given as term-count rows over this model's vocabulary.
 
         Words whose documents are all gone stay in the vocabulary with frequency 0;
         queries ignore them, so scores equal those of a model fitted afresh.
         """
         counts = sparse.csr_matrix(counts, dtype=np.float32)
-        counts.resize(counts.shape[0], len(self.vocabulary))
+        resize_columns(counts, len(self.vocabulary))
         self.n_docs = counts.shape[0]
         self.doc_freq = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
         live = self.doc_freq > 0
@@ -321,7 +330,15 @@ def sparse_model(name: str) -> _SparseModel:
         ) from None
 
 
-def cosine_sparse(a: sparse.spmatrix, b: sparse.spmatrix) -> float:
+def resize_columns(matrix: sparse.csr_matrix, width: int) -> None:
+    """Give ``matrix`` ``width`` columns in place, as scipy's ``resize`` does (new columns
+    empty): term-count rows widen as the vocabulary grows, without copying them."""
+    # scipy-stubs types resize's shape as Never on purpose (an in-place change of shape
+    # cannot be expressed in its shape-generic types); the call is valid at run time.
+    matrix.resize((matrix.shape[0], width))  # type: ignore[arg-type]
+
+
+def cosine_sparse(a: sparse.csr_matrix, b: sparse.csr_matrix) -> float:
     """Cosine of two 1-row sparse vectors (0.0 when either is empty)."""
     num = float(a.multiply(b).sum())
     den = math.sqrt(float(a.multiply(a).sum()) * float(b.multiply(b).sum()))

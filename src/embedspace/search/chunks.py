@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..index.base import prepare_vectors
+from ..index.base import as_metric, prepare_vectors
 from ..store.base import Store
 from .vector_storage import make_storage
 
@@ -30,7 +30,7 @@ class ChunkTable:
     def __init__(
         self, dim: int, metric: str, storage: str = "ram", folder: Path | None = None
     ) -> None:
-        self.dim, self.metric, self.storage = dim, metric, storage
+        self.dim, self.metric, self.storage = dim, as_metric(metric), storage
         self._vectors = make_storage(storage, folder, dim)
         empty = np.empty(0, dtype=np.int64)
         self.chunk_ids, self.item_rowids, self.starts, self.ends = empty, empty, empty, empty

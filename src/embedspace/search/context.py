@@ -13,21 +13,23 @@ Steps, in order, each for a reason:
    document and puts them in reading order, which reads better for long documents.
 
 Each passage is numbered ``[n]`` in the text, and ``citations[n-1]`` says where it came
-from (item id + character span), so an answer can cite its sources.
+from (item id + character span, and for documents its page and section), so an answer
+can cite its sources. A passage from a document is headed by where it stands,
+``[n] (report.pdf p. 7 § Results)``, so the model reading the prompt can cite it too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
-from .results import Hit
+from .results import Hit, locator
 
-Order = Literal["relevance", "source"]
+#: ``order=`` values: a plain str at the API, checked by check_context_args.
 ORDERS = ("relevance", "source")
 #: Cosine at which two passages count as the same text (all-MiniLM-L6-v2: copies and
 #: light edits score >= 0.95; distinct passages on one topic rarely pass 0.9).
@@ -43,6 +45,13 @@ class Citation:
     span: tuple[int, int]
     score: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the page and heading path where the passage starts (documents; else None)
+    page: int | None = None
+    section: str | None = None
+
+    @property
+    def locator(self) -> str:
+        return locator(self.page, self.section)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +60,8 @@ class Citation:
             "span": list(self.span),
             "score": self.score,
             "metadata": self.metadata,
+            "page": self.page,
+            "section": self.section,
         }
 
 
@@ -90,9 +101,20 @@ class _Passage:
     def text(self) -> str:
         return self.hit.text[self.span[0] : self.span[1]].strip()
 
+    @property
+    def page(self) -> int | None:
+        layout = self.hit.layout
+        return layout.page_at(self.span[0]) if layout else None
+
+    @property
+    def section(self) -> str | None:
+        layout = self.hit.layout
+        return layout.section_at(self.span[0]) if layout else None
+
 
 def _block(n: int, p: _Passage) -> str:
-    return f"[{n}] {p.text}"
+    where = locator(p.page, p.section)
+    return f"[{n}] ({p.hit.id} {where}) {p.text}" if where else f"[{n}] {p.text}"
 
 
 def check_context_args(max_tokens: int, dedupe: float, order: str) -> None:
@@ -112,7 +134,7 @@ def build_context(
     token_spans: Callable[[str], list[tuple[int, int]]],
     max_tokens: int,
     dedupe: float = DEDUPE_COSINE,
-    order: Order = "relevance",
+    order: str = "relevance",
 ) -> Context:
     """Assemble the context from ranked ``hits`` (best first).
 
@@ -126,7 +148,9 @@ def build_context(
     def count(text: str) -> int:
         return len(token_spans(text))
 
-    chosen, over_budget, used = [], [], 0
+    chosen: list[_Passage] = []
+    over_budget: list[str] = []
+    used = 0
     for p in kept:
         cost = count(_block(len(chosen) + 1, p)) + 1  # + the blank line between blocks
         if used + cost <= max_tokens:
@@ -138,14 +162,14 @@ def build_context(
         chosen = [_cut(kept[0], max_tokens - 8, token_spans)]
         over_budget = over_budget[1:]
     if order == "source":
-        first_seen = {}
+        first_seen: dict[str, int] = {}
         for p in chosen:
             first_seen.setdefault(p.hit.id, len(first_seen))
         chosen.sort(key=lambda p: (first_seen[p.hit.id], p.span[0]))
     blocks = [_block(n, p) for n, p in enumerate(chosen, start=1)]
     text = "\n\n".join(blocks)
     citations = [
-        Citation(n, p.hit.id, p.span, p.hit.score, p.hit.metadata)
+        Citation(n, p.hit.id, p.span, p.hit.score, p.hit.metadata, p.page, p.section)
         for n, p in enumerate(chosen, start=1)
     ]
     return Context(question, text, citations, count(text), max_tokens, duplicates, over_budget)
@@ -158,7 +182,8 @@ def _dedupe(
     if len(passages) < 2 or threshold >= 1.0:
         return passages, []
     vectors = embed([p.text for p in passages])
-    kept_rows, duplicates = [], []
+    kept_rows: list[int] = []
+    duplicates: list[str] = []
     for i, p in enumerate(passages):
         if kept_rows and float(np.max(vectors[kept_rows] @ vectors[i])) >= threshold:
             duplicates.append(p.hit.id)
@@ -167,7 +192,7 @@ def _dedupe(
     return [passages[i] for i in kept_rows], duplicates
 
 
-def _cut(p: _Passage, budget: int, token_spans) -> _Passage:
+def _cut(p: _Passage, budget: int, token_spans: Callable[[str], list[tuple[int, int]]]) -> _Passage:
     """The passage shortened to ``budget`` tokens (at a token boundary); span updated."""
     spans = token_spans(p.hit.text[p.span[0] : p.span[1]])
     if len(spans) <= budget:

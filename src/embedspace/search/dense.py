@@ -74,7 +74,10 @@ class DenseSearcher:
         best_rows[table.item_of_chunk[rows][is_best][::-1]] = rows[is_best][::-1]
         return best[item_positions], best_rows[item_positions]
 
-    def _best_per_item(self, rows: np.ndarray, scores: np.ndarray, k: int):
+    def _best_per_item(
+        self, rows: np.ndarray, scores: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(items, scores, chunk rows) of the ``k`` best items, each by its best chunk."""
         order = np.argsort(-scores, kind="stable")
         rows, scores = rows[order], scores[order]
         items = self.table.item_of_chunk[rows]

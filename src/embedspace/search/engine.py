@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..encoders.reranker import CrossEncoder
+from ..ingest.layout import Layout
 from ..store.base import Scored, SearchPrimitives
 from .hybrid import fuse
 from .rerank import rerank_hits
@@ -85,10 +86,12 @@ class SearchEngine:
         first_k = max(k, rerank_depth) if cross else k
 
         def run(primitives: SearchPrimitives) -> list[Hit]:
-            if mode == "dense":
-                scored = primitives.dense(qvec, first_k, where)
-            elif mode == "sparse":
+            if mode == "sparse":
                 scored = primitives.keyword(query, first_k, where, sparse_model)
+            elif qvec is None:
+                raise ValueError(f"{mode} search needs the query's vector")
+            elif mode == "dense":
+                scored = primitives.dense(qvec, first_k, where)
             else:
                 scored = _hybrid(
                     primitives, query, qvec, first_k, where, fusion, alpha, sparse_model
@@ -156,7 +159,7 @@ def to_hits(primitives: SearchPrimitives, scored: list[Scored]) -> list[Hit]:
     """Scored row ids as Hits; an item deleted since it was scored is left out."""
     records = primitives.get_by_rowids([s.rowid for s in scored])
     return [
-        Hit(rec.id, s.score, rec.text, rec.metadata, s.span)
+        Hit(rec.id, s.score, rec.text, rec.metadata, s.span, Layout.from_json(rec.layout))
         for s in scored
         if (rec := records.get(s.rowid)) is not None
     ]

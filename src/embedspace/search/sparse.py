@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from ..scoring.sparse import Bm25Model, sparse_model
+from ..scoring.sparse import Bm25Model, resize_columns, sparse_model
 
 
 class SparseSearcher:
@@ -24,7 +24,7 @@ class SparseSearcher:
         self.model = sparse_model(model)
         self._rowids = np.zeros(0, dtype=np.int64)
         self._digests = np.zeros(0, dtype=np.int64)
-        self._counts = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self._counts = sparse.csr_matrix(np.zeros((0, 0), dtype=np.float32))
         self.analysed = 0  # texts analysed when this searcher was made (the rest were kept)
 
     def updated(self, rowids: np.ndarray, texts: Sequence[str]) -> SparseSearcher:
@@ -37,18 +37,18 @@ class SparseSearcher:
         fresh = np.flatnonzero(~kept)
         new = SparseSearcher(self.model.name)
         new.model.vocabulary = dict(self.model.vocabulary)
-        new_counts = new.model.count_terms([texts[i] for i in fresh])
+        new_counts = new.model.count_terms([texts[i] for i in fresh.tolist()])
         width = len(new.model.vocabulary)
         old_counts = self._counts[old_row[kept]]
-        old_counts.resize(old_counts.shape[0], width)
-        new_counts.resize(new_counts.shape[0], width)
+        resize_columns(old_counts, width)
+        resize_columns(new_counts, width)
         # Stacked rows are [kept..., fresh...]; put them back in the order of ``rowids``.
         order = np.empty(len(rowids), dtype=np.int64)
         order[np.flatnonzero(kept)] = np.arange(int(kept.sum()))
         order[fresh] = kept.sum() + np.arange(len(fresh))
         counts = sparse.vstack([old_counts, new_counts], format="csr")[order]
         new.model.fit_counts(counts)
-        if width > 2 * max(np.count_nonzero(new.model.doc_freq), 1_000):
+        if width > 2 * max(int(np.count_nonzero(new.model.doc_freq)), 1_000):
             counts = new.model.drop_unused_terms(counts)  # deletes don't grow it forever
             new.model.fit_counts(counts)
         new._rowids, new._digests, new._counts = rowids, digests, counts

@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..index.base import VectorIndex
 from ..index.exact import ExactIndex
 from ..index.factory import AUTO_ANN_THRESHOLD, load_index, make_index
+from ..index.ivf import IvfIndex
 from ..store.base import Store
 from .chunks import ChunkTable
 from .dense import DenseSearcher
@@ -43,7 +45,7 @@ class SearchView:
     def __init__(
         self,
         store: Store,
-        folder: Path,
+        folder: Path | None,
         dim: int,
         metric: str,
         index_kind: str,
@@ -55,7 +57,7 @@ class SearchView:
         self.vector_storage = vector_storage
         self.table = ChunkTable(dim, metric, vector_storage, folder)
         self.generation = -1
-        self._ann = None
+        self._ann: VectorIndex | None = None
         self._ann_dirty = 0
         self._sparse: dict[str, SparseSearcher] = {}
         self._sparse_generation: dict[str, int] = {}  # the generation each one matches
@@ -97,6 +99,8 @@ class SearchView:
         return self.index_kind
 
     def _index_path(self, kind: str) -> Path:
+        if self._folder is None:  # a remote backend's view searches exactly: no index file
+            raise ValueError("index files need the space folder")
         return self._folder / f"index-{kind}.faiss"
 
     def _open_ann(self) -> None:
@@ -137,12 +141,14 @@ class SearchView:
             self._ann = None
             if kind is not None:
                 self._build_ann(kind)
+        elif kind is None:  # no ANN index wanted and none held
+            return
         elif (
             self._ann is not None
             and getattr(self._ann, "tombstone_ratio", 0.0) > REBUILD_TOMBSTONE_RATIO
         ):
             self._build_ann(kind)
-        elif kind in ("ivf", "ivfpq") and len(self.table) > 4 * max(
+        elif isinstance(self._ann, IvfIndex) and len(self.table) > 4 * max(
             self._ann.params["trained_on"], 1
         ):
             self._build_ann(kind)  # cells trained on a small start no longer fit the data

@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Depends, Request, Security
 from fastapi import Path as PathParam
 from fastapi.security import HTTPBearer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ApiError
 from .keys import Principal
@@ -68,7 +70,7 @@ bearer = HTTPBearer(
 )
 
 
-def needs(scope: str):
+def needs(scope: str) -> Any:
     """A dependency refusing (403) a key whose scope does not cover ``scope`` on the
     request's space (any space, for routes of none, such as /v1/embeddings)."""
 
@@ -104,15 +106,15 @@ READ, WRITE, ADMIN = needs("read"), needs("write"), needs("admin")
 class AuditLog:
     """ASGI middleware (inside authentication): one log line per write or admin call."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         status = 500
 
-        async def watching_send(message) -> None:
+        async def watching_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -125,7 +127,7 @@ class AuditLog:
                 _record(scope, status)
 
 
-def _record(scope: dict, status: int) -> None:
+def _record(scope: Scope, status: int) -> None:
     principal: Principal | None = scope.get(PRINCIPAL)
     client = scope.get("client")
     entry = {

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from ..errors import (
     BackupError,
@@ -75,12 +77,17 @@ _STATUS = (
 
 
 def error_body(
-    message: str, type: str = "invalid_request_error", param: str | None = None, code=None
-) -> dict:
+    message: str,
+    type: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
-async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """Answer from ASGI middleware (before any route runs) with a JSON body. The
     connection is closed after it: the request's body was not read, so the connection
     cannot carry another request, and saying so keeps clients from reusing it."""

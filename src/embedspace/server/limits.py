@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import anyio
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import RateLimitedError, error_body, send_json
 from .keys import Principal
@@ -97,7 +98,7 @@ class Buckets:
             return bucket.take()
 
 
-def caller_of(scope: dict) -> str:
+def caller_of(scope: Scope) -> str:
     """The key's id, or the client address on a server without keys."""
     principal: Principal | None = scope.get(PRINCIPAL)
     if principal is not None:
@@ -113,12 +114,12 @@ def retry_after(seconds: float) -> list[tuple[bytes, bytes]]:
 class CallerLimits:
     """ASGI middleware (inside authentication): each caller's rate and requests in flight."""
 
-    def __init__(self, app, limits: Limits, public: Callable[[str], bool]) -> None:
+    def __init__(self, app: ASGIApp, limits: Limits, public: Callable[[str], bool]) -> None:
         self.app, self.limits, self.public = app, limits, public
         self._buckets = Buckets(limits.rate, limits.burst) if limits.rate > 0 else None
         self._in_flight: dict[str, int] = {}
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.public(scope["path"]):
             return await self.app(scope, receive, send)
         caller = caller_of(scope)
@@ -145,7 +146,7 @@ class CallerLimits:
                 del self._in_flight[caller]
 
     @staticmethod
-    async def _refuse(send, wait: float, why: str) -> None:
+    async def _refuse(send: Send, wait: float, why: str) -> None:
         body = error_body(f"{why}; retry after the Retry-After header", code="rate_limited")
         await send_json(send, 429, body, retry_after(wait))
 

@@ -106,6 +106,8 @@ class CitationOut(BaseModel):
     span: list[int]
     score: float
     metadata: Metadata
+    page: int | None = None
+    section: str | None = None
 
 
 class ContextResponse(BaseModel):
@@ -124,6 +126,10 @@ class HitOut(BaseModel):
     text: str
     metadata: Metadata
     chunk: list[int] | None = None
+    #: 1-based page where the best chunk starts (PDFs), else null
+    page: int | None = None
+    #: heading path where it starts ("Install > From source"), else null
+    section: str | None = None
 
 
 class Prediction(BaseModel):

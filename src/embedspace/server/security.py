@@ -19,6 +19,7 @@ import time
 from typing import Protocol
 
 from fastapi.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InvalidInputError
 from .errors import error_body, send_json
@@ -91,11 +92,13 @@ class BearerAuth:
     count against the client address (429 past ``failures_per_second``), so guessing
     cannot turn the slow hash check into a way of burning the server's CPU."""
 
-    def __init__(self, app, authenticator: Authenticator, failures_per_second: float) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, failures_per_second: float
+    ) -> None:
         self.app, self.authenticator = app, authenticator
         self._failures = Buckets(failures_per_second, max(1, int(4 * failures_per_second)))
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_public(scope["path"]):
             return await self.app(scope, receive, send)
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
@@ -129,10 +132,10 @@ class BodyLimits:
     body would otherwise hold a connection and its caller's slot for as long as it
     likes)."""
 
-    def __init__(self, app, max_bytes: int, timeout: float) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
@@ -141,7 +144,7 @@ class BodyLimits:
         deadline = time.monotonic() + self.timeout
         seen, started, refused, whole = 0, False, False, False
 
-        async def limited_receive():
+        async def limited_receive() -> Message:
             # Answer the moment the body breaks a limit; whatever the app makes of the
             # interrupted body afterwards is dropped by tracking_send.
             nonlocal seen, refused, whole
@@ -164,7 +167,7 @@ class BodyLimits:
                     raise _Refused
             return message
 
-        async def tracking_send(message):
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if refused:
                 return
@@ -176,7 +179,7 @@ class BodyLimits:
         except _Refused:
             pass
 
-    async def _too_large(self, send) -> None:
+    async def _too_large(self, send: Send) -> None:
         await send_json(
             send,
             413,
@@ -187,7 +190,7 @@ class BodyLimits:
             ),
         )
 
-    async def _too_slow(self, send) -> None:
+    async def _too_slow(self, send: Send) -> None:
         await send_json(
             send,
             408,

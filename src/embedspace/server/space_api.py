@@ -10,6 +10,9 @@ whole-space analyses, images) goes through the bounded heavy lane (limits.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
@@ -50,14 +53,18 @@ from .schemas import (
     UpdateRequest,
 )
 
+if TYPE_CHECKING:
+    from ..analysis.classify import Prediction as LabelScore
+    from ..search.results import Hit
+
 router = APIRouter()
 
 
-def _hits(hits) -> list[HitOut]:
+def _hits(hits: Sequence[Hit]) -> list[HitOut]:
     return [HitOut(**hit.to_dict()) for hit in hits]
 
 
-def _predictions(predictions) -> list[Prediction]:
+def _predictions(predictions: Sequence[LabelScore]) -> list[Prediction]:
     return [Prediction(label=p.label, score=p.score) for p in predictions]
 
 

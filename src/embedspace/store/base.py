@@ -42,6 +42,10 @@ class ItemRecord:
     text_hash: str = ""
     source: str | None = None
     chunks: list[ChunkRecord] = field(default_factory=list)
+    #: Where the text's pages start and its headings stand (``ingest.layout.Layout`` as
+    #: JSON), for items read from documents; None otherwise. Opaque to every store: it is
+    #: kept and handed back as given, beside the text it describes.
+    layout: dict[str, Any] | None = None
 
 
 @dataclass
@@ -126,6 +130,10 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class _ReadsVectors(Protocol):
+    def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]: ...
+
+
 class WholeSnapshotPages:
     """``vector_pages`` for stores that read their new rows in one query (Postgres,
     Milvus): one page holding :meth:`vectors`' snapshot. Their catch-up costs the new rows'
@@ -133,9 +141,9 @@ class WholeSnapshotPages:
 
     @contextmanager
     def vector_pages(
-        self, after_chunk_id: int = 0, page_rows: int = 50_000
+        self: _ReadsVectors, after_chunk_id: int = 0, page_rows: int = 50_000
     ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
-        live, snapshot = self.vectors(after_chunk_id)  # type: ignore[attr-defined]
+        live, snapshot = self.vectors(after_chunk_id)
         yield live, iter([snapshot])
 
 
@@ -163,12 +171,18 @@ class SearchPrimitives(Protocol):
     """The search questions a backend answers; everything else (modes, fusion, hits) is
     composed from them once, in ``search/engine.py``."""
 
-    #: what ``Space.info()["index"]`` reports, e.g. "pgvector-hnsw"
-    index_name: str
-    #: True: hybrid fusion takes every candidate's dense score from ``dense_of`` (exact
-    #: per item even where an ANN walk missed an item's best chunk: cheap in memory);
-    #: False: only the candidates ``dense`` did not return (each lookup is a round trip)
-    rescore_dense: bool
+    # Read-only properties, so a class attribute and a computed property both qualify.
+    @property
+    def index_name(self) -> str:
+        """What ``Space.info()["index"]`` reports, e.g. "pgvector-hnsw"."""
+        ...
+
+    @property
+    def rescore_dense(self) -> bool:
+        """True: hybrid fusion takes every candidate's dense score from ``dense_of`` (exact
+        per item even where an ANN walk missed an item's best chunk: cheap in memory);
+        False: only the candidates ``dense`` did not return (each lookup is a round trip)."""
+        ...
 
     def dense(self, query: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Scored]:
         """The k best items for a (1, d) query vector, best first (best chunk per item)."""

@@ -77,22 +77,24 @@ def open_backend(
         from .sqlite import SqliteStore
 
         folder = Path(location)
-        store = SqliteStore(folder, create=create)
-        return Backend(store, str(folder), folder, None, index, str(folder.resolve()))
+        local = SqliteStore(folder, create=create)
+        return Backend(local, str(folder), folder, None, index, str(folder.resolve()))
     _check_remote_index(name, index, index_params)
     build = {k: v for k, v in index_params.items() if k != "ef_search"}
+    store: Store
+    search: SearchPrimitives
     if name == "postgres":
         from .postgres import PostgresStore
         from .postgres_search import PostgresSearch
 
-        store = PostgresStore(str(location), create=create, **build)
-        search = PostgresSearch(store, index_params.get("ef_search"))
+        postgres = PostgresStore(str(location), create=create, **build)
+        store, search = postgres, PostgresSearch(postgres, index_params.get("ef_search"))
     else:
         from .milvus import MilvusStore
         from .milvus_search import MilvusSearch
 
-        store = MilvusStore(str(location), create=create, **build)
-        search = MilvusSearch(store, index_params.get("ef_search"))
+        milvus = MilvusStore(str(location), create=create, **build)
+        store, search = milvus, MilvusSearch(milvus, index_params.get("ef_search"))
     return Backend(store, store.location, None, search, "exact", str(location))
 
 

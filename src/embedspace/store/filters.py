@@ -75,7 +75,8 @@ def _checked_value(value: Any) -> Any:
 
 def where_to_sql(where: dict[str, Any], column: str = "metadata") -> tuple[str, list[Any]]:
     """Return an SQLite boolean expression over JSON metadata and its parameters."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     for cond in parse_where(where):
         path = "$." + ".".join(f'"{part}"' for part in cond.path)
         expr = f"json_extract({column}, '{path}')"

@@ -17,6 +17,9 @@ What Milvus does not give, and what follows:
   view still notices any change.
 * Texts longer than Milvus' VARCHAR (65,535 bytes) are refused, and ``None`` in a
   filter (null or missing) is not expressible: NotSupportedError for both.
+* Milvus 2.5 cannot add a field to an existing collection, so an item's layout (pages
+  and headings) rides in its head row's metadata under ``LAYOUT_KEY``, taken out again
+  on every read: collections made before layouts existed hold them unchanged.
 """
 
 from __future__ import annotations
@@ -52,6 +55,16 @@ HEAD_ROWS = "head == true"
 _ITEM_FIELDS = ["chunk_id", "item_rowid", "item_id", "text", "metadata", "text_hash", "source"]
 #: Milvus' largest query/search limit.
 PAGE_LIMIT = 16_384
+#: Where the head row's metadata carries the item's layout (never shown as metadata).
+LAYOUT_KEY = "__embedspace_layout__"
+
+
+def _split_layout(metadata: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A head row's stored metadata -> (the item's own metadata, its layout)."""
+    if LAYOUT_KEY not in metadata:
+        return metadata, None
+    own = dict(metadata)
+    return own, own.pop(LAYOUT_KEY)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -278,12 +291,18 @@ class MilvusStore(WholeSnapshotPages):
 
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         rows = self._heads("item_id", list(ids), ["item_id", "text_hash", "metadata"])
-        return {r["item_id"]: (r["text_hash"], r["metadata"]) for r in rows}
+        return {r["item_id"]: (r["text_hash"], _split_layout(r["metadata"])[0]) for r in rows}
 
     @staticmethod
     def _record(row: dict[str, Any]) -> ItemRecord:
+        metadata, layout = _split_layout(row["metadata"])
         return ItemRecord(
-            row["item_id"], row["text"], row["metadata"], row["text_hash"], row["source"] or None
+            row["item_id"],
+            row["text"],
+            metadata,
+            row["text_hash"],
+            row["source"] or None,
+            layout=layout,
         )
 
     def get(self, ids: Sequence[str]) -> list[ItemRecord]:
@@ -393,6 +412,9 @@ class MilvusStore(WholeSnapshotPages):
         rows = []
         for it in items:
             rowid = item_rowid(it.id)
+            head_metadata = (
+                it.metadata if it.layout is None else {**it.metadata, LAYOUT_KEY: it.layout}
+            )
             for j, chunk in enumerate(it.chunks):
                 rows.append(
                     {
@@ -401,7 +423,7 @@ class MilvusStore(WholeSnapshotPages):
                         "item_id": it.id,
                         "head": j == 0,
                         "text": it.text if j == 0 else "",
-                        "metadata": it.metadata,
+                        "metadata": head_metadata if j == 0 else it.metadata,
                         "text_hash": it.text_hash,
                         "source": it.source or "",
                         "start": chunk.start,

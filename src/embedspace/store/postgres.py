@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -27,7 +27,11 @@ from ..errors import BackendError, InvalidInputError, MissingDependencyError, No
 from .base import ItemRecord, VectorSnapshot, WholeSnapshotPages
 from .filters import parse_where
 
-FORMAT_VERSION = "1"
+if TYPE_CHECKING:
+    import psycopg
+
+#: 2: items.layout (pages and headings of documents), added in place to version-1 spaces.
+FORMAT_VERSION = "2"
 DEFAULT_COLLECTION = "default"
 _COLLECTION = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 #: pgvector operator, HNSW operator class and distance -> score, per metric.
@@ -88,7 +92,7 @@ def where_to_postgres(where: dict[str, Any], column: str = "i.metadata") -> tupl
     return " AND ".join(clauses), params
 
 
-def _connect(conninfo: str):
+def _connect(conninfo: str) -> psycopg.Connection[Any]:
     try:
         import psycopg
         from pgvector.psycopg import register_vector
@@ -150,8 +154,10 @@ class PostgresStore(WholeSnapshotPages):
                     source TEXT,
                     n_chunks INTEGER NOT NULL DEFAULT 0,
                     doc_len INTEGER NOT NULL DEFAULT 0,
-                    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED)"""
+                    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED,
+                    layout JSONB)"""
             )
+            cur.execute(f"ALTER TABLE {s}.items ADD COLUMN IF NOT EXISTS layout JSONB")  # v1
             cur.execute(
                 f"CREATE INDEX IF NOT EXISTS items_source ON {s}.items (source text_pattern_ops)"
             )
@@ -163,6 +169,10 @@ class PostgresStore(WholeSnapshotPages):
                 f"INSERT INTO {s}.meta VALUES ('format_version', %s), ('generation', '0'), "
                 "('bm25_docs', '0'), ('bm25_length', '0') ON CONFLICT DO NOTHING",
                 (FORMAT_VERSION,),
+            )
+            cur.execute(
+                f"UPDATE {s}.meta SET value = %s WHERE key = 'format_version' AND value::int < %s",
+                (FORMAT_VERSION, int(FORMAT_VERSION)),
             )
         dim = self.get_meta("dim")
         if dim is not None:
@@ -252,7 +262,7 @@ class PostgresStore(WholeSnapshotPages):
         )
         return {id_: (h, md) for id_, h, md in rows}
 
-    def _bump_bm25_stats(self, cur, docs: int, length: int) -> None:
+    def _bump_bm25_stats(self, cur: psycopg.Cursor[Any], docs: int, length: int) -> None:
         cur.execute(
             f"UPDATE {self.schema}.meta SET value = (value::bigint + "
             "CASE key WHEN 'bm25_docs' THEN %s ELSE %s END)::text "
@@ -260,13 +270,14 @@ class PostgresStore(WholeSnapshotPages):
             (docs, length),
         )
 
-    def _stats_of(self, cur, ids: list[str]) -> tuple[int, int]:
+    def _stats_of(self, cur: psycopg.Cursor[Any], ids: list[str]) -> tuple[int, int]:
         cur.execute(
             f"SELECT count(*), coalesce(sum(doc_len), 0) FROM {self.schema}.items "
             "WHERE id = ANY(%s)",
             (ids,),
         )
-        return cur.fetchone()
+        # An aggregate query returns exactly one row.
+        return cast(tuple[int, int], cur.fetchone())
 
     def upsert(self, items: Sequence[ItemRecord]) -> None:
         if not items:
@@ -278,11 +289,11 @@ class PostgresStore(WholeSnapshotPages):
         with self._write() as cur:
             old_docs, old_len = self._stats_of(cur, ids)
             cur.executemany(
-                f"INSERT INTO {s}.items (id, text, metadata, text_hash, source, n_chunks, doc_len) "
-                "VALUES (%s, %s, %s, %s, %s, %s, (SELECT coalesce(sum(array_length(positions, 1)), 0) "
-                "FROM unnest(to_tsvector('english', %s)))) "
+                f"INSERT INTO {s}.items (id, text, metadata, text_hash, source, layout, n_chunks, "
+                "doc_len) VALUES (%s, %s, %s, %s, %s, %s, %s, (SELECT coalesce(sum("
+                "array_length(positions, 1)), 0) FROM unnest(to_tsvector('english', %s)))) "
                 "ON CONFLICT (id) DO UPDATE SET text = excluded.text, metadata = excluded.metadata, "
-                "text_hash = excluded.text_hash, source = excluded.source, "
+                "text_hash = excluded.text_hash, source = excluded.source, layout = excluded.layout, "
                 "n_chunks = excluded.n_chunks, doc_len = excluded.doc_len RETURNING rowid",
                 [
                     (
@@ -291,6 +302,7 @@ class PostgresStore(WholeSnapshotPages):
                         Jsonb(it.metadata),
                         it.text_hash,
                         it.source,
+                        Jsonb(it.layout) if it.layout is not None else None,
                         len(it.chunks),
                         it.text,
                     )
@@ -334,12 +346,12 @@ class PostgresStore(WholeSnapshotPages):
             self._bump_bm25_stats(cur, -len(lengths), -sum(lengths))
         return len(lengths)
 
-    _COLUMNS = "rowid, id, text, metadata, text_hash, source"
+    _COLUMNS = "rowid, id, text, metadata, text_hash, source, layout"
 
     @staticmethod
     def _record(row: tuple) -> ItemRecord:
-        _, id_, text, md, h, src = row
-        return ItemRecord(id=id_, text=text, metadata=md, text_hash=h, source=src)
+        _, id_, text, md, h, src, layout = row
+        return ItemRecord(id=id_, text=text, metadata=md, text_hash=h, source=src, layout=layout)
 
     def get(self, ids: Sequence[str]) -> list[ItemRecord]:
         rows = self._read(

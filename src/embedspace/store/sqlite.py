@@ -24,8 +24,11 @@ from .base import ChunkRecord, ItemRecord, VectorSnapshot
 from .filters import where_to_sql
 
 DB_NAME = "space.sqlite"
-FORMAT_VERSION = "1"
+#: 2: items.layout (pages and headings of documents). A version-1 space gains the column
+#: when it is opened (NULL for its items); version-1 code ignores it, so both can open it.
+FORMAT_VERSION = "2"
 _BUSY_TIMEOUT_MS = 60_000
+_ITEM_COLUMNS = "rowid, id, text, metadata, text_hash, source, layout"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +38,8 @@ CREATE TABLE IF NOT EXISTS items (
     text TEXT NOT NULL,
     metadata TEXT NOT NULL DEFAULT '{}',
     text_hash TEXT NOT NULL,
-    source TEXT
+    source TEXT,
+    layout TEXT
 );
 CREATE INDEX IF NOT EXISTS items_source ON items(source);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -47,6 +51,18 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_item ON chunks(item_rowid);
 """
+
+
+def _migrate(cur: sqlite3.Cursor) -> None:
+    """Bring a space written by an older version up to ``FORMAT_VERSION`` in place:
+    only columns are added, so nothing is rewritten and old readers still work."""
+    columns = {row[1] for row in cur.execute("PRAGMA table_info(items)")}
+    if "layout" not in columns:  # version 1
+        cur.execute("ALTER TABLE items ADD COLUMN layout TEXT")
+    cur.execute(
+        "UPDATE meta SET value = ? WHERE key = 'format_version' AND CAST(value AS INTEGER) < ?",
+        (FORMAT_VERSION, int(FORMAT_VERSION)),
+    )
 
 
 def _chunks_of(ids: Sequence[Any], size: int = 900) -> Iterator[Sequence[Any]]:
@@ -87,6 +103,7 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO meta VALUES ('format_version', ?), ('generation', '0')",
                 (FORMAT_VERSION,),
             )
+            _migrate(cur)
 
     def _check_folder(self, create: bool) -> None:
         if self.folder.exists() and not self.folder.is_dir():
@@ -173,10 +190,18 @@ class SqliteStore:
         with self._write() as cur:
             for item in items:
                 rowid = cur.execute(
-                    "INSERT INTO items (id, text, metadata, text_hash, source) VALUES (?,?,?,?,?) "
-                    "ON CONFLICT(id) DO UPDATE SET text=excluded.text, metadata=excluded.metadata, "
-                    "text_hash=excluded.text_hash, source=excluded.source RETURNING rowid",
-                    (item.id, item.text, json.dumps(item.metadata), item.text_hash, item.source),
+                    "INSERT INTO items (id, text, metadata, text_hash, source, layout) "
+                    "VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET text=excluded.text, "
+                    "metadata=excluded.metadata, text_hash=excluded.text_hash, "
+                    "source=excluded.source, layout=excluded.layout RETURNING rowid",
+                    (
+                        item.id,
+                        item.text,
+                        json.dumps(item.metadata),
+                        item.text_hash,
+                        item.source,
+                        json.dumps(item.layout) if item.layout is not None else None,
+                    ),
                 ).fetchone()[0]
                 cur.execute("DELETE FROM chunks WHERE item_rowid = ?", (rowid,))
                 cur.executemany(
@@ -205,8 +230,18 @@ class SqliteStore:
 
     def _records(self, rows: list[tuple]) -> list[tuple[int, ItemRecord]]:
         return [
-            (rowid, ItemRecord(id=id_, text=text, metadata=json.loads(md), text_hash=h, source=src))
-            for rowid, id_, text, md, h, src in rows
+            (
+                rowid,
+                ItemRecord(
+                    id=id_,
+                    text=text,
+                    metadata=json.loads(md),
+                    text_hash=h,
+                    source=src,
+                    layout=json.loads(layout) if layout is not None else None,
+                ),
+            )
+            for rowid, id_, text, md, h, src, layout in rows
         ]
 
     def get(self, ids: Sequence[str]) -> list[ItemRecord]:
@@ -214,7 +249,7 @@ class SqliteStore:
         for part in _chunks_of(list(ids)):
             marks = ",".join("?" * len(part))
             rows = self._read(
-                f"SELECT rowid, id, text, metadata, text_hash, source FROM items WHERE id IN ({marks})",
+                f"SELECT {_ITEM_COLUMNS} FROM items WHERE id IN ({marks})",
                 part,
             )
             found.update((rec.id, rec) for _, rec in self._records(rows))
@@ -225,8 +260,7 @@ class SqliteStore:
         for part in _chunks_of([int(r) for r in rowids]):
             marks = ",".join("?" * len(part))
             rows = self._read(
-                "SELECT rowid, id, text, metadata, text_hash, source FROM items "
-                f"WHERE rowid IN ({marks})",
+                f"SELECT {_ITEM_COLUMNS} FROM items WHERE rowid IN ({marks})",
                 part,
             )
             found.update(self._records(rows))
@@ -248,8 +282,7 @@ class SqliteStore:
         after = 0
         while True:
             rows = self._read(
-                "SELECT rowid, id, text, metadata, text_hash, source FROM items WHERE rowid > ? "
-                "ORDER BY rowid LIMIT ?",
+                f"SELECT {_ITEM_COLUMNS} FROM items WHERE rowid > ? ORDER BY rowid LIMIT ?",
                 (after, batch_size),
             )
             if not rows:

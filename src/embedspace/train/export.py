@@ -17,11 +17,17 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from torch import Tensor
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 #: Pairs for the export checks: short and long, paraphrase, negation and unrelated.
 CHECK_PAIRS = [
@@ -36,7 +42,10 @@ CHECK_PAIRS = [
 ]  # fmt: skip
 
 
-def _padded_batch(tokenizer, pairs, max_length: int):
+def _padded_batch(
+    tokenizer: PreTrainedTokenizerBase, pairs: Sequence[tuple[str, str]], max_length: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(token ids, attention mask, type ids) of ``pairs``, padded to the longest."""
     enc = tokenizer(
         [a for a, _ in pairs], [b for _, b in pairs], truncation="longest_first",
         max_length=max_length, padding=True, return_tensors="pt",
@@ -44,7 +53,7 @@ def _padded_batch(tokenizer, pairs, max_length: int):
     return enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]
 
 
-def _ort_logits(path: Path, ids, mask, types) -> np.ndarray:
+def _ort_logits(path: Path, ids: Tensor, mask: Tensor, types: Tensor) -> np.ndarray:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -88,11 +97,13 @@ def export_reranker(
         )
 
     class Logits(torch.nn.Module):  # plain tensor output: no ModelOutput in the graph
-        def __init__(self, inner):
+        def __init__(self, inner: torch.nn.Module) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(
+            self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor
+        ) -> Tensor:
             return self.inner(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).logits
@@ -101,7 +112,7 @@ def export_reranker(
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         torch.onnx.export(
-            Logits(model), (ids, mask, types), str(fp32), dynamo=True,
+            Logits(model).eval(), (ids, mask, types), str(fp32), dynamo=True,
             input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
             dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq},
                             "token_type_ids": {0: batch, 1: seq}},
@@ -155,7 +166,13 @@ def export_reranker(
     return report
 
 
-def _agreement(model, tokenizer, out_dir: Path, pairs, max_length: int) -> dict:
+def _agreement(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    out_dir: Path,
+    pairs: Sequence[tuple[str, str]],
+    max_length: int,
+) -> dict[str, Any]:
     """torch fp32 vs the shipped int8 folder, loaded the way users load it."""
     import torch
     from scipy.stats import spearmanr

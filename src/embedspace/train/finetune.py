@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import InvalidInputError, MissingDependencyError
+from ..errors import InvalidInputError, MissingDependencyError, NotSupportedError
 from ..progress import progress_bar
 
 #: Column names accepted for the two sides of a pair (first match wins).
@@ -73,12 +73,16 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def _batches(pairs: Sequence[tuple[str, str]], size: int, rng: random.Random) -> list[list]:
+def _batches(
+    pairs: Sequence[tuple[str, str]], size: int, rng: random.Random
+) -> list[list[tuple[str, str]]]:
     """Shuffled batches in which no text appears twice: a repeated text would be its own
     in-batch negative (the 'no duplicates' sampler of sentence-transformers)."""
     order = list(pairs)
     rng.shuffle(order)
-    batches, current, seen = [], [], set()
+    batches: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    seen: set[str] = set()
     pending = order
     while pending:
         left_over = []
@@ -119,11 +123,12 @@ def finetune(
     half-written model where a Space would look for one."""
     try:
         import torch
-        from sentence_transformers import SentenceTransformer, losses
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer import losses  # moved there in ST 5.4
     except ImportError as exc:
         raise MissingDependencyError(
             "fine-tuning needs torch and sentence-transformers: "
-            "pip install torch==2.13.0 'embedspace[torch]'"
+            "pip install torch==2.13.0 'embedspace[train]'"
         ) from exc
     from ..encoders.onnx_optimize import build_fast_int8
     from ..encoders.packaged import minilm_reference_dir
@@ -143,11 +148,15 @@ def finetune(
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model = SentenceTransformer(str(base), device="cpu")
-    loss_fn = losses.MultipleNegativesRankingLoss(model)
+    loss_fn: torch.nn.Module = losses.MultipleNegativesRankingLoss(model)
     dims = sorted({int(d) for d in matryoshka_dims or ()}, reverse=True) or None
     if dims:
         dim_of = getattr(model, "get_embedding_dimension", None)  # ST >= 6 name
-        full = int((dim_of or model.get_sentence_embedding_dimension)())
+        full = (dim_of or model.get_sentence_embedding_dimension)()
+        if full is None:  # sentence-transformers: "not known"
+            raise NotSupportedError(
+                f"{base} does not declare its embedding dimension: matryoshka_dims needs it"
+            )
         if dims[0] > full or dims[-1] < 1:
             raise InvalidInputError(f"matryoshka dims must be between 1 and {full}, got {dims}")
         loss_fn = losses.MatryoshkaLoss(model, loss_fn, matryoshka_dims=dims)

@@ -154,10 +154,10 @@ def negation_pairs(root: Path, n: int, seed: int) -> list[Pair]:
     """Negation drill from STS-B *train* paraphrases (score >= 3.5): for each sampled pair
     (a, b): (a, b) at its score, (a, not-b) at 0.1, and (not-a, not-b) at its score again,
     so the model learns that *disagreement*, not the mere word "not", lowers relevance."""
-    source = [p for p in stsb_train(root) if p.label >= 0.7 and negate(p.a) and negate(p.b)]
+    negated = [(p, negate(p.a), negate(p.b)) for p in stsb_train(root) if p.label >= 0.7]
+    source = [(p, na, nb) for p, na, nb in negated if na and nb]
     out = []
-    for p in random.Random(seed).sample(source, min(n, len(source))):
-        na, nb = negate(p.a), negate(p.b)
+    for p, na, nb in random.Random(seed).sample(source, min(n, len(source))):
         out += [
             Pair(p.a, p.b, p.label, "negation"),
             Pair(p.a, nb, NEGATED_TARGET, "negation"),

@@ -22,11 +22,20 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError
 from . import pairs as P
+
+if TYPE_CHECKING:
+    from torch import Tensor
+    from transformers import PreTrainedTokenizerBase
+
+#: One tokenised pair: (token ids, token type ids, relevance label).
+Encoded = tuple[list[int], list[int], float]
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +76,13 @@ class TrainConfig:
     init: str = field(default="")  # filled in: the folder the weights came from
 
 
-def _torch():
+def _torch() -> tuple[ModuleType, ModuleType]:
     try:
         import torch
         import transformers
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingDependencyError(
-            "training the re-ranker needs torch and transformers: pip install 'embedspace[torch]'"
+            "training the re-ranker needs torch and transformers: pip install 'embedspace[train]'"
         ) from exc
     return torch, transformers
 
@@ -106,9 +115,7 @@ def training_pairs(cfg: TrainConfig) -> tuple[list[P.Pair], list[str]]:
     return out, dev_ids
 
 
-def make_batches(
-    encoded: list[tuple[list[int], list[int], float]], batch_size: int, seed: int
-) -> list[list[int]]:
+def make_batches(encoded: list[Encoded], batch_size: int, seed: int) -> list[list[int]]:
     """Indices grouped into batches of similar length (less padding), in shuffled order."""
     rng = random.Random(seed)
     order = list(range(len(encoded)))
@@ -122,10 +129,12 @@ def make_batches(
     return batches
 
 
-def _encode(tokenizer, pairs: list[P.Pair], cfg: TrainConfig):
+def _encode(
+    tokenizer: PreTrainedTokenizerBase, pairs: list[P.Pair], cfg: TrainConfig
+) -> list[Encoded]:
     """Token ids + type ids per pair; SciFact pairs get the long limit, truncating the
     abstract rather than the claim."""
-    out = []
+    out: list[Encoded] = []
     for source, max_len, trunc in (
         ("short", cfg.short_max_length, "longest_first"),
         ("scifact", cfg.long_max_length, "only_second"),
@@ -143,7 +152,10 @@ def _encode(tokenizer, pairs: list[P.Pair], cfg: TrainConfig):
     return out
 
 
-def _collate(torch, encoded, batch: list[int]):
+def _collate(
+    torch: ModuleType, encoded: list[Encoded], batch: list[int]
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(token ids, type ids, attention mask, labels) of one batch, zero-padded."""
     rows = [encoded[i] for i in batch]
     width = max(len(r[0]) for r in rows)
     ids = torch.zeros((len(rows), width), dtype=torch.long)
@@ -157,7 +169,7 @@ def _collate(torch, encoded, batch: list[int]):
     return ids, types, mask, labels
 
 
-def _save_atomic(torch, obj, path: Path) -> None:
+def _save_atomic(torch: ModuleType, obj: object, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)

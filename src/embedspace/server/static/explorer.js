@@ -37,8 +37,17 @@ function status(text, isError = false) {
   el.className = isError ? "error" : "";
 }
 
+function hitRow(h) {
+  // A search hit as a list row: its matched passage, and where it stands in its source
+  // ("report.pdf p. 7 § Results") for documents.
+  const passage = h.chunk ? h.text.slice(h.chunk[0], h.chunk[1]) : h.text;
+  const place = [h.page != null ? `p. ${h.page}` : "", h.section ? `§ ${h.section}` : ""]
+    .filter(Boolean).join(" ");
+  return { label: passage, score: h.score, id: h.id, where: place ? `${h.id} ${place}` : "" };
+}
+
 function listInto(list, rows) {
-  // rows: [{label, score, id?}] -> <li><span class=score>0.812</span>label</li>
+  // rows: [{label, score, id?, where?}] -> <li><span class=score>0.812</span>label</li>
   list.replaceChildren(...rows.map((row) => {
     const li = document.createElement("li");
     const score = document.createElement("span");
@@ -51,6 +60,12 @@ function listInto(list, rows) {
     li.append(score);
     const picture = row.id !== undefined && state.map && thumbnailOf(state.map.index.get(row.id));
     if (picture) li.append(picture);
+    if (row.where) {
+      const where = document.createElement("span");
+      where.className = "where";
+      where.textContent = row.where;
+      li.append(where);
+    }
     li.append(text);
     if (row.id !== undefined) {
       li.dataset.id = row.id;
@@ -324,7 +339,7 @@ async function select(i) {
           text: state.map.text[j] })) }
       : await api(`/similar/${encodeURIComponent(id)}`, { k: 10 });
     state.marked = new Map(hits.map((h) => [state.map.index.get(h.id), h.score]));
-    listInto($("#neighbours"), hits.map((h) => ({ label: h.text, score: h.score, id: h.id })));
+    listInto($("#neighbours"), hits.map(hitRow));
   } catch (err) { status(err.message, true); }
   draw();
 }
@@ -445,7 +460,7 @@ function showHits(list, hits, position) {
   state.query = position;
   state.marked = new Map(hits.filter((h) => state.map.index.has(h.id))
     .map((h) => [state.map.index.get(h.id), h.score]));
-  listInto(list, hits.map((h) => ({ label: h.text, score: h.score, id: h.id })));
+  listInto(list, hits.map(hitRow));
   draw();
 }
 
