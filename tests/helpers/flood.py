@@ -58,7 +58,12 @@ async def _client(
 async def flood(url: str, seconds: float, clients: int, keys: list[str]) -> dict:
     seen: Counter = Counter()
     stop_at = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # Idle connections are dropped after 2 s, before the server's keep-alive timeout (5 s)
+    # closes them: else a client can reuse one the server is closing at that instant and
+    # read an empty answer (a ReadError that is the client's race, not the server's).
+    limits = httpx.Limits(
+        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2
+    )
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
         await asyncio.gather(
             *(_client(http, i, keys[i % len(keys)], stop_at, seen) for i in range(clients))
