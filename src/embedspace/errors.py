@@ -72,3 +72,15 @@ class NotSupportedError(EmbedspaceError, NotImplementedError):
 
 class BackendError(EmbedspaceError, ConnectionError):
     """A remote backend (Postgres, Milvus) could not be reached or refused a request."""
+
+
+class SpaceExistsError(EmbedspaceError, FileExistsError):
+    """A target that already holds a space (or files) and was not to be replaced."""
+
+
+class BackupError(EmbedspaceError, OSError):
+    """A backup that could not be taken, or a folder that is not a whole backup."""
+
+
+class InsecureKeyFileError(EmbedspaceError, PermissionError):
+    """A key file other users could read or change: the server refuses to trust it."""

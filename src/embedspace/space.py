@@ -26,6 +26,8 @@ from .analysis.neighbours import Searcher, knn_graph
 from .analysis.outliers import SCORES as OUTLIER_SCORES
 from .analysis.outliers import Outlier, outlier_scores
 from .analysis.recommend import check_diversity, mmr, profile_vector
+from .backup import BackupReport
+from .backup import backup as take_backup
 from .encoders.base import Encoder, l2_normalise
 from .encoders.calibration import duplicate_threshold
 from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike
@@ -898,6 +900,14 @@ class Space:
             "own database (see docs/scale.md)"
         )
         return check_store(self._store, folder, view=self._view, repair=repair)
+
+    def backup(self, destination: str | Path) -> BackupReport:
+        """A consistent backup of this space in the new folder ``destination``, taken
+        online: writers (here or in other processes) keep writing meanwhile and the
+        backup is one committed state of the store. ``embedspace restore`` (or
+        ``embedspace.backup.restore``) brings it back. Folder spaces only: a remote one
+        is exported with ``migrate`` first (docs/reliability.md)."""
+        return take_backup(self.path if self.path is not None else self.location, destination)
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""

@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 import pytest
 from helpers.figures import record
-from helpers.serving import free_port, wait_healthy
+from helpers.serving import free_port, rss_bytes, wait_healthy
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
@@ -31,14 +31,6 @@ QUERIES = [
     "beautiful animation for children",
     "war film about soldiers",
 ]
-
-
-def _rss_bytes(pid: int) -> int:
-    """Resident memory of a process, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 class Client(threading.Thread):
@@ -98,8 +90,22 @@ def run_load(space_path: Path, clients: int, seconds: float, warmup: float) -> d
     to the end of the run."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # Trusted clients at full speed: no rate limit (the limits hold under abuse in
+    # test_limits.py); the 16 clients stay within the default 16 in flight per address.
+    # The audit log (a line per write) goes to a file: stderr is read only if it dies.
+    audit = space_path.parent / "audit.log"
+    serve = [
+        "serve",
+        str(space_path),
+        "--port",
+        str(port),
+        "--rate",
+        "0",
+        "--audit-log",
+        str(audit),
+    ]
     server = subprocess.Popen(
-        [sys.executable, "-m", "embedspace", "serve", str(space_path), "--port", str(port)],
+        [sys.executable, "-m", "embedspace", *serve],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -113,7 +119,7 @@ def run_load(space_path: Path, clients: int, seconds: float, warmup: float) -> d
             thread.start()
         samples: list[tuple[float, int]] = []
         while time.monotonic() < stop_at:
-            samples.append((time.monotonic() - started, _rss_bytes(server.pid)))
+            samples.append((time.monotonic() - started, rss_bytes(server.pid)))
             time.sleep(0.25)
         for thread in threads:
             thread.join(timeout=180)

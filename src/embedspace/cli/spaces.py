@@ -1,14 +1,13 @@
-"""Looking after a space as a whole: ``info``, ``check``, ``migrate``, ``serve``, ``demo``."""
+"""Looking after a space as a whole: ``info``, ``check``, ``migrate``, ``backup``, ``restore``,
+``demo``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import InvalidInputError, MissingDependencyError
 from .options import JsonOpt, SpaceArg, handles_errors, open_space, show_progress
 from .render import console, emit, err_console
 
@@ -65,34 +64,55 @@ def info(space: SpaceArg, as_json: JsonOpt = False) -> None:
 
 @app.command()
 @handles_errors
-def serve(
+def backup(
     space: SpaceArg,
-    host: Annotated[
-        str, typer.Option(help="Interface to listen on (loopback only by default).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
-    api_key_env: Annotated[
-        str | None,
-        typer.Option(help="Name of an environment variable holding the API key (Bearer auth)."),
-    ] = None,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")
-    ] = False,
+    destination: Annotated[str, typer.Argument(help="A new folder for the backup.")],
+    as_json: JsonOpt = False,
 ) -> None:
-    """Serve SPACE over HTTP: OpenAI-compatible /v1/embeddings, search, items, and the web explorer at /."""
-    api_key = None
-    if api_key_env:
-        api_key = os.environ.get(api_key_env)
-        if not api_key:
-            raise InvalidInputError(f"--api-key-env {api_key_env}: that variable is empty or unset")
-    try:
-        from ..server import serve as run_server
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "the server needs its extra: pip install 'embedspace[server]'"
-        ) from exc
-    err_console.print(f"explorer and API on http://{host}:{port}/", highlight=False)
-    run_server(space, host, port, api_key=api_key, allow_remote=allow_remote)
+    """Back up SPACE into the new folder DESTINATION, online: writers may keep writing, the
+    backup is one committed state. A failed backup leaves nothing at DESTINATION."""
+    from ..backup import backup as take_backup
+
+    report = take_backup(space, destination)
+    if as_json:
+        emit(report.to_dict())
+        return
+    console.print(
+        f"{report.source} -> {report.destination}: {report.items} items, {report.chunks} "
+        f"chunks at generation {report.generation}, {report.files} files, "
+        f"{report.bytes / 2**20:.1f} MB, {report.seconds:.1f} s",
+        highlight=False,
+    )
+    for note in report.notes:
+        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def restore(
+    source: Annotated[str, typer.Argument(help="A backup folder (from `embedspace backup`).")],
+    space: Annotated[str, typer.Argument(help="The space folder to restore it as.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace SPACE if it exists (stop its server first).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore the backup SOURCE as SPACE: every file checked against the backup's
+    manifest, `check` run on the copy, and only then moved into place."""
+    from ..backup import restore as run_restore
+
+    report = run_restore(source, space, force=force)
+    if as_json:
+        emit(report.to_dict())
+        return
+    verb = "replaced" if report.replaced else "restored"
+    console.print(
+        f"{report.destination} {verb} from {report.source}: {report.items} items, "
+        f"{report.chunks} chunks (generation {report.generation}); check passed",
+        highlight=False,
+    )
+    for note in report.notes:
+        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
 
 
 @app.command()

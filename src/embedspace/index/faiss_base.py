@@ -36,6 +36,17 @@ class TornIndexFileError(ValueError):
     renames). Expected after a kill, harmless: the owner rebuilds the index from the store."""
 
 
+def sidecar_of(path: Path) -> Path:
+    """The JSON sidecar saved beside an index file."""
+    return path.with_name(path.name + ".json")
+
+
+def recorded_checksum(sidecar: dict) -> tuple[int | None, int | None]:
+    """(size, CRC-32) of the index file a sidecar was saved with: a copy of the file
+    (a backup) that does not match them comes from another save than its sidecar."""
+    return sidecar.get("bytes"), sidecar.get("crc32")
+
+
 class FaissIndex:
     """Base class: subclasses build ``self._index`` and may support native removal."""
 
@@ -220,15 +231,15 @@ class FaissIndex:
             "bytes": len(data),
             "crc32": zlib.crc32(data),
         }
-        write_bytes_atomic(path.with_name(path.name + ".json"), json.dumps(meta).encode())
+        write_bytes_atomic(sidecar_of(path), json.dumps(meta).encode())
 
     @classmethod
     def load(cls, path: Path) -> FaissIndex:
         """Read an index saved by :meth:`save` (raises on a missing or damaged file)."""
         path = Path(path)
-        meta = json.loads(path.with_name(path.name + ".json").read_text())
+        meta = json.loads(sidecar_of(path).read_text())
         data = path.read_bytes()
-        if len(data) != meta.get("bytes") or zlib.crc32(data) != meta.get("crc32"):
+        if (len(data), zlib.crc32(data)) != recorded_checksum(meta):
             raise TornIndexFileError(
                 f"{path.name} does not match its checksum (torn or partial save)"
             )

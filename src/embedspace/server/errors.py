@@ -8,20 +8,24 @@ becomes a generic 500 - its traceback goes to the server log, never to the clien
 
 from __future__ import annotations
 
+import json
 import logging
-from pathlib import Path
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from ..errors import (
+    BackupError,
     EmbedspaceError,
     ItemNotFoundError,
     MissingDependencyError,
     ModelNotFoundError,
+    SpaceExistsError,
     SpaceLockedError,
     UnknownWordError,
 )
@@ -52,6 +56,14 @@ class RequestTooLargeError(ApiError):
         super().__init__(message, 413, param=param, code="request_too_large")
 
 
+class RateLimitedError(ApiError):
+    """A caller or the server over a limit (429, with the seconds to wait)."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, 429, code="rate_limited")
+        self.retry_after = retry_after
+
+
 #: Library errors whose meaning is "not found" or "try later" rather than "bad request".
 _STATUS = (
     (ItemNotFoundError, 404),
@@ -59,6 +71,8 @@ _STATUS = (
     (ModelNotFoundError, 404),
     (SpaceLockedError, 503),
     (MissingDependencyError, 501),
+    (SpaceExistsError, 409),
+    (BackupError, 500),
 )
 
 
@@ -71,13 +85,36 @@ def error_body(
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
-def install_error_handlers(app: FastAPI, space_path: Path) -> None:
-    """Map every exception to an OpenAI-shaped body; hide the space's location."""
-    hidden = sorted({str(space_path), str(space_path.resolve())}, key=len, reverse=True)
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer from ASGI middleware (before any route runs) with a JSON body. The
+    connection is closed after it: the request's body was not read, so the connection
+    cannot carry another request, and saying so keeps clients from reusing it."""
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def install_error_handlers(app: FastAPI, hidden: dict[str, str]) -> None:
+    """Map every exception to an OpenAI-shaped body; ``hidden`` maps each served
+    location (and the folders around them) to what clients see instead."""
+    replacements = sorted(hidden.items(), key=lambda pair: len(pair[0]), reverse=True)
 
     def scrub(message: str) -> str:
-        for path in hidden:
-            message = message.replace(path, space_path.name)
+        for path, shown in replacements:
+            message = message.replace(path, shown)
         return message
 
     @app.exception_handler(EmbedspaceError)
@@ -88,7 +125,11 @@ def install_error_handlers(app: FastAPI, space_path: Path) -> None:
             status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 400)
             param, code = None, type(exc).__name__
             kind = "server_error" if status >= 500 else "invalid_request_error"
-        return JSONResponse(error_body(scrub(str(exc)), kind, param, code), status_code=status)
+        headers = None
+        if isinstance(exc, RateLimitedError):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+        body = error_body(scrub(str(exc)), kind, param, code)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 The official ``openai`` client works unchanged with ``base_url=http://127.0.0.1:8765/v1``.
 It asks for base64 by default: little-endian float32 bytes, exactly as OpenAI sends them.
+One route serves every space: ``model`` picks a space (among those the key may read)
+whose model it names, since each space embeds with its own model.
 """
 
 from __future__ import annotations
@@ -11,17 +13,13 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 
+from .access import READ, principal_of
 from .errors import ApiError
+from .limits import work
 from .schemas import Embedding, EmbeddingRequest, EmbeddingResponse, ModelCard, ModelList, Usage
-from .service import SpaceService
 
-router = APIRouter(prefix="/v1", tags=["openai"])
-
-
-def _service(request: Request) -> SpaceService:
-    return request.app.state.service
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[READ])
 
 
 def _texts(raw: Any) -> list[str]:
@@ -53,11 +51,10 @@ def _encode(vector: np.ndarray, encoding_format: str) -> list[float] | str:
 
 @router.post("/embeddings", response_model=EmbeddingResponse)
 async def create_embeddings(body: EmbeddingRequest, request: Request) -> EmbeddingResponse:
-    service = _service(request)
-    service.check_model(body.model)
+    service = request.app.state.registry.for_model(body.model, principal_of(request))
     texts = _texts(body.input)
     service.check_batch(len(texts), "input")
-    vectors, tokens = await run_in_threadpool(service.embed, texts, body.dimensions)
+    vectors, tokens = await work(request, service.embed, texts, body.dimensions)
     return EmbeddingResponse(
         data=[
             Embedding(index=i, embedding=_encode(v, body.encoding_format))
@@ -70,4 +67,7 @@ async def create_embeddings(body: EmbeddingRequest, request: Request) -> Embeddi
 
 @router.get("/models", response_model=ModelList)
 async def list_models(request: Request) -> ModelList:
-    return ModelList(data=[ModelCard(id=_service(request).model_name)])
+    """The models of the spaces this key may read (the space's own model each)."""
+    services = request.app.state.registry.services(principal_of(request))
+    names = sorted({s.model_name for s in services if s.space.encoder is not None})
+    return ModelList(data=[ModelCard(id=name) for name in names])

@@ -12,8 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..search.hybrid import DEFAULT_ALPHA
 from ..search.rerank import RERANK_DEPTH
+from .names import MAX_LENGTH, NAME_PATTERN
 
 Metadata = dict[str, Any]
+#: The memory ceiling of one request, with k <= 1000 and batches <= 256 (app.MAX_BATCH):
+#: a query is embedded within the model's window, so 10k characters is already generous;
+#: an item's text is chunked and every chunk embedded while the space's write lock is
+#: held, so one item stays under ~100 chunks. service.py caps a whole request's texts.
+MAX_QUERY_CHARS = 10_000
+MAX_TEXT_CHARS = 100_000
+#: A backup's id: when it was taken and a random part.
+BACKUP_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 
 
 # -- OpenAI-compatible embeddings ---------------------------------------------------------
@@ -67,7 +76,7 @@ class Health(BaseModel):
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: str = Field(min_length=1)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=10, ge=1, le=1000)
     mode: Literal["dense", "sparse", "hybrid"] = "dense"
     where: Metadata | None = None
@@ -82,7 +91,7 @@ class SearchRequest(BaseModel):
 
 class ContextRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1)
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     max_tokens: int = Field(default=1000, ge=16, le=100_000)
     k: int = Field(default=20, ge=1, le=200)
     mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
@@ -157,7 +166,7 @@ class ImageSearchResponse(SearchResponse):
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(default=None, min_length=1, max_length=1024)
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     metadata: Metadata | None = None
 
 
@@ -178,7 +187,7 @@ class ItemOut(BaseModel):
 
 class UpdateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(default=None, min_length=1)
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS)
     metadata: Metadata | None = None
 
 
@@ -196,7 +205,7 @@ class ClassifyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: str | None = None
-    text: str | None = Field(default=None, min_length=1)
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS)
     labels: list[str] = Field(min_length=1)
 
 
@@ -353,8 +362,67 @@ class RecommendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     liked: list[str] = Field(default_factory=list)
     disliked: list[str] = Field(default_factory=list)
-    query: str | None = Field(default=None, min_length=1)
+    query: str | None = Field(default=None, min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(default=10, ge=1, le=1000)
     diversity: float = Field(default=0.0, ge=0.0, le=1.0)
     exclude: list[str] = Field(default_factory=list)
     where: Metadata | None = None
+
+
+# -- several spaces: listing, creating, dropping; backups ------------------------------------
+class ServerHealth(BaseModel):
+    """``/health`` of a server of several spaces (each has its own /spaces/{name}/health)."""
+
+    status: Literal["ok"] = "ok"
+    spaces: int
+
+
+class SpaceOut(BaseModel):
+    name: str
+    items: int
+    model: str | None
+    dim: int
+
+
+class SpaceList(BaseModel):
+    spaces: list[SpaceOut]
+
+
+class CreateSpaceRequest(BaseModel):
+    """A new empty space. ``model``: "default", a packaged model's name, or null for a
+    space of your own vectors (then ``dim`` is required)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_LENGTH)
+    model: str | None = "default"
+    dim: int | None = Field(default=None, ge=1, le=65_536)
+
+
+class BackupOut(BaseModel):
+    id: str
+    created: str
+    generation: int
+    items: int
+    chunks: int
+    bytes: int
+
+
+class BackupList(BaseModel):
+    backups: list[BackupOut]
+
+
+class RestoreRequest(BaseModel):
+    """Which of this space's backups to restore; ``force`` must be true, since it
+    replaces the space (as ``embedspace restore --force`` does)."""
+
+    model_config = ConfigDict(extra="forbid")
+    backup: str = Field(pattern=BACKUP_ID_PATTERN)
+    force: bool = False
+
+
+class RestoreOut(BaseModel):
+    backup: str
+    generation: int
+    items: int
+    chunks: int
+    notes: list[str]

@@ -1,27 +1,36 @@
-"""Who may connect and how much they may send.
+"""Who may connect, who they are, and how much they may send.
 
 Loopback by default: a server on another interface needs an explicit ``allow_remote``.
-With an API key, every data route needs ``Authorization: Bearer <key>`` (compared in
-constant time); the health check and the explorer's static shell stay open because they
-hold no data. Bodies over the limit are refused with 413 before they are read whole.
+With keys (a key file, or one key from ``--api-key-env``) every data route needs
+``Authorization: Bearer <key>``, compared in constant time; what a valid key may do is
+checked per route (access.py). The health check and the explorer's static shell stay
+open because they hold no data. Bodies over the limit are refused with 413 before they
+are read whole, and bodies that trickle in with 408.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
-import json
+import re
 import socket
-from typing import Any
+import time
+from typing import Protocol
 
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InvalidInputError
-from .errors import error_body
+from .errors import error_body, send_json
+from .keys import Principal
+from .limits import PRINCIPAL, Buckets, caller_of, retry_after
 
 #: Paths served without a key: liveness, and the explorer's page and assets (no data).
 PUBLIC_PATHS = frozenset({"/health", "/", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
+#: The explorer's page of one space (the same static shell, no data).
+_SPACE_PAGE = re.compile(r"^/spaces/[^/]+/$")
 
 
 def is_loopback(host: str) -> bool:
@@ -46,78 +55,116 @@ def check_bind_host(host: str, allow_remote: bool) -> None:
         )
 
 
-async def _send_json(
-    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *(headers or []),
-            ],
-        }
+class Authenticator(Protocol):
+    """Turns a presented key into a Principal: ``known`` must be cheap (it runs on the
+    event loop), ``verify`` may be slow (it runs in a worker thread)."""
+
+    def known(self, token: str) -> Principal | None: ...
+
+    def verify(self, token: str) -> Principal | None: ...
+
+
+class StaticKey:
+    """The one key of ``--api-key-env``: admin on every space, compared in constant time."""
+
+    PRINCIPAL = Principal("env", "admin")
+
+    def __init__(self, api_key: str) -> None:
+        self._expected = api_key.encode()
+
+    def known(self, token: str) -> Principal | None:
+        return self.PRINCIPAL if hmac.compare_digest(token.encode(), self._expected) else None
+
+    verify = known
+
+
+def is_public(path: str) -> bool:
+    return (
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIXES)
+        or _SPACE_PAGE.match(path) is not None
     )
-    await send({"type": "http.response.body", "body": payload})
 
 
 class BearerAuth:
-    """ASGI middleware: every non-public path needs the bearer key."""
+    """ASGI middleware: every non-public path needs a valid bearer key (401 otherwise);
+    the caller's Principal is left in the scope for scope checks and limits. Wrong keys
+    count against the client address (429 past ``failures_per_second``), so guessing
+    cannot turn the slow hash check into a way of burning the server's CPU."""
 
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
-        self.app = app
-        self._expected = f"Bearer {api_key}".encode()
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, failures_per_second: float
+    ) -> None:
+        self.app, self.authenticator = app, authenticator
+        self._failures = Buckets(failures_per_second, max(1, int(4 * failures_per_second)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._public(scope["path"]):
+        if scope["type"] != "http" or is_public(scope["path"]):
             return await self.app(scope, receive, send)
-        given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self._expected):
+        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        principal = None
+        if scheme.lower() == "bearer" and token:
+            principal = self.authenticator.known(token)
+            if principal is None:
+                principal = await run_in_threadpool(self.authenticator.verify, token)
+        if principal is not None:
+            scope[PRINCIPAL] = principal
             return await self.app(scope, receive, send)
-        await _send_json(
+        wait = self._failures.take(caller_of(scope))
+        if wait:
+            body = error_body("too many wrong API keys from this address", code="rate_limited")
+            return await send_json(send, 429, body, retry_after(wait))
+        await send_json(
             send,
             401,
             error_body(
-                "missing or incorrect API key: send 'Authorization: Bearer <key>'",
+                "missing, incorrect or revoked API key: send 'Authorization: Bearer <key>'",
                 code="invalid_api_key",
             ),
             [(b"www-authenticate", b"Bearer")],
         )
 
-    @staticmethod
-    def _public(path: str) -> bool:
-        return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
+class BodyLimits:
+    """ASGI middleware: 413 for a declared or streamed body over ``max_bytes``, 408 for
+    one that has not arrived whole within ``timeout`` seconds (a client trickling its
+    body would otherwise hold a connection and its caller's slot for as long as it
+    likes)."""
 
-class BodySizeLimit:
-    """ASGI middleware: 413 for a declared or streamed body over ``max_bytes``."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self._refuse(send)
-        seen, started, refused = 0, False, False
+            return await self._too_large(send)
+        deadline = time.monotonic() + self.timeout
+        seen, started, refused, whole = 0, False, False, False
 
         async def limited_receive() -> Message:
-            # Answer 413 the moment the streamed body crosses the limit; whatever the app
-            # makes of the interrupted body afterwards is dropped by tracking_send.
-            nonlocal seen, refused
-            message = await receive()
+            # Answer the moment the body breaks a limit; whatever the app makes of the
+            # interrupted body afterwards is dropped by tracking_send.
+            nonlocal seen, refused, whole
+            if whole:  # later receives only wait for a disconnect: no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                refused = True
+                if not started:
+                    await self._too_slow(send)
+                raise _Refused from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
                 if seen > self.max_bytes and not refused:
                     refused = True
                     if not started:
-                        await self._refuse(send)
-                    raise _TooLarge
+                        await self._too_large(send)
+                    raise _Refused
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -129,11 +176,11 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except _Refused:
             pass
 
-    async def _refuse(self, send: Send) -> None:
-        await _send_json(
+    async def _too_large(self, send: Send) -> None:
+        await send_json(
             send,
             413,
             error_body(
@@ -143,6 +190,16 @@ class BodySizeLimit:
             ),
         )
 
+    async def _too_slow(self, send: Send) -> None:
+        await send_json(
+            send,
+            408,
+            error_body(
+                f"the request body did not arrive within {self.timeout:g} s",
+                code="request_timeout",
+            ),
+        )
 
-class _TooLarge(Exception):
-    """A streamed body crossed the limit (internal to BodySizeLimit)."""
+
+class _Refused(Exception):
+    """A body broke a limit (internal to BodyLimits)."""

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from ..encoders.registry import words
+from .access import READ
 from .schemas import AnalogyRequest, SimilarWordsRequest, WordScore
 
-router = APIRouter(tags=["words"])
+router = APIRouter(tags=["words"], dependencies=[READ])
 
 
 def _scores(pairs: list[tuple[str, float]]) -> list[WordScore]:

@@ -401,6 +401,32 @@ class SqliteStore:
             self._conn.close()
 
 
+def online_backup(folder: Path, target: Path) -> dict[str, Any]:
+    """Copy the database of the space in ``folder`` to the new file ``target`` as one
+    committed state, and describe the copy (generation, items, chunks, model id).
+
+    SQLite's online backup API copies every page in one step, inside one read
+    transaction: under WAL, writers in any process keep committing meanwhile and the
+    copy is the state at the step's start. The copy is switched to a rollback journal
+    so it is one self-contained file (no -wal beside it)."""
+    source = sqlite3.connect(Path(folder) / DB_NAME, timeout=_BUSY_TIMEOUT_MS / 1000)
+    copy = sqlite3.connect(target, isolation_level=None)
+    try:
+        source.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")
+        meta = dict(copy.execute("SELECT key, value FROM meta").fetchall())
+        return {
+            "generation": int(meta.get("generation") or 0),
+            "items": copy.execute("SELECT COUNT(*) FROM items").fetchone()[0],
+            "chunks": copy.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+            "model_id": meta.get("model_id", ""),
+        }
+    finally:
+        copy.close()
+        source.close()
+
+
 def _snapshot(rows: list[tuple], dim: int) -> VectorSnapshot:
     """Chunk rows (chunk_id, item_rowid, start, end, vector blob) as arrays."""
     if not rows:

@@ -16,9 +16,14 @@ function authHeaders(headers = {}) {
   return headers;
 }
 
-async function api(path, body) {
+// The space's routes: "/search"... on a one-space server, "/spaces/NAME/search"... when
+// this page was opened at /spaces/NAME/ (a server of several spaces).
+const SPACE = (location.pathname.match(/^\/spaces\/[^/]+/) || [""])[0];
+
+// `base` is SPACE for the space's routes, "" for the server's own (words).
+async function api(path, body, base = SPACE) {
   const headers = authHeaders({ "Content-Type": "application/json" });
-  const response = await fetch(path, body === undefined
+  const response = await fetch(base + path, body === undefined
     ? { headers } : { method: "POST", headers, body: JSON.stringify(body) });
   const data = await response.json().catch(() => ({}));
   if (response.status === 401) $("#key-form").hidden = false;
@@ -108,7 +113,7 @@ async function fetchPicture(name) {
   // exported map carries them inline as data: URLs.
   let src = EXPORTED && EXPORTED.thumbnails[name];
   if (!EXPORTED) {
-    const response = await fetch(`/thumbnails/${encodeURIComponent(name)}`,
+    const response = await fetch(`${SPACE}/thumbnails/${encodeURIComponent(name)}`,
       { headers: authHeaders() });
     if (!response.ok) throw new Error(`thumbnail ${name}: ${response.status}`);
     src = URL.createObjectURL(await response.blob());
@@ -427,7 +432,7 @@ function words(form, path, body, list) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const rows = await api(path, body());
+      const rows = await api(path, body(), "");
       listInto(list, rows.map((r) => ({ label: r.word, score: r.score })));
     } catch (err) { status(err.message, true); }
   });
