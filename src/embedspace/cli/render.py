@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -78,10 +78,16 @@ def sync_report(summary: dict[str, Any], as_json: bool) -> None:
         return
     for reason in skipped:
         err_console.print(f"[yellow]skipped:[/yellow] {reason}", highlight=False)
-    for note in notes:
-        err_console.print(f"[dim]note:[/dim] {note}", highlight=False)
+    print_notes(notes)
     console.print(
         f"added {summary['added']}, updated {summary['updated']}, deleted {summary['deleted']}, "
         f"unchanged {summary['unchanged']}, skipped {len(summary.get('skipped', []))} "
         f"-> {summary['items']} items"
     )
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """Caveats of a finished job (a page without text, a file read in another encoding),
+    one line each on stderr, so stdout stays the job's result."""
+    for note in notes:
+        err_console.print(f"[dim]note:[/dim] {note}", highlight=False)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .options import JsonOpt, SpaceArg, handles_errors, open_space, show_progress
-from .render import console, emit, err_console
+from .render import console, emit, err_console, print_notes
 
 app = typer.Typer()
 
@@ -83,8 +83,7 @@ def backup(
         f"{report.bytes / 2**20:.1f} MB, {report.seconds:.1f} s",
         highlight=False,
     )
-    for note in report.notes:
-        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    print_notes(report.notes)
 
 
 @app.command()
@@ -111,8 +110,7 @@ def restore(
         f"{report.chunks} chunks (generation {report.generation}); check passed",
         highlight=False,
     )
-    for note in report.notes:
-        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    print_notes(report.notes)
 
 
 @app.command()
