@@ -2,7 +2,7 @@
 
 ``lock`` writes requirements.lock: the exact installed version of every package that
 embedspace and the extras `make install` puts in (all = server, postgres, milvus, ray,
-docs, train, langchain, llamaindex; and test) and the Makefile's data packages pull in, found by walking the installed
+docs, train, langchain, llamaindex, multilingual; and test) and the Makefile's data packages pull in, found by walking the installed
 metadata (so other things that happen to be installed in the same environment stay out).
 
 ``audit`` runs pip-audit over that lock against the PyPI vulnerability service (OSV as

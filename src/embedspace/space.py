@@ -28,7 +28,7 @@ from .analysis.outliers import Outlier, outlier_scores
 from .analysis.recommend import check_diversity, mmr, profile_vector
 from .backup import BackupReport
 from .backup import backup as take_backup
-from .encoders.base import Encoder, l2_normalise
+from .encoders.base import Encoder, Role, check_role, l2_normalise
 from .encoders.calibration import duplicate_threshold
 from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
@@ -965,15 +965,20 @@ def embed(
     *,
     pooling: str | None = None,
     dim: int | None = None,
+    role: Role = "document",
 ) -> np.ndarray:
     """Embed texts with a model: float32 (n, d), rows L2-normalised.
 
     ``pooling`` ("mean", "cls", "max") chooses how token vectors become one vector (ONNX
     models); ``dim`` keeps the first ``dim`` coordinates, re-normalised. Both are the
-    model-name options ``"default+cls+dim=128"`` spelled as keywords.
+    model-name options ``"default+cls+dim=128"`` spelled as keywords. ``role``: "query"
+    for what a person types to search with, "document" for what is searched; models
+    trained with prefixes (multilingual-e5-small's ``query: `` / ``passage: ``) need
+    the right one, the others ignore it.
     """
     texts = check_texts(texts)
-    return load_encoder(model, pooling=pooling, dim=dim).encode(texts, role="document")
+    role = check_role(role)
+    return load_encoder(model, pooling=pooling, dim=dim).encode(texts, role=role)
 
 
 def embed_images(images: Sequence[ImageLike], model: str | Encoder = "default") -> np.ndarray:

