@@ -30,6 +30,7 @@ from .backup import BackupReport
 from .backup import backup as take_backup
 from .encoders.base import Encoder, Role, check_role, l2_normalise
 from .encoders.calibration import duplicate_threshold
+from .encoders.query_cache import QUERY_CACHE, with_query_cache
 from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .encoders.reranker import CrossEncoder, packaged_reranker
@@ -171,7 +172,8 @@ class Space:
                 'vector_storage="mmap" needs an embedded (folder) space; {location} '
                 "keeps its vectors in the database"
             )
-        self.encoder = self._open_model(model, dim, metric)
+        # Queries (searches, labels, descriptions) go through the process's query cache.
+        self.encoder = with_query_cache(self._open_model(model, dim, metric))
         self._view = SearchView(
             self._store,
             self.path,
@@ -650,7 +652,8 @@ class Space:
         return self._mean_vectors(distinct)[[row[id_] for id_ in ids]]
 
     def info(self) -> dict[str, Any]:
-        """Counts, model, dims, disk size."""
+        """Counts, model, dims, disk size, and the process's query cache (hits, misses,
+        hit rate, bytes)."""
         return {
             "path": self.location,
             "backend": self._store.kind,
@@ -663,6 +666,7 @@ class Space:
             "metric": self.metric,
             "index": self._search.index_name,
             "disk_bytes": self._store.disk_bytes(),
+            "query_cache": QUERY_CACHE.stats().to_dict(),  # the process's, shared by spaces
         }
 
     # -- analysis: duplicates, clusters, outliers, recommendations, bulk labels ------------
@@ -1010,7 +1014,8 @@ def classify(
         vector = embed_images([value], model)
     else:
         vector = embed(check_texts([value]), model)
-    return zero_shot(vector, _required_labels(labels), load_encoder(model))[0]
+    encoder = with_query_cache(load_encoder(model))  # labels are queries: cached
+    return zero_shot(vector, _required_labels(labels), encoder)[0]
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:

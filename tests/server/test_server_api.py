@@ -436,3 +436,22 @@ def test_map_carries_each_items_cluster(server_url):
     assert httpx.get(f"{server_url}/map").json()["clusters"] is None
     alone = httpx.get(f"{server_url}/map/clusters").json()
     assert alone["clusters"] == body["clusters"] and alone["generation"] == body["generation"]
+
+
+def test_stats_show_the_query_cache_filling_with_repeated_searches(server_url):
+    def cache() -> dict:
+        response = httpx.get(f"{server_url}/stats")
+        assert response.status_code == 200
+        return response.json()["query_cache"]
+
+    query = {"query": "a query only this test asks: haunted lighthouse keeper", "k": 3}
+    before = cache()
+    for _ in range(3):
+        assert httpx.post(f"{server_url}/search", json=query).status_code == 200
+    after = cache()
+    # The first search encodes the query once (its map position reuses the vector); the
+    # next two find it: one miss, five hits.
+    assert after["misses"] - before["misses"] == 1
+    assert after["hits"] - before["hits"] == 5
+    assert after["entries"] >= 1 and 0 < after["hit_rate"] <= 1
+    assert after["bytes"] <= after["max_bytes"]

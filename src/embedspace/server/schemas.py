@@ -67,6 +67,20 @@ class ModelList(BaseModel):
 
 
 # -- the space ------------------------------------------------------------------------------
+class QueryCacheStats(BaseModel):
+    hits: int
+    misses: int
+    hit_rate: float
+    evictions: int
+    entries: int
+    bytes: int
+    max_bytes: int
+
+
+class ServerStats(BaseModel):
+    query_cache: QueryCacheStats
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     items: int
