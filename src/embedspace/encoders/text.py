@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from .runtime import (
     padded_feeds,
     run_batches,
 )
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 Pooling = Literal["mean", "cls", "max"]
 
@@ -65,7 +68,7 @@ class OnnxTextEncoder:
     def __init__(
         self,
         model_file: str | Path,
-        tokenizer_file: str | Path,
+        tokenizer_file: str | Path | Callable[[], Tokenizer],
         *,
         name: str | None = None,
         max_tokens: int = 256,
@@ -80,8 +83,16 @@ class OnnxTextEncoder:
     ) -> None:
         from tokenizers import Tokenizer
 
-        model_file, tokenizer_file = Path(model_file), Path(tokenizer_file)
-        for path in (model_file, tokenizer_file):
+        model_file = Path(model_file)
+        # A tokenizer.json, or a function that builds a tokenizer no JSON can describe
+        # (e5_onnx.py: a custom normaliser); called twice, as each copy is configured.
+        make_tokenizer = (
+            tokenizer_file
+            if callable(tokenizer_file)
+            else (lambda: Tokenizer.from_file(str(tokenizer_file)))
+        )
+        files = [model_file] + ([] if callable(tokenizer_file) else [Path(tokenizer_file)])
+        for path in files:
             if not path.is_file():
                 raise ModelNotFoundError(f"model file not found: {path}")
         if pooling not in ("mean", "cls", "max"):
@@ -95,10 +106,10 @@ class OnnxTextEncoder:
         self.prefixes = {"query": query_prefix, "document": document_prefix}
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
 
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer = make_tokenizer()
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_tokens)
-        self._spans_tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._spans_tokenizer = make_tokenizer()
         self._spans_tokenizer.no_padding()
         self._spans_tokenizer.no_truncation()
 
