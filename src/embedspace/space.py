@@ -30,8 +30,8 @@ from .backup import BackupReport
 from .backup import backup as take_backup
 from .encoders.base import Encoder, Role, check_role, l2_normalise
 from .encoders.calibration import duplicate_threshold
-from .encoders.query_cache import QUERY_CACHE, with_query_cache
 from .encoders.image import IMAGE_SUFFIXES, ImageEncoder, ImageLike
+from .encoders.query_cache import QUERY_CACHE, with_query_cache
 from .encoders.registry import DEFAULT_MODEL, load_encoder, load_image_encoder
 from .encoders.reranker import CrossEncoder, packaged_reranker
 from .errors import (

@@ -146,4 +146,8 @@ def test_a_space_searches_classifies_and_recommends_from_the_cache(tmp_path, cou
         assert space.search("money back", k=1) == before
         info = space.info()["query_cache"]
     assert counting.texts("query") == ["money back", "shipping", "billing", "a refund story"]
-    assert info["hits"] == 5 and info["misses"] == 4 and info["hit_rate"] == pytest.approx(5 / 9, abs=1e-4)
+    assert (
+        info["hits"] == 5
+        and info["misses"] == 4
+        and info["hit_rate"] == pytest.approx(5 / 9, abs=1e-4)
+    )

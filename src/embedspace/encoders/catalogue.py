@@ -10,14 +10,14 @@ install has what each needs (weights and, for some, the train extra). Name optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib import metadata, util
 from pathlib import Path
 
 from .artifacts import IMAGE_MODEL_DIR, PACKAGE_DIR, TEXT_MODEL_DIR, WORDS_DIR
-from .e5 import MODEL as MULTILINGUAL_MODEL
 from .e5 import ENGINE_MODEL, MODEL_FILE, engine_runs_here
+from .e5 import MODEL as MULTILINGUAL_MODEL
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WORD_MODEL = "glove-6b-50d"

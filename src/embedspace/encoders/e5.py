@@ -70,7 +70,9 @@ def _engine_module() -> Any:
     try:
         return import_module(PACKAGE)
     except ImportError as exc:
-        raise MissingDependencyError(f"{MODEL} needs the {PACKAGE} package; {INSTALL_HINT}") from exc
+        raise MissingDependencyError(
+            f"{MODEL} needs the {PACKAGE} package; {INSTALL_HINT}"
+        ) from exc
 
 
 def engine_module_file(relative: str) -> Path:
@@ -78,7 +80,9 @@ def engine_module_file(relative: str) -> Path:
     try:
         path = Path(str(metadata.distribution(PACKAGE).locate_file(relative)))
     except metadata.PackageNotFoundError:
-        raise MissingDependencyError(f"{MODEL} needs the {PACKAGE} package; {INSTALL_HINT}") from None
+        raise MissingDependencyError(
+            f"{MODEL} needs the {PACKAGE} package; {INSTALL_HINT}"
+        ) from None
     if not path.is_file():
         raise MissingDependencyError(f"{path} is missing; {INSTALL_HINT}")
     return path

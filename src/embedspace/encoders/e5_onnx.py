@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MissingDependencyError
-
 from .e5 import INSTALL_HINT, MODEL, MODEL_FILE, engine_module_file
 from .e5_tokens import read_layout, vocabulary_tokenizer
 from .onnx_optimize import cache_dir, fast_int8_model

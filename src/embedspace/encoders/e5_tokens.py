@@ -136,10 +136,10 @@ def vocabulary_tokenizer(model_file: Path) -> Tokenizer:
 
     vocabulary = read_vocabulary(model_file)
     tokenizer = Tokenizer(Unigram(vocabulary.pieces, unk_id=vocabulary.unk))
-    tokenizer.normalizer = normalizers.Normalizer.custom(
-        _TableNormaliser(vocabulary.normalisation)
+    tokenizer.normalizer = normalizers.Normalizer.custom(_TableNormaliser(vocabulary.normalisation))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement="\u2581", prepend_scheme="always"
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
     bos, eos = vocabulary.pieces[vocabulary.bos][0], vocabulary.pieces[vocabulary.eos][0]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}", special_tokens=[(bos, vocabulary.bos), (eos, vocabulary.eos)]
