@@ -151,3 +151,13 @@ def test_a_space_searches_classifies_and_recommends_from_the_cache(tmp_path, cou
         and info["misses"] == 4
         and info["hit_rate"] == pytest.approx(5 / 9, abs=1e-4)
     )
+
+
+def test_the_size_comes_from_the_environment(monkeypatch):
+    from embedspace.encoders import query_cache
+
+    monkeypatch.setenv("EMBEDSPACE_QUERY_CACHE_MB", "0.5")
+    assert query_cache._configured_bytes() == 500_000
+    monkeypatch.setenv("EMBEDSPACE_QUERY_CACHE_MB", "lots")
+    with pytest.warns(es.EmbedspaceWarning, match="number of megabytes"):
+        assert query_cache._configured_bytes() == int(query_cache.DEFAULT_MB * 1e6)

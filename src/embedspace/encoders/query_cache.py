@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import EmbedspaceWarning, InvalidInputError
 from .base import Encoder, Role
 
 #: Bytes an entry costs beyond its vector and text: the key tuple and the dict's slot.
@@ -123,13 +124,20 @@ class QueryCache:
 
 
 def _configured_bytes() -> int:
+    """``$EMBEDSPACE_QUERY_CACHE_MB`` in bytes; a value that is not a number warns and
+    keeps the default (it is read at import, where raising would break ``import
+    embedspace`` itself)."""
     raw = os.environ.get("EMBEDSPACE_QUERY_CACHE_MB", "").strip()
     try:
         megabytes = float(raw) if raw else DEFAULT_MB
     except ValueError:
-        raise InvalidInputError(
-            f"EMBEDSPACE_QUERY_CACHE_MB must be a number of megabytes (0 = off), not {raw!r}"
-        ) from None
+        warnings.warn(
+            f"EMBEDSPACE_QUERY_CACHE_MB must be a number of megabytes (0 = off), not {raw!r}; "
+            f"using {DEFAULT_MB:g}",
+            EmbedspaceWarning,
+            stacklevel=2,
+        )
+        megabytes = DEFAULT_MB
     return max(0, int(megabytes * 1e6))
 
 
