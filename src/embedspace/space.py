@@ -22,9 +22,11 @@ from .analysis.clusters import Cluster, build_clusters, cluster_labels
 from .analysis.duplicates import DEFAULT_K as DUPLICATE_K
 from .analysis.duplicates import DuplicateGroup, check_threshold, find_duplicates
 from .analysis.items import ItemSet, mean_item_vectors
+from .analysis.mapping import MapInput, check_method, make_map
 from .analysis.neighbours import Searcher, knn_graph
 from .analysis.outliers import SCORES as OUTLIER_SCORES
 from .analysis.outliers import Outlier, outlier_scores
+from .analysis.projection import MAP_TEXT_CHARS, SpaceMap
 from .analysis.recommend import check_diversity, mmr, profile_vector
 from .backup import BackupReport
 from .backup import backup as take_backup
@@ -776,6 +778,33 @@ class Space:
         score = lof if by == "lof" else knn
         order = np.argsort(-score, kind="stable")[: None if limit is None else check_k(limit)]
         return [Outlier(items.ids[i], float(score[i]), float(knn[i]), float(lof[i])) for i in order]
+
+    def map(self, method: str = "auto", *, relayout: bool = False) -> SpaceMap:
+        """A 2-D map of the items: ``.ids`` (list[str]) and ``.xy`` (float32 (n, 2) in
+        [-1, 1]). ``method`` "auto" / "umap" lays out the space's k-NN graph so that
+        neighbours stay neighbours (umap-learn, the ``map`` extra; cached in the space
+        folder, new items placed beside their neighbours, ``relayout=True`` lays it all
+        out again); "pca" is the instant linear projection. ``.notice`` says when the map
+        is a sample (past 100k items) or fell back to PCA (and why)."""
+        check_method(method)
+        generation = self.generation  # before reading: a write meanwhile makes it stale
+        items, lend = self._item_set()
+        found = {rec.id: rec.metadata for rec in self._store.get(items.ids)}
+        snapshot = MapInput(
+            items.ids,
+            [text[:MAP_TEXT_CHARS] for text in items.texts],
+            [found.get(i, {}) for i in items.ids],
+            items.hashes,
+            items.matrix,
+            generation,
+        )
+
+        def nearest(vectors: np.ndarray) -> list[list[str]]:
+            return [[h.id for h in self.search_vector(v, 10)] for v in vectors]
+
+        return make_map(
+            snapshot, method, folder=self.path, relayout=relayout, searcher=lend, nearest=nearest
+        )
 
     def _vectors_of(self, entries: Sequence[str], what: str) -> tuple[np.ndarray, list[str]]:
         """Vectors of entries that are ids (their items' mean vector) or else texts
