@@ -50,6 +50,7 @@ SECTIONS = (
     "rerank",
     "finetune",
     "suite",
+    "maps",
 )
 
 
@@ -386,6 +387,12 @@ def run_suite_section(root: Path | None) -> None:
     emit("suite-fusion-rules", study_markdown(study(root), len(results["tasks"])))
 
 
+def run_maps(root: Path | None) -> None:
+    from benchmarks.maps import maps_markdown
+
+    emit("maps", maps_markdown(root))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -420,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         "rerank": lambda: run_rerank(root),
         "finetune": lambda: run_finetune(root),
         "suite": lambda: run_suite_section(root),
+        "maps": lambda: run_maps(root),
     }
     for section in args.only:
         runners[section]()

@@ -49,7 +49,8 @@ def page(browser, server_url):
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server_url + "/")
-    page.wait_for_selector("#map[data-points='60']")
+    # PCA paints first; the neighbour map (a cold UMAP in the server: numba compiles) follows
+    page.wait_for_selector("#map[data-ready='1']", timeout=120_000)
     yield page
     page.close()
     assert errors == [], "JavaScript errors on the page"
@@ -82,18 +83,27 @@ def _loneliest(page) -> str:
     )
 
 
+#: Pixels with any paint on the WebGL points canvas (copied onto a 2-D canvas to read).
+PAINTED = """() => {
+    const gl = document.querySelector('#points');
+    const copy = document.createElement('canvas');
+    copy.width = gl.width; copy.height = gl.height;
+    const c2 = copy.getContext('2d');
+    c2.drawImage(gl, 0, 0);
+    const data = c2.getImageData(0, 0, copy.width, copy.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+    return n;
+}"""
+
+
 def test_map_draws_every_item(page, shots):
     assert page.title() == "embedspace explorer"
-    assert page.locator("#status").inner_text() == "60 items"
-    painted = page.evaluate(
-        """() => {
-        const c = document.querySelector('#map');
-        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let n = 0;
-        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-        return n;
-    }"""
-    )
+    assert page.locator("#status").inner_text() == "60 items · neighbour map (UMAP)"
+    assert page.evaluate("points.kind") == "webgl"
+    assert page.locator("#map").get_attribute("data-method") == "umap"
+    assert page.locator("#notice").is_hidden()
+    painted = page.evaluate(PAINTED)
     dpr = page.evaluate("window.devicePixelRatio")
     assert painted >= 60 * 4 * dpr * dpr  # at least a few pixels of every point
     # coloured by cluster by default, once the topics arrive

@@ -96,14 +96,12 @@ def _distinct_colours(image, centre: tuple[float, float], half: int = 10) -> int
 def test_map_export_draws_photos_as_pictures(photo_space_path, tmp_path):
     from PIL import Image
 
-    from embedspace.analysis.projection import project_space
-
     png, html = tmp_path / "map.png", tmp_path / "map.html"
     for out in (png, html):
         result = runner.invoke(app, ["map", str(photo_space_path), "--out", str(out)])
         assert result.exit_code == 0, result.output
     with es.Space(photo_space_path, create=False, progress=False) as sp:
-        space_map = project_space(sp)
+        space_map = sp.map()  # the cached layout the export drew
     centre = {
         i: (800 + x * 1600 * 0.46, 800 - y * 1600 * 0.46)
         for i, (x, y) in zip(space_map.ids, space_map.xy, strict=True)

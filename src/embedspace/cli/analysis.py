@@ -236,13 +236,17 @@ def map_(
     color_by: Annotated[
         str | None, typer.Option(help="Colour points by this metadata key, e.g. kind.")
     ] = None,
+    method: Annotated[
+        str,
+        typer.Option(help="auto (neighbour-preserving: UMAP, cached in the space), umap or pca."),
+    ] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
-    """Export the 2-D map of SPACE: a self-contained interactive .html, or a .png picture."""
+    """Export the 2-D map of SPACE: a self-contained interactive .html (WebGL), or a .png."""
     from ..map_export import export_map
 
     with open_space(space, create=False) as sp:
-        points = export_map(sp, out, color_by=color_by)
+        points = export_map(sp, out, color_by=color_by, method=method)
     if as_json:
         emit({"out": str(out), "points": points})
     else:

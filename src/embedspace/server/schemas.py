@@ -250,11 +250,22 @@ class WordScore(BaseModel):
     score: float
 
 
+#: ``GET /map?method=``: "auto" (the default: the neighbour-preserving map, or PCA with a
+#: notice saying why not), the neighbour method by name, or "pca".
+MapMethod = Literal["auto", "pca", "umap"]
+
+
 class MapResponse(BaseModel):
     """Columns, not one object per point, so 100k points stay a compact payload."""
 
     generation: int
     count: int
+    #: Items in the space: more than ``count`` when the map shows a sample.
+    total: int
+    #: The method that made this map ("umap" or "pca").
+    method: str
+    #: What the reader must know (a sample, a fallback to PCA and why), else null.
+    notice: str | None
     ids: list[str]
     x: list[float]
     y: list[float]

@@ -20,6 +20,7 @@ from .access import READ, WRITE, service_of
 from .images import decode_image
 from .limits import work
 from .schemas import (
+    MapMethod,
     AddRequest,
     ClassifyRequest,
     ClusterOut,
@@ -161,12 +162,21 @@ async def compare(body: CompareRequest, request: Request) -> CompareResponse:
 
 @router.get("/map", response_model=MapResponse, tags=["space"], dependencies=[READ])
 async def space_map(
-    request: Request, color_by: str | None = None, clusters: bool = False
+    request: Request,
+    method: MapMethod = "auto",
+    color_by: str | None = None,
+    clusters: bool = False,
+    relayout: bool = False,
 ) -> MapResponse:
-    """Every item's 2-D position (PCA), optionally grouped by a metadata key; with
-    ``clusters=true`` also each item's cluster (k-means, automatic k) and cluster labels."""
+    """Every item's 2-D position: ``method`` "auto" (the default: neighbours stay
+    neighbours, UMAP over the k-NN graph; PCA with a ``notice`` when it cannot be had),
+    "umap", or "pca" (instant, for a first paint); ``relayout=true`` lays the space out
+    anew. Optionally grouped by a metadata key; with ``clusters=true`` also each item's
+    cluster (k-means, automatic k) and the cluster labels."""
     service = service_of(request)
-    projected = await work(request, service.map, heavy=True)
+    projected = await work(
+        request, service.map, method, relayout=relayout, heavy=method != "pca"
+    )
     columns = projected.to_columns(color_by)
     if clusters:
         numbers, labels = await work(request, service.map_clusters, projected, heavy=True)
@@ -175,11 +185,12 @@ async def space_map(
 
 
 @router.get("/map/clusters", response_model=MapClusters, tags=["space"], dependencies=[READ])
-async def map_clusters(request: Request) -> MapClusters:
-    """Each /map point's cluster (same order; -1 = none) and the cluster labels, without
-    the map itself: the explorer draws the points first and colours them when this comes."""
+async def map_clusters(request: Request, method: MapMethod = "auto") -> MapClusters:
+    """Each point's cluster on the /map of ``method`` (same order; -1 = none) and the
+    cluster labels, without the map itself: the explorer draws the points first and
+    colours them (and labels the islands) when this comes."""
     service = service_of(request)
-    projected = await work(request, service.map, heavy=True)
+    projected = await work(request, service.map, method, heavy=method != "pca")
     numbers, labels = await work(request, service.map_clusters, projected, heavy=True)
     return MapClusters(generation=projected.generation, clusters=numbers, cluster_labels=labels)
 
