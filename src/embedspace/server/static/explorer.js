@@ -81,8 +81,18 @@ function listInto(list, rows) {
 const canvas = $("#map");
 const ctx = canvas.getContext("2d");
 const points = createPointLayer($("#points"));
-// Pan and zoom: the map point at the centre of the canvas, and the magnification.
-const view = { cx: 0, cy: 0, zoom: 1 };
+// Pan and zoom: the map point at the centre of the canvas, and the magnification;
+// `moving` while a pan or zoom is under way (points.js then draws its motion sample).
+const view = { cx: 0, cy: 0, zoom: 1, moving: false };
+let restTimer = 0;
+
+function viewMoved() {
+  // Redraw now with the motion sample; every point again once the view rests 150 ms.
+  view.moving = true;
+  clearTimeout(restTimer);
+  restTimer = setTimeout(() => { view.moving = false; requestDraw(); }, 150);
+  requestDraw();
+}
 
 function mapFrame() {
   // Map coordinates in [-1, 1] -> CSS pixels: screen = (x0 + x * kx, y0 + y * ky).
@@ -288,8 +298,7 @@ function requestDraw() {
 function draw() {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth, h = canvas.clientHeight;
-  canvas.width = w * dpr;
-  canvas.height = h * dpr;
+  fit(canvas, { width: w, height: h, dpr });
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   if (!state.map) { points.draw({ width: w, height: h, dpr, ...mapFrame(), size: 1, alpha: 1 }); return; }
@@ -298,7 +307,8 @@ function draw() {
   const n = state.map.ids.length;
   // smaller dots as the map fills up, larger as you zoom in
   const size = Math.min(12, (n < 2000 ? 6 : n < 20000 ? 4 : 2.5) * Math.sqrt(view.zoom));
-  points.draw({ width: w, height: h, dpr, ...mapFrame(), size, alpha: dim ? 0.3 : 0.85 });
+  points.draw({ width: w, height: h, dpr, ...mapFrame(), size, alpha: dim ? 0.3 : 0.85,
+    moving: view.moving });
   drawPictures();
   drawTopics();
   ctx.globalAlpha = 1;
@@ -506,6 +516,7 @@ canvas.addEventListener("mousemove", (event) => {
       const { kx, ky } = mapFrame();
       view.cx = drag.cx - dx / kx;
       view.cy = drag.cy - dy / ky;
+      viewMoved();
     }
     tip.hidden = true;
     requestDraw();
@@ -540,7 +551,7 @@ canvas.addEventListener("wheel", (event) => {
   const after = mapFrame();
   view.cx += mx - (event.offsetX - after.x0) / after.kx;
   view.cy += my - (event.offsetY - after.y0) / after.ky;
-  requestDraw();
+  viewMoved();
 }, { passive: false });
 window.addEventListener("resize", requestDraw);
 $("#lasso-mode").addEventListener("click", () => $("#lasso-mode").classList.toggle("active"));
