@@ -129,6 +129,26 @@ def test_map_projects_every_item(server_url):
     assert body["thumbnails"] is None  # a text-only space sends no picture column
 
 
+def test_map_method_is_the_neighbour_map_by_default_and_pca_on_request(
+    server_url, served_space_path
+):
+    body = httpx.get(f"{server_url}/map").json()
+    pca = httpx.get(f"{server_url}/map", params={"method": "pca"}).json()
+    named = httpx.get(f"{server_url}/map", params={"method": "umap"}).json()
+    assert body["method"] == "umap" == named["method"] and pca["method"] == "pca"
+    assert body["ids"] == pca["ids"] and body["x"] == named["x"]  # the same cached layout
+    assert body["total"] == 60 and body["notice"] is None
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        space_map = sp.map()  # the server's layout, cached in the space folder
+    assert space_map.ids == body["ids"]
+    np.testing.assert_allclose(space_map.xy[:, 0], body["x"], atol=1e-4)
+    bad = httpx.get(f"{server_url}/map", params={"method": "tsne"})
+    assert bad.status_code in (400, 422) and "method" in bad.text
+    # a query lands on the map the explorer shows, beside its nearest items
+    hit = httpx.post(f"{server_url}/search", json={"query": body["text"][0], "k": 1}).json()
+    assert len(hit["position"]) == 2
+
+
 def test_map_lists_thumbnails_and_serves_them(photo_server_url, photo_space_path):
     from io import BytesIO
 
