@@ -85,7 +85,9 @@ def _loneliest(page) -> str:
 
 
 #: Pixels with any paint on the WebGL points canvas (copied onto a 2-D canvas to read).
-PAINTED = """() => {
+PAINTED = """async () => {
+    // after the pending frame: draws are coalesced into the next animation frame
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const gl = document.querySelector('#points');
     const copy = document.createElement('canvas');
     copy.width = gl.width; copy.height = gl.height;
@@ -432,3 +434,42 @@ def test_without_webgl_the_map_falls_back_to_a_canvas_and_says_so(browser, serve
     assert "WebGL is not available" in page.locator("#notice").inner_text()
     assert page.evaluate(PAINTED) >= 60 * 4
     page.close()
+
+
+def test_tour_tells_the_story_live(browser, server_url, shots):
+    import httpx
+
+    from embedspace.analysis import tour
+
+    data = httpx.get(f"{server_url}/tour/data", timeout=120).json()
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server_url + "/tour")
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    points = data["shared_space"]["points"]
+    words = sum(p["kind"] == "word" for p in points)
+    assert page.locator("#shared-map").get_attribute("data-shown") == str(words)
+    page.click(".stages button[data-stage='3']")
+    page.wait_for_selector(f"#shared-map[data-shown='{len(points)}']")
+    kinds = {p["kind"] for p in points}
+    assert kinds == {"word", "sentence", "image"} and "china.jpg" in data["shared_space"]["images"]
+    # the photos settle beside their own concept's sentence (ConSE puts them in text space)
+    photos = [p for p in points if p["kind"] == "image"]
+    assert sum(p["nearest_sentence"] == p["concept"] for p in photos) >= len(photos) - 1
+    # king - man + woman: GloVe's answer, drawn as arrows
+    assert data["analogy"]["answer"] == "queen"
+    assert page.locator("#analogy-answer").inner_text().startswith("Nearest word to king")
+    # the pairs table: shared words fool one-hot, paraphrases fool it the other way
+    rows = page.locator("#pairs-table tbody tr").all_inner_texts()
+    assert len(rows) == len(tour.PAIRS)
+    love, paris = (row["scores"] for row in data["pairs"])
+    assert love["one-hot"] > 0.5 and paris["one-hot"] == 0 and paris["dense"] > 0.5
+    # negation: the bi-encoder finds "good" / "not good" close, the cross-encoder does not
+    negated = data["negation"][0]
+    assert negated["bi_encoder"] > 0.5 and negated["cross_encoder"] < negated["bi_encoder"] - 0.3
+    cells = page.locator("#negation-table tbody tr").first.locator("td").all_inner_texts()
+    assert float(cells[2]) == pytest.approx(negated["bi_encoder"], abs=1e-3)
+    page.screenshot(path=str(shots / "explorer-tour.png"), full_page=True)
+    page.close()
+    assert errors == [], "JavaScript errors on the page"

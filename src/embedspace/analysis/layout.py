@@ -20,6 +20,7 @@ straddle two islands lands on one of them rather than in the gap between).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 from types import ModuleType
@@ -59,11 +60,9 @@ def umap_module() -> ModuleType:
 
 
 def neighbour_layout_available() -> bool:
-    try:
-        umap_module()
-    except MissingDependencyError:
-        return False
-    return True
+    """Whether umap-learn is installed, without importing it: a map read from its cache
+    never pays the import (seconds: numba, pynndescent)."""
+    return importlib.util.find_spec("umap") is not None
 
 
 def neighbour_layout(matrix: np.ndarray, graph: Neighbours, *, seed: int | None = None) -> np.ndarray:

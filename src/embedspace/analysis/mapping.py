@@ -124,9 +124,9 @@ def make_map(
 def _why_not_neighbours(method: str, n: int) -> str | None:
     """Why this map cannot be the neighbour layout (None: it can). Asking for the method
     by name without umap-learn is an error; ``auto`` falls back to PCA and says why."""
-    if method == NEIGHBOUR_METHOD:
-        umap_module()  # raises MissingDependencyError with the install hint
-    elif not neighbour_layout_available():
+    if not neighbour_layout_available():
+        if method == NEIGHBOUR_METHOD:
+            umap_module()  # raises MissingDependencyError with the install hint
         return f"PCA map: the neighbour-preserving map needs umap-learn ({INSTALL_HINT})"
     if n < MIN_LAYOUT_ITEMS:
         return f"PCA map: {n} items are too few for a neighbour layout (it needs {MIN_LAYOUT_ITEMS})"

@@ -284,6 +284,16 @@ class MapResponse(BaseModel):
     thumbnails: list[str] | None = None
 
 
+class TourResponse(BaseModel):
+    """``/tour/data``: see analysis/tour.py for what each part holds."""
+
+    shared_space: dict[str, Any]
+    analogy: dict[str, Any]
+    representations: list[dict[str, str]]
+    pairs: list[dict[str, Any]]
+    negation: list[dict[str, Any]]
+
+
 class MapClusters(BaseModel):
     """``/map/clusters``: the cluster columns of ``/map?clusters=true`` alone."""
 

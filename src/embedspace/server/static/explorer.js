@@ -697,10 +697,7 @@ $("#key-form").addEventListener("submit", (event) => {
   loadMap().catch((err) => status(err.message, true));
 });
 
-$("#color-by").addEventListener("change", () => {
-  state.map = null; // a new colouring: start again from the instant map
-  loadMap().catch((e) => status(e.message, true));
-});
+$("#color-by").addEventListener("change", () => loadMap().catch((e) => status(e.message, true)));
 
 if (EXPORTED) {
   $("#color-by-label").hidden = true;
