@@ -192,7 +192,14 @@ def _table(rows: list[dict]) -> list[str]:
     keys = list(rows[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in rows:
-        cells = [f"{v:.3f}" if isinstance(v, float) and v < 10 else f"{v:.1f}" if isinstance(v, float) else str(v) for v in row.values()]
+        cells = [
+            f"{v:.3f}"
+            if isinstance(v, float) and v < 10
+            else f"{v:.1f}"
+            if isinstance(v, float)
+            else str(v)
+            for v in row.values()
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

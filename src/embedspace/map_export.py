@@ -126,7 +126,9 @@ def _html(
     page = page.replace(link, f"<style>\n{style}</style>")
     for name in SCRIPTS:  # each <script src> inlined, in the page's own order
         script = (STATIC / name).read_text(encoding="utf-8").replace("</", "<\\/")
-        page = page.replace(f'<script src="/static/{name}"></script>', f"<script>\n{script}</script>")
+        page = page.replace(
+            f'<script src="/static/{name}"></script>', f"<script>\n{script}</script>"
+        )
     return page.replace("<!--export-->", f"<script>window.EMBEDSPACE_EXPORT = {payload};</script>")
 
 

@@ -288,7 +288,9 @@ def test_lasso_selects_exports_and_lists_the_points_inside(page, shots):
     page.click("#lasso-mode")
     # a loop around the whole map: every point is inside
     corners = [(0.02, 0.02), (0.98, 0.02), (0.98, 0.98), (0.02, 0.98), (0.02, 0.03)]
-    page.mouse.move(box["x"] + corners[0][0] * box["width"], box["y"] + corners[0][1] * box["height"])
+    page.mouse.move(
+        box["x"] + corners[0][0] * box["width"], box["y"] + corners[0][1] * box["height"]
+    )
     page.mouse.down()
     for fx, fy in corners[1:]:
         page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=5)
@@ -309,7 +311,9 @@ def test_lasso_selects_exports_and_lists_the_points_inside(page, shots):
     page.mouse.move(box["x"] + 1, box["y"] + 1)
     page.mouse.down()
     for fx, fy in [(0.5, 0.0), (0.5, 1.0), (0.0, 1.0), (0.0, 0.01)]:
-        page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"] - (fy == 1.0), steps=5)
+        page.mouse.move(
+            box["x"] + fx * box["width"], box["y"] + fy * box["height"] - (fy == 1.0), steps=5
+        )
     page.mouse.up()
     assert page.locator("#lasso-title").inner_text() == f"Lasso: {left} selected"
 
@@ -412,15 +416,15 @@ def test_100k_points_pan_and_zoom_at_30_fps(page, shots):
             f"(p90 {np.percentile(intervals, 90):.1f}) -> {fps[still]:.0f} fps"
         )
     assert fps[False] >= 30, fps
-    page.evaluate("() => { Object.assign(view, { cx: 0, cy: 0, zoom: 1, moving: false }); draw(); }")
+    page.evaluate(
+        "() => { Object.assign(view, { cx: 0, cy: 0, zoom: 1, moving: false }); draw(); }"
+    )
     whole = page.evaluate("state.drawnTopics")
     hidden = page.evaluate(
         "(shown) => state.topics.filter((t) => !shown.includes(t.label))[0]", whole
     )
     # zooming in on a topic whose label was crowded out brings it out
-    page.evaluate(
-        "(t) => { Object.assign(view, { cx: t.x, cy: t.y, zoom: 6 }); draw(); }", hidden
-    )
+    page.evaluate("(t) => { Object.assign(view, { cx: t.x, cy: t.y, zoom: 6 }); draw(); }", hidden)
     assert hidden["label"] in page.evaluate("state.drawnTopics")
 
 

@@ -65,7 +65,9 @@ def neighbour_layout_available() -> bool:
     return importlib.util.find_spec("umap") is not None
 
 
-def neighbour_layout(matrix: np.ndarray, graph: Neighbours, *, seed: int | None = None) -> np.ndarray:
+def neighbour_layout(
+    matrix: np.ndarray, graph: Neighbours, *, seed: int | None = None
+) -> np.ndarray:
     """UMAP coordinates (float32 (n, 2), unscaled) of the unit rows of ``matrix`` from
     their k-NN ``graph`` (self excluded, -1 = missing). ``seed`` makes the layout
     reproducible, at the price of numba's parallel epochs (UMAP runs them on one core)."""

@@ -129,7 +129,9 @@ def _why_not_neighbours(method: str, n: int) -> str | None:
             umap_module()  # raises MissingDependencyError with the install hint
         return f"PCA map: the neighbour-preserving map needs umap-learn ({INSTALL_HINT})"
     if n < MIN_LAYOUT_ITEMS:
-        return f"PCA map: {n} items are too few for a neighbour layout (it needs {MIN_LAYOUT_ITEMS})"
+        return (
+            f"PCA map: {n} items are too few for a neighbour layout (it needs {MIN_LAYOUT_ITEMS})"
+        )
     return None
 
 
@@ -151,7 +153,9 @@ def _sample(items: MapInput, limit: int) -> MapInput:
     )
 
 
-def _locator(ids: list[str], xy: np.ndarray, nearest: Nearest) -> Callable[[np.ndarray], np.ndarray]:
+def _locator(
+    ids: list[str], xy: np.ndarray, nearest: Nearest
+) -> Callable[[np.ndarray], np.ndarray]:
     """Places vectors on a neighbour map: the median of their nearest mapped items."""
     row = {id_: i for i, id_ in enumerate(ids)}
 

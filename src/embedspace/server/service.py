@@ -24,8 +24,8 @@ from ..analysis.classify import Prediction, zero_shot
 from ..analysis.clusters import Cluster, assignments
 from ..analysis.compare import REPRESENTATIONS, compare
 from ..analysis.duplicates import DuplicateGroup
-from ..analysis.outliers import Outlier
 from ..analysis.mapping import MAP_METHODS, check_method
+from ..analysis.outliers import Outlier
 from ..analysis.projection import SpaceMap
 from ..backup import BackupReport, RestoreReport, restore
 from ..encoders.base import Encoder, l2_normalise

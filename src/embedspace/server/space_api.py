@@ -20,7 +20,6 @@ from .access import READ, WRITE, service_of
 from .images import decode_image
 from .limits import work
 from .schemas import (
-    MapMethod,
     AddRequest,
     ClassifyRequest,
     ClusterOut,
@@ -42,6 +41,7 @@ from .schemas import (
     ImageSearchResponse,
     ItemOut,
     MapClusters,
+    MapMethod,
     MapResponse,
     OutlierOut,
     OutliersRequest,
@@ -174,9 +174,7 @@ async def space_map(
     anew. Optionally grouped by a metadata key; with ``clusters=true`` also each item's
     cluster (k-means, automatic k) and the cluster labels."""
     service = service_of(request)
-    projected = await work(
-        request, service.map, method, relayout=relayout, heavy=method != "pca"
-    )
+    projected = await work(request, service.map, method, relayout=relayout, heavy=method != "pca")
     columns = projected.to_columns(color_by)
     if clusters:
         numbers, labels = await work(request, service.map_clusters, projected, heavy=True)
