@@ -118,7 +118,6 @@ def test_map_draws_every_item(page, shots):
     page.wait_for_function("state.map.color_by === 'kind'")
     legend = page.locator("#legend li").all_inner_texts()
     assert len(legend) >= 2 and sum(int(t.rsplit("(", 1)[1].rstrip(")")) for t in legend) == 60
-    page.screenshot(path=str(shots / "explorer-map.png"))
 
 
 def test_hover_and_click_show_the_item_and_its_neighbours(page, served_space_path, shots):

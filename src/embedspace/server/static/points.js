@@ -53,7 +53,8 @@ varying vec4 v_col;
 void main() {
   vec2 d = gl_PointCoord - 0.5;
   if (dot(d, d) > 0.25) discard;  // round dots
-  gl_FragColor = vec4(v_col.rgb, v_col.a * u_alpha);
+  float a = v_col.a * u_alpha;
+  gl_FragColor = vec4(v_col.rgb * a, a);  // premultiplied, as the page composites it
 }`;
 
 function createPointLayer(canvas) {
@@ -119,7 +120,7 @@ function glPointLayer(canvas, gl) {
       if (!count) return;
       gl.useProgram(program);
       gl.enable(gl.BLEND);
-      gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA);
+      gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
       gl.bindBuffer(gl.ARRAY_BUFFER, positions);
       gl.enableVertexAttribArray(aPos);
       gl.vertexAttribPointer(aPos, 2, gl.FLOAT, false, 0, 0);
