@@ -133,6 +133,23 @@ def test_a_read_key_gets_403_on_every_write_and_admin_route(spaces_dir, keyring,
     )
 
 
+def test_relaying_the_map_out_needs_a_write_key(spaces_dir, keyring):
+    """``/map?relayout=true`` rewrites the layout cached in the space folder."""
+    path, made = keyring
+    with running(create_app(spaces_dir / "shop.space", keys=path)) as url:
+        read = httpx.get(f"{url}/map", headers=bearer(made["read"]), timeout=120)
+        assert read.status_code == 200
+        refused = httpx.get(
+            f"{url}/map", params={"relayout": "true"}, headers=bearer(made["read"]), timeout=120
+        )
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "insufficient_scope"
+        allowed = httpx.get(
+            f"{url}/map", params={"relayout": "true"}, headers=bearer(made["write"]), timeout=120
+        )
+        assert allowed.status_code == 200 and allowed.json()["ids"] == read.json()["ids"]
+
+
 def test_401_for_bad_keys_403_for_other_spaces_and_lists_only_whats_allowed(spaces_dir, keyring):
     path, made = keyring
     with running(create_app(spaces_dir, keys=path)) as url:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from .access import READ, WRITE, service_of
+from .access import READ, SPACE, WRITE, require, service_of
 from .images import decode_image
 from .limits import work
 from .schemas import (
@@ -171,8 +171,11 @@ async def space_map(
     """Every item's 2-D position: ``method`` "auto" (the default: neighbours stay
     neighbours, UMAP over the k-NN graph; PCA with a ``notice`` when it cannot be had),
     "umap", or "pca" (instant, for a first paint); ``relayout=true`` lays the space out
-    anew. Optionally grouped by a metadata key; with ``clusters=true`` also each item's
-    cluster (k-means, automatic k) and the cluster labels."""
+    anew (it rewrites the cached layout in the space: a write key's right). Optionally
+    grouped by a metadata key; with ``clusters=true`` also each item's cluster (k-means,
+    automatic k) and the cluster labels."""
+    if relayout:
+        require(request, "write", request.scope.get(SPACE))
     service = service_of(request)
     projected = await work(request, service.map, method, relayout=relayout, heavy=method != "pca")
     columns = projected.to_columns(color_by)
