@@ -43,7 +43,7 @@ from ..errors import (
     NotASpaceError,
     NotSupportedError,
 )
-from .base import ChunkRecord, ItemRecord, VectorSnapshot, WholeSnapshotPages
+from .base import ChunkRecord, ItemRecord, VectorSnapshot, WholeSnapshotPages, model_changed
 from .filters import parse_where
 
 MAX_TEXT_BYTES = 65_535
@@ -399,9 +399,12 @@ class MilvusStore(WholeSnapshotPages):
                 "delete", self.name, filter=self._ids_in("item_id", list(ids[start : start + 1000]))
             )
 
-    def upsert(self, items: Sequence[ItemRecord]) -> None:
+    def upsert(self, items: Sequence[ItemRecord], expect_model: str | None = None) -> None:
         if not items:
             return
+        stored = self.get_meta("model_id")  # no transactions: checked just before writing
+        if expect_model is not None and stored is not None and stored != expect_model:
+            raise model_changed(self.location, expect_model, stored)
         too_long = [it.id for it in items if len(it.text.encode()) > MAX_TEXT_BYTES]
         if too_long:
             raise NotSupportedError(

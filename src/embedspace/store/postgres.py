@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from ..errors import BackendError, InvalidInputError, MissingDependencyError, NotASpaceError
-from .base import ItemRecord, VectorSnapshot, WholeSnapshotPages
+from .base import ItemRecord, VectorSnapshot, WholeSnapshotPages, model_changed
 from .filters import parse_where
 
 if TYPE_CHECKING:
@@ -279,7 +279,7 @@ class PostgresStore(WholeSnapshotPages):
         # An aggregate query returns exactly one row.
         return cast(tuple[int, int], cur.fetchone())
 
-    def upsert(self, items: Sequence[ItemRecord]) -> None:
+    def upsert(self, items: Sequence[ItemRecord], expect_model: str | None = None) -> None:
         if not items:
             return
         from psycopg.types.json import Jsonb
@@ -287,6 +287,11 @@ class PostgresStore(WholeSnapshotPages):
         s = self.schema
         ids = [it.id for it in items]
         with self._write() as cur:
+            if expect_model is not None:
+                cur.execute(f"SELECT value FROM {s}.meta WHERE key = 'model_id'")
+                found = cur.fetchone()
+                if found is not None and found[0] != expect_model:
+                    raise model_changed(self.location, expect_model, found[0])
             old_docs, old_len = self._stats_of(cur, ids)
             cur.executemany(
                 f"INSERT INTO {s}.items (id, text, metadata, text_hash, source, layout, n_chunks, "
