@@ -11,8 +11,9 @@ after this job read it is skipped by ``put_named`` and left to its writer.
 
 ``reembed`` builds the set ``PENDING`` with the new model, then ``promote_named`` swaps
 it in as the main vectors in one transaction (refused, and the loop goes on, while any
-item still lacks it). One re-embed at a time: an OS lock on the space folder, which the
-kernel releases when its holder dies, so a ``kill -9`` never leaves a stale lock.
+item still lacks it). One re-embed at a time: the store's ``job_lock`` (a file lock in
+the space folder, a Postgres session lock), which is released when its holder dies, so a
+``kill -9`` never leaves a stale lock.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from .store.named import PENDING, VectorSpec, read_specs, specs_meta
 
 #: The meta key describing a re-embed under way (JSON), "" when none is.
 STATE_KEY = "reembed"
-LOCK_NAME = "reembed.lock"
+#: The name of the job lock a re-embed holds (``NamedVectorStore.job_lock``).
+JOB = "re-embed"
 
 
 @dataclass
@@ -58,43 +60,6 @@ class ReembedReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@contextmanager
-def job_lock(folder: Path) -> Iterator[None]:
-    """Hold the space's re-embed lock, or refuse at once with who holds it."""
-    path = folder / LOCK_NAME
-    handle = path.open("a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise SpaceLockedError(
-                f"a re-embed of {folder} is already running ({holder}); wait for it to "
-                "finish (space.info()['reembed'] shows how far it is), then retry"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        yield
-    finally:
-        handle.close()  # releases the lock
-
-
-def running(folder: Path) -> bool:
-    """Whether a process holds the re-embed lock of the space in ``folder`` now."""
-    path = folder / LOCK_NAME
-    if not path.exists():
-        return False
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        return False
 
 
 def state(store: Store) -> dict[str, Any] | None:

@@ -54,12 +54,11 @@ from .ingest.upsert import DEFAULT_BATCH, upsert_items, write_vectors
 from .integrity import CheckReport, check_store
 from .named_vectors import NamedVectors
 from .progress import progress_bar
+from .reembed import JOB as REEMBED_JOB
 from .reembed import STATE_KEY as REEMBED_STATE
 from .reembed import ReembedReport
 from .reembed import build as build_set
-from .reembed import job_lock as reembed_lock
 from .reembed import plan_names as plan_reembed_names
-from .reembed import running as reembed_running
 from .reembed import start as start_reembed
 from .reembed import state as reembed_state
 from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
@@ -625,10 +624,6 @@ class Space:
         started = time.perf_counter()
         self._follow_model()
         self._require_encoder("reembed (it embeds the items' texts)")
-        folder = self._backend.require_folder(
-            "re-embedding needs an embedded (folder) space; {location} keeps one vector "
-            "per chunk (migrate it to a folder, re-embed, migrate back)"
-        )
         named = self._named.store()
         encoder = load_encoder(model)  # a model that does not load: nothing written yet
         if encoder.model_id == self.model_id:
@@ -637,7 +632,7 @@ class Space:
         new_name, kept = plan_reembed_names(
             old["name"], getattr(encoder, "name", model), keep_old, self._named.visible()
         )
-        with reembed_lock(folder):
+        with named.job_lock(REEMBED_JOB):
             discarded = start_reembed(self._store, named, encoder, keep_old)
             maker = VectorMaker.for_encoder(encoder, self.chunk_overlap)
             embedded, resumed = 0, None
@@ -870,7 +865,7 @@ class Space:
             "model_id": current["model_id"],
             "done": done,
             "total": total,
-            "running": self.path is not None and reembed_running(self.path),
+            "running": named.job_running(REEMBED_JOB),
         }
 
     def info(self) -> dict[str, Any]:

@@ -46,6 +46,9 @@ def search(
         int, typer.Option(help="How many hits the cross-encoder re-scores.")
     ] = RERANK_DEPTH,
     rerank_weight: RerankWeightOpt = None,
+    using: Annotated[
+        str | None, typer.Option(help="A named vector to search (embedspace info lists them).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid); --rerank re-scores."""
@@ -60,6 +63,7 @@ def search(
             rerank=reranker if rerank else False,
             rerank_depth=rerank_depth,
             rerank_weight=rerank_weight,
+            using=using,
         )
     hits(found, f"{mode} search: {query!r}", as_json, text=lambda hit: hit.chunk_text)
 

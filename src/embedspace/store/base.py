@@ -171,6 +171,15 @@ class NamedVectorStore(Protocol):
         Refused (False, nothing changed) while any item lacks vectors under ``name``."""
         ...
 
+    def job_lock(self, job: str) -> AbstractContextManager[None]:
+        """Hold the space's lock for ``job`` (one re-embed at a time) or raise
+        SpaceLockedError at once; released when the holder ends, however it ends."""
+        ...
+
+    def job_running(self, job: str) -> bool:
+        """Whether some process holds the lock for ``job`` now."""
+        ...
+
 
 class _ReadsVectors(Protocol):
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]: ...

@@ -9,7 +9,9 @@ committed together and can never disagree.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -470,6 +472,37 @@ class SqliteStore:
             cur.execute("DELETE FROM named_chunks WHERE name = ?", (name,))
             cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
         return True
+
+    @contextmanager
+    def job_lock(self, job: str) -> Iterator[None]:
+        """An flock on ``<space>/<job>.lock``: the kernel drops it when its holder's file
+        is closed, a ``kill -9`` included, so no stale lock is ever left behind."""
+        with (self.folder / f"{job}.lock").open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise SpaceLockedError(
+                    f"a {job} of {self.folder} is already running ({holder}); wait for it "
+                    "to finish (space.info()['reembed'] shows how far it is), then retry"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            yield
+
+    def job_running(self, job: str) -> bool:
+        path = self.folder / f"{job}.lock"
+        if not path.exists():
+            return False
+        with path.open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
 
     # -- integrity (see store/audit.py) ---------------------------------------------------
     @contextmanager
