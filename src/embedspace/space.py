@@ -225,6 +225,7 @@ class Space:
         process) swapped it since this object opened: one meta read."""
         stored = self._store.get_meta("model_id")
         if stored is not None and stored != self.model_id and self._store.get_meta("dim"):
+            self._named.store().follow_swap()
             self._open_vectors("default", None, self.metric)
             self._named.forget()
 
@@ -655,6 +656,7 @@ class Space:
                     "model_id": encoder.model_id,
                     "model_name": getattr(encoder, "name", model),
                     "dim": str(encoder.dim),
+                    "metric": self.metric,
                     "vector_name": new_name,
                     REEMBED_STATE: "",
                     **specs_meta(specs),

@@ -180,6 +180,11 @@ class NamedVectorStore(Protocol):
         """Whether some process holds the lock for ``job`` now."""
         ...
 
+    def follow_swap(self) -> None:
+        """Re-read whatever this object caches about the main vectors, after a re-embed
+        by another process swapped them (Milvus: which collection holds them)."""
+        ...
+
 
 class _ReadsVectors(Protocol):
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]: ...

@@ -617,6 +617,9 @@ class PostgresStore(WholeSnapshotPages):
         finally:
             conn.close()
 
+    def follow_swap(self) -> None:
+        """Nothing cached: the main vectors' table and dimension are read per query."""
+
     def job_running(self, job: str) -> bool:
         conn = _connect(self._conninfo)
         try:

@@ -493,6 +493,9 @@ class SqliteStore:
             handle.flush()
             yield
 
+    def follow_swap(self) -> None:
+        """Nothing cached: the main vectors' table and dimension are read per query."""
+
     def job_running(self, job: str) -> bool:
         path = self.folder / f"{job}.lock"
         if not path.exists():
