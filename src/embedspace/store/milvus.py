@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -679,21 +681,24 @@ class MilvusStore(WholeSnapshotPages):
     @contextmanager
     def job_lock(self, job: str) -> Iterator[None]:
         """A lease in the meta collection (Milvus has no locks): held while its holder
-        renews it; one whose holder stopped renewing for LEASE_SECONDS is free again."""
-        key, token = f"lock:{job}", secrets.token_hex(8)
-        held = self.get_meta(key)
-        if held and time.time() - float(held.split()[1]) < LEASE_SECONDS:
+        renews it. One not renewed for LEASE_SECONDS, or whose holder was a process of
+        this machine that is gone, is free again."""
+        key = f"lock:{job}"
+        if self.job_running(job):
             raise SpaceLockedError(
-                f"a {job} of {self.location} is already running; wait for it to finish "
-                "(space.info()['reembed'] shows how far it is), then retry"
+                f"a {job} of {self.location} is already running ({self.get_meta(key)}); wait "
+                "for it to finish (space.info()['reembed'] shows how far it is), then retry"
             )
         stop = threading.Event()
 
+        def lease() -> str:
+            return json.dumps({"at": time.time(), "host": socket.gethostname(), "pid": os.getpid()})
+
         def renew() -> None:
             while not stop.wait(LEASE_SECONDS / 3):
-                self._put_meta({key: f"{token} {time.time()}"})
+                self._put_meta({key: lease()})
 
-        self._put_meta({key: f"{token} {time.time()}"})
+        self._put_meta({key: lease()})
         renewer = threading.Thread(target=renew, daemon=True)
         renewer.start()
         try:
@@ -705,7 +710,17 @@ class MilvusStore(WholeSnapshotPages):
 
     def job_running(self, job: str) -> bool:
         held = self.get_meta(f"lock:{job}")
-        return bool(held) and time.time() - float(str(held).split()[1]) < LEASE_SECONDS
+        if not held:
+            return False
+        lease = json.loads(held)
+        if lease["host"] == socket.gethostname():
+            try:
+                os.kill(lease["pid"], 0)  # signal 0: does it exist?
+            except ProcessLookupError:
+                return False
+            except PermissionError:  # another user's live process
+                pass
+        return bool(time.time() - lease["at"] < LEASE_SECONDS)
 
     def _put_meta(self, values: dict[str, str]) -> None:
         """Meta rows that no reader derives anything from (no generation change)."""
