@@ -358,7 +358,24 @@ class MilvusStore(WholeSnapshotPages):
                 records[r["item_rowid"]].chunks.append(
                     ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], dtype=np.float32))
                 )
+            self._add_named(records, rowids)
             yield [records[r] for r in rowids if r in records]
+
+    def _add_named(self, records: dict[int, ItemRecord], rowids: list[int]) -> None:
+        """Fill in the records' chunks of every named set (exports and migrations)."""
+        for name in self._set_names():
+            collection = self._set_collection(name)
+            if not self._has(collection):
+                continue
+            rows = self._query(
+                self._ids_in("item_rowid", rowids),
+                ["chunk_id", "item_rowid", "start", "end", "vector"],
+                collection,
+            )
+            for r in sorted(rows, key=lambda r: r["chunk_id"]):
+                if r["item_rowid"] in records:
+                    chunk = ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], np.float32))
+                    records[r["item_rowid"]].named.setdefault(name, []).append(chunk)
 
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
         return self._snapshot(self.name, self.dim, after_chunk_id)
