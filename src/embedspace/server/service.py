@@ -122,13 +122,14 @@ class SpaceService:
     # -- reads ----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         info = self.space.info()
-        return {"items": info["items"], "model": info["model"], "dim": info["dim"]}
+        return {k: info[k] for k in ("items", "model", "dim", "vectors")}
 
     def search(self, query: str, **options: Any) -> tuple[list[Hit], list[float] | None]:
         with self._reading():
             hits = self.space.search(query, **options)
         position = None
-        if options.get("mode", "dense") != "sparse":
+        # the map is drawn from the main vectors: a named vector's query has no place on it
+        if options.get("mode", "dense") != "sparse" and options.get("using") is None:
             position = self._position(self.encoder().encode([query], role="query"))
         return hits, position
 
