@@ -26,7 +26,15 @@ from .store.named import VECTORS_KEY
 
 #: What a space's identity is made of; copied so the destination opens like the source
 #: (its named vectors' specs and the main vector's name included).
-MODEL_KEYS = ("model_id", "model_name", "dim", "metric", "image_model_id", "vector_name", VECTORS_KEY)
+MODEL_KEYS = (
+    "model_id",
+    "model_name",
+    "dim",
+    "metric",
+    "image_model_id",
+    "vector_name",
+    VECTORS_KEY,
+)
 
 
 @dataclass

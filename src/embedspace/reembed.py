@@ -18,21 +18,16 @@ the space folder, a Postgres session lock), which is released when its holder di
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from .encoders.base import Encoder
-from .errors import InvalidInputError, SpaceLockedError
+from .errors import InvalidInputError
 from .ingest.named import VectorMaker
 from .progress import progress_bar
-from .store.base import ItemRecord, NamedVectorStore, Store
+from .store.base import NamedVectorStore, Store
 from .store.named import PENDING, VectorSpec, read_specs, specs_meta
 
 #: The meta key describing a re-embed under way (JSON), "" when none is.

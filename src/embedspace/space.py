@@ -9,8 +9,8 @@ process commits a write (the store's generation counter changes).
 
 from __future__ import annotations
 
-from collections import Counter
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -832,9 +832,7 @@ class Space:
         """The main vector's name: what ``using=`` calls it (its model's name unless a
         re-embed named it)."""
         return (
-            self._store.get_meta("vector_name")
-            or self._store.get_meta("model_name")
-            or "vectors"
+            self._store.get_meta("vector_name") or self._store.get_meta("model_name") or "vectors"
         )
 
     def vector_sets(self) -> list[dict[str, Any]]:
@@ -1034,6 +1032,7 @@ class Space:
 
     def _mean_vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Each stored item's unit mean chunk vector, in the order of ``ids`` (distinct)."""
+        self._follow_model()
         ids = list(ids)
         found = {r.id for r in self._store.get(ids)}
         if len(found) != len(set(ids)):
@@ -1076,6 +1075,7 @@ class Space:
         """
         k = check_k(k)
         diversity = check_diversity(diversity)
+        self._follow_model()
         liked_vecs, liked_ids = self._vectors_of(liked, "liked")
         disliked_vecs, disliked_ids = self._vectors_of(disliked, "disliked")
         query_vec = None

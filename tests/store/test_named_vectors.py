@@ -124,3 +124,25 @@ def test_reembed_to_a_model_that_does_not_load_writes_nothing(location):
         assert (space.generation, space.info()["vectors"]) == before
         assert space.info()["reembed"] is None
         assert _top_ids(space) == QUERIES
+
+
+def test_a_format_2_space_opens_and_gains_named_vectors(tmp_path):
+    """A space written before named vectors (format 2: no named_chunks table) opens,
+    is migrated in place and takes a named vector."""
+    import sqlite3
+
+    path = tmp_path / "old.space"
+    with es.Space(path, progress=False) as space:
+        space.add(TEXTS, ids=IDS)
+    db = sqlite3.connect(path / "space.sqlite")
+    db.execute("DROP TABLE named_chunks")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'format_version'")
+    db.commit()
+    db.close()
+    with es.Space(path, progress=False, create=False) as space:
+        assert _top_ids(space) == QUERIES
+        space.add_vector("words", "glove")
+        assert _top_ids(space, using="words") == QUERIES
+    db = sqlite3.connect(path / "space.sqlite")
+    assert db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone() == ("3",)
+    db.close()

@@ -667,7 +667,8 @@ class MilvusStore(WholeSnapshotPages):
             for rec in records.values():
                 rec.chunks = []
             rows = self._query(
-                self._ids_in("item_id", batch), ["chunk_id", "item_id", "start", "end", "vector"],
+                self._ids_in("item_id", batch),
+                ["chunk_id", "item_id", "start", "end", "vector"],
                 source,
             )
             for r in sorted(rows, key=lambda r: r["chunk_id"]):

@@ -496,7 +496,7 @@ class PostgresStore(WholeSnapshotPages):
     # -- named vectors (store/base.py NamedVectorStore) ----------------------------------
     def _insert_named(self, cur: Any, rows: list[tuple[str, int, ChunkRecord]]) -> None:
         cur.executemany(
-            f"INSERT INTO {self.schema}.named_chunks (name, item_rowid, start, \"end\", vector) "
+            f'INSERT INTO {self.schema}.named_chunks (name, item_rowid, start, "end", vector) '
             "VALUES (%s, %s, %s, %s, %b)",
             [(n, r, c.start, c.end, np.asarray(c.vector, dtype=np.float32)) for n, r, c in rows],
         )
@@ -607,8 +607,7 @@ class PostgresStore(WholeSnapshotPages):
         when that session ends, a killed holder's included."""
         conn = _connect(self._conninfo)
         try:
-            key = f"{self.schema}:{job}"
-            if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()[0]:
+            if not self._try_lock(conn, job):
                 raise SpaceLockedError(
                     f"a {job} of {self.location} is already running in another session; "
                     "wait for it to finish (space.info()['reembed'] shows how far it is), then retry"
@@ -623,12 +622,16 @@ class PostgresStore(WholeSnapshotPages):
     def job_running(self, job: str) -> bool:
         conn = _connect(self._conninfo)
         try:
-            key = f"{self.schema}:{job}"
-            if conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()[0]:
-                return False
-            return True
+            return not self._try_lock(conn, job)  # the probe's lock ends with its session
         finally:
             conn.close()
+
+    def _try_lock(self, conn: psycopg.Connection[Any], job: str) -> bool:
+        """Take the session advisory lock of ``job`` on ``conn`` if it is free."""
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (f"{self.schema}:{job}",)
+        ).fetchone()
+        return bool(row and row[0])
 
     def drop(self) -> None:
         """Delete the whole collection (its schema) from the database."""

@@ -572,9 +572,7 @@ def _chunk_rows(rowid: int, chunks: Sequence[ChunkRecord]) -> list[tuple[int, in
     ]
 
 
-def _insert_named(
-    cur: sqlite3.Cursor, name: str, rows: list[tuple[int, int, int, bytes]]
-) -> None:
+def _insert_named(cur: sqlite3.Cursor, name: str, rows: list[tuple[int, int, int, bytes]]) -> None:
     cur.executemany(
         "INSERT INTO named_chunks (name, item_rowid, start, end, vector) VALUES (?,?,?,?,?)",
         [(name, *row) for row in rows],
