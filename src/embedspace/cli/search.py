@@ -13,6 +13,7 @@ from .options import (
     RerankerOpt,
     RerankWeightOpt,
     SpaceArg,
+    UsingOpt,
     WhereOpt,
     handles_errors,
     open_space,
@@ -46,9 +47,7 @@ def search(
         int, typer.Option(help="How many hits the cross-encoder re-scores.")
     ] = RERANK_DEPTH,
     rerank_weight: RerankWeightOpt = None,
-    using: Annotated[
-        str | None, typer.Option(help="A named vector to search (embedspace info lists them).")
-    ] = None,
+    using: UsingOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid); --rerank re-scores."""
