@@ -405,7 +405,9 @@ class SqliteStore:
 
     def put_named(self, name: str, items: Sequence[ItemRecord]) -> int:
         written = 0
-        with self._write() as cur:
+        # no generation bump: no reader derives anything from a set still being built
+        # (a set becomes searchable when its spec is marked complete, which bumps)
+        with self._write(bump=False) as cur:
             for item in items:
                 found = cur.execute(
                     "SELECT rowid FROM items WHERE id = ? AND text_hash = ?",
