@@ -815,6 +815,7 @@ class Space:
     def refresh(self) -> None:
         """Catch the in-memory search view up with the store now rather than at the next
         search (a server does it right after a write, while readers wait)."""
+        self._follow_model()
         self._view.refresh()
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
@@ -1134,6 +1135,7 @@ class Space:
             "check audits an embedded (folder) space; {location} is checked by its "
             "own database (see docs/scale.md)"
         )
+        self._follow_model()
         return check_store(self._store, folder, view=self._view, repair=repair)
 
     def backup(self, destination: str | Path) -> BackupReport:
@@ -1146,6 +1148,7 @@ class Space:
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""
+        self._follow_model()  # a view of a model swapped out meanwhile is not saved
         if self._view.generation >= 0:
             self._view.refresh()
             self._view.save_index(force=True)
