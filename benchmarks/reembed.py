@@ -58,9 +58,13 @@ def costs(texts: list[str], ids: list[str], rounds: int = 2) -> dict[str, float]
                 space.reembed(NEW)
                 best["reembed"] = min(best["reembed"], time.perf_counter() - started)
             started = time.perf_counter()
-            with es.Space(folder / f"new-{time.monotonic_ns()}.space", model=NEW, progress=False) as fresh:
+            with es.Space(
+                folder / f"new-{time.monotonic_ns()}.space", model=NEW, progress=False
+            ) as fresh:
                 fresh.add(texts, ids=ids)
-            best["new space by hand"] = min(best["new space by hand"], time.perf_counter() - started)
+            best["new space by hand"] = min(
+                best["new space by hand"], time.perf_counter() - started
+            )
     return best
 
 

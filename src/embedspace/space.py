@@ -661,6 +661,8 @@ class Space:
                     REEMBED_STATE: "",
                     **specs_meta(specs),
                 }
+                if self._store.get_meta("image_model_id"):  # images were embedded again
+                    meta["image_model_id"] = load_image_encoder(encoder).model_id
                 if named.promote_named(PENDING, kept, meta):
                     break  # else an item arrived without the new vectors: embed it too
         self._open_vectors("default", None, self.metric)

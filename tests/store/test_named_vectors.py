@@ -146,3 +146,19 @@ def test_a_format_2_space_opens_and_gains_named_vectors(tmp_path):
     db = sqlite3.connect(path / "space.sqlite")
     assert db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone() == ("3",)
     db.close()
+
+
+def test_reembed_carries_images_through_their_files(photo_space_path, tmp_path):
+    """Image items are embedded again from their files by the new model's image tower;
+    a search by words still finds the photo, and the space still takes new images."""
+    import shutil
+
+    path = tmp_path / "mixed.space"
+    shutil.copytree(photo_space_path, path)
+    with es.Space(path, progress=False, create=False) as space:
+        before = space.search("a cat", k=1)[0].id
+        report = space.reembed("default+dim=128")
+        assert report.items == len(space) and space.dim == 128
+        assert space.search("a cat", k=1)[0].id == before == "chelsea.png"
+        photo = space.get("coffee.png").metadata["path"]
+        assert space.search_image(photo, k=1)[0].id == "coffee.png"
