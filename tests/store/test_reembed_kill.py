@@ -75,6 +75,7 @@ def test_reembed_killed_mid_run_resumes_without_redoing_batches(location, backen
     ids = [f"i{n}" for n in range(N)]
     space = es.Space(location, model="glove", progress=False, batch_size=250)
     space.add(texts, ids=ids)
+    es.load_encoder("default")  # loaded before the child starts: the checks below are quick
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, location, str(CHILD_BATCH)],
         env={**os.environ, "OMP_NUM_THREADS": "1"},
