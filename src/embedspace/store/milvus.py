@@ -645,7 +645,8 @@ class MilvusStore(WholeSnapshotPages):
                 self._insert_named(records, only=keep_old_as)
         self._create_chunks(int(meta["dim"]), self.metric, new)
         self._copy_with(new, name, ids)
-        self.set_meta({**meta, CHUNKS_KEY: new})
+        # format 2: the main vectors may live in another collection than the space's name
+        self.set_meta({**meta, CHUNKS_KEY: new, "format_version": "2"})
         self.name, self.dim = new, int(meta["dim"])
         self._reconcile(old, new, name)
         for collection in (old, self._set_collection(name)):
