@@ -365,6 +365,12 @@ class Space:
         texts: Sequence[str] | None = None,
     ) -> list[str]:
         """Add your own vectors (from any model); ids default to a hash of the vector."""
+        if self._named.visible():
+            raise InvalidInputError(
+                f"{self.location} has named vectors {sorted(self._named.visible())}, which "
+                "its models embed from each item's text; add_vectors brings main vectors "
+                "only, so add the items with add() (or drop those vectors first)"
+            )
         vectors = check_vectors(vectors, self.dim, self.metric)
         n = len(vectors)
         texts_list = as_list(texts, "texts") if texts is not None else [""] * n
@@ -1150,7 +1156,8 @@ class Space:
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""
-        self._follow_model()  # a view of a model swapped out meanwhile is not saved
+        if self._view.generation >= 0:
+            self._follow_model()  # a view of a model swapped out meanwhile is dropped
         if self._view.generation >= 0:
             self._view.refresh()
             self._view.save_index(force=True)

@@ -162,3 +162,12 @@ def test_reembed_carries_images_through_their_files(photo_space_path, tmp_path):
         assert space.search("a cat", k=1)[0].id == before == "chelsea.png"
         photo = space.get("coffee.png").metadata["path"]
         assert space.search_image(photo, k=1)[0].id == "coffee.png"
+
+
+def test_add_vectors_is_refused_beside_named_vectors(location):
+    import numpy as np
+
+    with es.Space(location, progress=False, vectors={"words": "glove"}) as space:
+        with pytest.raises(InvalidInputError, match="named vectors"):
+            space.add_vectors(np.ones((1, 384), dtype=np.float32), ids=["v"])
+        assert len(space) == 0
