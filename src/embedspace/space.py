@@ -193,8 +193,14 @@ class Space:
         self._open_vectors(model, dim, metric)
         self._named = NamedVectors(self._store, self.location, self.metric, chunk_overlap)
         for name, named_model in (vectors or {}).items():
-            if name not in self._named.visible():
+            held = self._named.visible().get(name)
+            if held is None:
                 self.add_vector(name, named_model)
+            elif load_encoder(named_model).model_id != held.model_id:
+                raise ModelMismatchError(
+                    f"the vector {name!r} of {self.location} is made by {held.model_id!r}, "
+                    f"not {named_model!r}; open it without vectors= or with that model"
+                )
 
     def _open_vectors(self, model: str | Encoder | None, dim: int | None, metric: str) -> None:
         """The main model, its search view and engine (again after a re-embed swapped

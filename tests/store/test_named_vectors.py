@@ -171,3 +171,12 @@ def test_add_vectors_is_refused_beside_named_vectors(location):
         with pytest.raises(InvalidInputError, match="named vectors"):
             space.add_vectors(np.ones((1, 384), dtype=np.float32), ids=["v"])
         assert len(space) == 0
+
+
+def test_reopening_with_another_model_for_a_named_vector_is_refused(location):
+    with es.Space(location, progress=False, vectors={"words": "glove"}) as space:
+        space.add(TEXTS[:1])
+    with es.Space(location, progress=False, vectors={"words": "glove"}) as space:
+        assert len(space) == 1  # the same declaration reopens it
+    with pytest.raises(ModelMismatchError, match="'words'"):
+        es.Space(location, progress=False, vectors={"words": "default+dim=64"})
