@@ -273,6 +273,12 @@ class Space:
         return encoder
 
     @property
+    def model_name(self) -> str | None:
+        """The name the main model was opened by (None: your own vectors); it changes
+        when a re-embed swaps models, in this process or another."""
+        return self._store.get_meta("model_name") or None
+
+    @property
     def model_id(self) -> str:
         return self.encoder.model_id if self.encoder else ""
 
@@ -854,7 +860,7 @@ class Space:
         """Every named vector, the main one first: name, model, model id, dimension."""
         main = {
             "name": self.vector_name,
-            "model": self._store.get_meta("model_name") or None,
+            "model": self.model_name,
             "model_id": self.model_id or None,
             "dim": self.dim,
             "main": True,
@@ -891,7 +897,7 @@ class Space:
             "backend": self._store.kind,
             "items": len(self),
             "chunks": self._store.chunk_count(),
-            "model": self._store.get_meta("model_name") or None,
+            "model": self.model_name,
             "model_id": self.model_id or None,
             "recipe": getattr(self.encoder, "recipe", None),  # how this CPU runs the model
             "dim": self.dim,

@@ -53,9 +53,13 @@ class SpaceService:
 
     def _open(self) -> None:
         self.space = Space(self.location, create=False, progress=False)
-        self.model_name: str = self.space.info()["model"] or "none"
         self._map: SpaceMap | None = None
         self._clusters: tuple[int, dict[str, int], list[str]] | None = None
+
+    @property
+    def model_name(self) -> str:
+        """Read from the store each time: a re-embed elsewhere may have changed it."""
+        return self.space.model_name or "none"
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
