@@ -33,7 +33,7 @@ def _top_ids(space: es.Space, using: str | None = None) -> dict[str, str]:
 
 def test_declared_named_vector_is_searched_by_name(location):
     with es.Space(location, progress=False, vectors={"words": "glove"}) as space:
-        space.add(TEXTS, ids=IDS)
+        space.add(TEXTS, ids=IDS, metadata=[{"n": n} for n in range(len(TEXTS))])
         vectors = {v["name"]: v for v in space.info()["vectors"]}
         assert vectors["words"]["dim"] == 50 and not vectors["words"]["main"]
         assert vectors["words"]["model_id"].startswith("glove-6b-50d@")
@@ -45,6 +45,10 @@ def test_declared_named_vector_is_searched_by_name(location):
         # the two vectors give different scores: they really are two models
         assert abs(words[0].score - default[0].score) > 1e-3
         assert space.search("kitten", k=1, using=main)[0].id == default[0].id
+        hybrid = space.search("volcano lava", k=2, mode="hybrid", using="words")
+        assert hybrid[0].id == "t4" and hybrid[0].score > hybrid[1].score
+        filtered = space.search("cat", k=5, using="words", where={"n": {"$gte": 3}})
+        assert {h.id for h in filtered} == {"t3", "t4"}
     with es.Space(location, progress=False, create=False) as again:  # persisted
         assert [v["name"] for v in again.info()["vectors"]] == [main, "words"]
         assert again.search("lava from a volcano", k=1, using="words")[0].id == "t4"

@@ -15,6 +15,7 @@ import pytest
 
 import embedspace as es
 from embedspace.errors import SpaceLockedError
+from embedspace.store.named import PENDING
 
 N = 1500
 #: The killed run commits two items per transaction: slow enough to be caught mid-way
@@ -97,6 +98,8 @@ def test_reembed_killed_mid_run_resumes_without_redoing_batches(location, backen
     assert child.returncode == -signal.SIGKILL
     interrupted = _progress(space)
     assert not interrupted["running"] and interrupted["model"] == "all-MiniLM-L6-v2"
+    # the write made during the run was embedded with the new model too, by its writer
+    assert "new" in space._store.named_ids(PENDING)
     done = interrupted["done"]
     assert 0 < done < N + 1
     assert space.dim == 50 and space.search(texts[5], k=1)[0].id == ids[5]  # old model serves
