@@ -56,6 +56,9 @@ MAX_TEXT_BYTES = 65_535
 CHUNKS_KEY = "chunks_collection"
 #: A job lease not renewed for this long is taken to belong to a dead process.
 LEASE_SECONDS = 30.0
+#: How long a re-embed's swap waits after the pointer flip before reconciling the old
+#: collection: writes checked against the old model id just before it land meanwhile.
+SWAP_GRACE_SECONDS = 2.0
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 _METRICS = {"cosine": "COSINE", "dot": "IP", "euclidean": "L2"}
 #: The filter selecting each item's first chunk row, the one that carries its text and
@@ -648,6 +651,9 @@ class MilvusStore(WholeSnapshotPages):
         # format 2: the main vectors may live in another collection than the space's name
         self.set_meta({**meta, CHUNKS_KEY: new, "format_version": "2"})
         self.name, self.dim = new, int(meta["dim"])
+        # a writer that passed its model check just before the flip writes to the old
+        # collection within milliseconds; wait that out, then carry such writes over
+        time.sleep(SWAP_GRACE_SECONDS)
         self._reconcile(old, new, name)
         for collection in (old, self._set_collection(name)):
             if self._has(collection):
