@@ -184,3 +184,40 @@ def test_reopening_with_another_model_for_a_named_vector_is_refused(location):
         assert len(space) == 1  # the same declaration reopens it
     with pytest.raises(ModelMismatchError, match="'words'"):
         es.Space(location, progress=False, vectors={"words": "default+dim=64"})
+
+
+def test_milvus_swap_carries_over_writes_that_reached_the_old_collection(milvus_uri, monkeypatch):
+    """Milvus has no transactions: a write and a delete that reach the old collection
+    while the new one is being filled must be in the new one after the swap."""
+    from embedspace.ingest.hashing import text_hash
+    from embedspace.store.base import ChunkRecord
+    from embedspace.store.named import PENDING
+
+    with es.Space(f"{milvus_uri}/swap", model="glove", progress=False) as space:
+        space.add(TEXTS, ids=IDS)
+        store, new_text = space._store, "volcanic ash fell over the harbour town"
+        fill, written = store._copy_with, []
+
+        def fill_then_write(collection, name, ids):
+            fill(collection, name, ids)
+            if not written:  # a writer that checked the model id before the flip
+                written.append(True)
+                record = store.get(["t1"])[0]
+                record.text, record.text_hash = new_text, text_hash(new_text)
+                for vectors, model in ((record.chunks, "glove"), (None, "default")):
+                    vector = es.embed([new_text], model=model)[0]
+                    chunk = [ChunkRecord(0, len(new_text), vector)]
+                    if vectors is None:
+                        record.named = {PENDING: chunk}
+                    else:
+                        record.chunks = chunk
+                store.upsert([record])
+                store.delete(["t3"])
+
+        monkeypatch.setattr(store, "_copy_with", fill_then_write)
+        space.reembed("default")
+        assert space.dim == 384 and len(space) == 4
+        assert space.get("t1").text == new_text
+        assert space.search("ash from a volcano", k=1)[0].id in {"t1", "t4"}
+        assert "t3" not in {h.id for h in space.search("football", k=10)}
+        assert space.info()["chunks"] == 4
