@@ -94,7 +94,9 @@ def test_openai_shaped_errors(client):
 # -- the space ---------------------------------------------------------------------------
 def test_health_search_and_similar(server_url, served_space_path):
     health = httpx.get(f"{server_url}/health").json()
+    vectors = health.pop("vectors")
     assert health == {"status": "ok", "items": 60, "model": "all-MiniLM-L6-v2", "dim": 384}
+    assert [(v["name"], v["dim"], v["main"]) for v in vectors] == [("all-MiniLM-L6-v2", 384, True)]
     with es.Space(served_space_path, create=False, progress=False) as sp:
         expected = [h.id for h in sp.search("a gripping thriller", k=5, mode="hybrid")]
         first = sp.ids()[0]
@@ -456,3 +458,16 @@ def test_map_carries_each_items_cluster(server_url):
     assert httpx.get(f"{server_url}/map").json()["clusters"] is None
     alone = httpx.get(f"{server_url}/map/clusters").json()
     assert alone["clusters"] == body["clusters"] and alone["generation"] == body["generation"]
+
+
+def test_search_takes_a_named_vector(tmp_path):
+    path = tmp_path / "named.space"
+    with es.Space(path, progress=False, vectors={"words": "glove"}) as space:
+        space.add(["a cat asleep on the sofa", "the central bank raised rates"], ids=["c", "b"])
+    with running(create_app(path)) as url:
+        found = httpx.post(f"{url}/search", json={"query": "kitten", "k": 2, "using": "words"})
+        assert found.status_code == 200, found.text
+        assert [h["id"] for h in found.json()["hits"]][0] == "c"
+        unknown = httpx.post(f"{url}/search", json={"query": "kitten", "using": "nope"})
+        assert unknown.status_code == 400 and "words" in unknown.json()["error"]["message"]
+        assert [v["name"] for v in httpx.get(f"{url}/health").json()["vectors"]][1] == "words"

@@ -67,11 +67,22 @@ class ModelList(BaseModel):
 
 
 # -- the space ------------------------------------------------------------------------------
+class VectorOut(BaseModel):
+    """One named vector of the space (``using=`` in a search picks one)."""
+
+    name: str
+    model: str | None
+    model_id: str | None
+    dim: int
+    main: bool
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     items: int
     model: str | None
     dim: int
+    vectors: list[VectorOut] = []
 
 
 class SearchRequest(BaseModel):
@@ -87,6 +98,11 @@ class SearchRequest(BaseModel):
     )
     rerank_depth: int = Field(default=RERANK_DEPTH, ge=1, le=200)
     rerank_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+    using: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A named vector to search (GET /info lists them); default the main one.",
+    )
 
 
 class ContextRequest(BaseModel):

@@ -56,9 +56,13 @@ class SpaceService:
 
     def _open(self) -> None:
         self.space = Space(self.location, create=False, progress=False)
-        self.model_name: str = self.space.info()["model"] or "none"
         self._maps: dict[str, SpaceMap] = {}
         self._clusters: tuple[int, dict[str, int], list[str]] | None = None
+
+    @property
+    def model_name(self) -> str:
+        """Read from the store each time: a re-embed elsewhere may have changed it."""
+        return self.space.model_name or "none"
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -125,13 +129,14 @@ class SpaceService:
     # -- reads ----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         info = self.space.info()
-        return {"items": info["items"], "model": info["model"], "dim": info["dim"]}
+        return {k: info[k] for k in ("items", "model", "dim", "vectors")}
 
     def search(self, query: str, **options: Any) -> tuple[list[Hit], list[float] | None]:
         with self._reading():
             hits = self.space.search(query, **options)
         position = None
-        if options.get("mode", "dense") != "sparse":
+        # the map is drawn from the main vectors: a named vector's query has no place on it
+        if options.get("mode", "dense") != "sparse" and options.get("using") is None:
             position = self._position(self.encoder().encode([query], role="query"))
         return hits, position
 
