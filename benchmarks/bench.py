@@ -50,6 +50,7 @@ SECTIONS = (
     "rerank",
     "finetune",
     "suite",
+    "maps",
     "multilingual",
     "querycache",
 )
@@ -388,6 +389,12 @@ def run_suite_section(root: Path | None) -> None:
     emit("suite-fusion-rules", study_markdown(study(root), len(results["tasks"])))
 
 
+def run_maps(root: Path | None) -> None:
+    from benchmarks.maps import maps_markdown
+
+    emit("maps", maps_markdown(root))
+
+
 def run_multilingual(root: Path | None) -> None:
     """multilingual-e5-small beside MiniLM: speed (both E5 paths), the suite's first stages."""
     from importlib.util import find_spec
@@ -444,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         "rerank": lambda: run_rerank(root),
         "finetune": lambda: run_finetune(root),
         "suite": lambda: run_suite_section(root),
+        "maps": lambda: run_maps(root),
         "multilingual": lambda: run_multilingual(root),
         "querycache": run_query_cache,
     }

@@ -68,7 +68,18 @@ def served_space_path(tmp_path_factory, demo_docs):
         sp.add(
             [d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs]
         )
+        _lay_out(sp)
     return path
+
+
+def _lay_out(space: es.Space) -> None:
+    """Lay the space's map out once while building it (cached in the folder, as a served
+    space is after its first /map), so the servers' first /map is not a cold UMAP run
+    (numba compiles for ~10-25 s) inside a client's 5 s timeout."""
+    try:
+        space.map()
+    except ImportError:  # no map extra: the servers fall back to PCA, instantly
+        pass
 
 
 #: scikit-image's sample photos (packaged data) in the mixed text-and-image space.
@@ -91,6 +102,7 @@ def photo_space_path(tmp_path_factory, demo_docs):
             [d.text for d in docs], ids=[d.id for d in docs], metadata=[d.metadata for d in docs]
         )
         assert sp.add_images([folder]).added == len(PHOTOS)
+        _lay_out(sp)
     return path
 
 

@@ -24,6 +24,11 @@ class ModelMismatchError(EmbedspaceError, ValueError):
     """A space built with one model was opened with another: vectors would not mix."""
 
 
+class ModelChangedError(ModelMismatchError):
+    """A write embedded with the space's old model arrived after a re-embed swapped in
+    a new one: refused, so the writer embeds it again with the new model."""
+
+
 class _ReadableKeyError(EmbedspaceError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""

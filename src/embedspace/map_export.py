@@ -1,9 +1,10 @@
 """`embedspace map`: the explorer's map for people who don't run a server.
 
-``.html`` is one self-contained file: the explorer's own page, script and style inlined,
-with the projection and each item's nearest neighbours (computed in the full space)
-embedded, so hover and click work offline from a file; image items carry their thumbnail
-inline (shrunk, as data: URLs). ``.png`` is a plain picture of the points drawn with
+``.html`` is one self-contained file: the explorer's own page, script, style and WebGL
+renderer inlined, with the map (the space's default: the neighbour-preserving layout),
+its topics (cluster of each point and their labels) and each item's nearest neighbours
+(computed in the full space) embedded, so hover, click, lasso and labels work offline
+from a file; image items carry their thumbnail inline (shrunk, as data: URLs). ``.png`` is a plain picture of the points drawn with
 Pillow, image items as their thumbnails.
 """
 
@@ -18,12 +19,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .analysis.projection import SpaceMap, project_space
+from .analysis.clusters import assignments
+from .analysis.projection import SpaceMap
 from .encoders.image import thumbnail_file
 from .errors import InvalidInputError
 from .space import Space
 
 STATIC = Path(__file__).parent / "server" / "static"
+#: The explorer's scripts, inlined into an export in this order (index.html's).
+SCRIPTS = ("points.js", "explorer.js")
 #: Neighbours stored per item in an HTML export (what a click shows).
 EXPORT_NEIGHBOURS = 10
 #: Pictures drawn on an exported map at most (as the explorer): more would bury the points
@@ -34,21 +38,26 @@ INLINE_SIDE = 96
 
 
 def export_map(
-    space: Space, out: str | Path, *, color_by: str | None = None, size: int = 1600
+    space: Space,
+    out: str | Path,
+    *,
+    color_by: str | None = None,
+    size: int = 1600,
+    method: str = "auto",
 ) -> int:
-    """Write the map of ``space`` to ``out`` (.html or .png), coloured by the metadata key
-    ``color_by`` if given; returns the number of points."""
+    """Write the map of ``space`` (``space.map(method)``) to ``out`` (.html or .png),
+    coloured by the metadata key ``color_by`` if given; returns the number of points."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".html", ".png"):
         raise InvalidInputError(f"--out must end in .html or .png, not {out.name!r}")
-    space_map = project_space(space)
+    space_map = space.map(method)
     pictures = _pictures(space, space_map)
     if suffix == ".png":
         _png(space_map, color_by, size, pictures).save(out)
     else:
         inline = {name: _data_url(picture) for name, picture in pictures.items()}
-        page = _html(space_map, _neighbours(space, space_map), color_by, inline)
+        page = _html(space, space_map, color_by, inline)
         out.write_text(page, encoding="utf-8")
     return len(space_map.ids)
 
@@ -91,25 +100,36 @@ def _neighbours(space: Space, space_map: SpaceMap) -> list[list[tuple[int, float
     return rows
 
 
+def _clusters(space: Space, space_map: SpaceMap) -> dict[str, list]:
+    """Each map point's cluster (-1 = none) and the cluster labels, as ``/map/clusters``."""
+    found = space.clusters() if space_map.ids else []
+    where = assignments(found)
+    return {
+        "clusters": [where.get(id_, -1) for id_ in space_map.ids],
+        "cluster_labels": [c.label for c in found],
+    }
+
+
 def _html(
-    space_map: SpaceMap, neighbours: list, color_by: str | None, thumbnails: dict[str, str]
+    space: Space, space_map: SpaceMap, color_by: str | None, thumbnails: dict[str, str]
 ) -> str:
     data = {
-        "map": space_map.to_columns(color_by),
-        "neighbours": neighbours,
+        "map": space_map.to_columns(color_by) | _clusters(space, space_map),
+        "neighbours": _neighbours(space, space_map),
         "thumbnails": thumbnails,
     }
     # "</" would end the inline script early; "<\/" is the same string to JavaScript.
     payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     style = (STATIC / "explorer.css").read_text(encoding="utf-8")
-    script = (STATIC / "explorer.js").read_text(encoding="utf-8").replace("</", "<\\/")
     link = '<link rel="stylesheet" href="/static/explorer.css">'
-    tag = '<script src="/static/explorer.js"></script>'
     page = page.replace(link, f"<style>\n{style}</style>")
-    return page.replace(
-        tag, f"<script>window.EMBEDSPACE_EXPORT = {payload};</script>\n<script>\n{script}</script>"
-    )
+    for name in SCRIPTS:  # each <script src> inlined, in the page's own order
+        script = (STATIC / name).read_text(encoding="utf-8").replace("</", "<\\/")
+        page = page.replace(
+            f'<script src="/static/{name}"></script>', f"<script>\n{script}</script>"
+        )
+    return page.replace("<!--export-->", f"<script>window.EMBEDSPACE_EXPORT = {payload};</script>")
 
 
 #: Tableau 10, as in the explorer: the most common groups get a colour, the rest grey.

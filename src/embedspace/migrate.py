@@ -19,11 +19,22 @@ import numpy as np
 
 from .errors import BackendError, EmbedspaceError, InvalidInputError, ModelMismatchError
 from .progress import progress_bar
+from .reembed import STATE_KEY as REEMBED_STATE
 from .store.base import Store
 from .store.factory import open_backend
+from .store.named import VECTORS_KEY
 
-#: What a space's identity is made of; copied so the destination opens like the source.
-MODEL_KEYS = ("model_id", "model_name", "dim", "metric", "image_model_id")
+#: What a space's identity is made of; copied so the destination opens like the source
+#: (its named vectors' specs and the main vector's name included).
+MODEL_KEYS = (
+    "model_id",
+    "model_name",
+    "dim",
+    "metric",
+    "image_model_id",
+    "vector_name",
+    VECTORS_KEY,
+)
 
 
 @dataclass
@@ -94,6 +105,11 @@ def migrate(
 
 
 def _copy_model(src: Store, dst: Store) -> None:
+    if src.get_meta(REEMBED_STATE):
+        raise InvalidInputError(
+            f"{src.location} is being re-embedded (or a re-embed was interrupted): run "
+            "the re-embed to its end first, then migrate the space"
+        )
     meta = {k: v for k in MODEL_KEYS if (v := src.get_meta(k)) is not None}
     if "dim" not in meta:
         raise InvalidInputError(f"{src.location} is empty: it has no model or dimension yet")

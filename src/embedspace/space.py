@@ -9,9 +9,10 @@ process commits a write (the store's generation counter changes).
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from .analysis.clusters import Cluster, build_clusters, cluster_labels
 from .analysis.duplicates import DEFAULT_K as DUPLICATE_K
 from .analysis.duplicates import DuplicateGroup, check_threshold, find_duplicates
 from .analysis.items import ItemSet, mean_item_vectors
+from .analysis.mapping import MapInput, check_method, make_map
 from .analysis.neighbours import Searcher, knn_graph
 from .analysis.outliers import SCORES as OUTLIER_SCORES
 from .analysis.outliers import Outlier, outlier_scores
+from .analysis.projection import MAP_TEXT_CHARS, SpaceMap
 from .analysis.recommend import check_diversity, mmr, profile_vector
 from .backup import BackupReport
 from .backup import backup as take_backup
@@ -38,6 +41,7 @@ from .errors import (
     InvalidInputError,
     ItemNotFoundError,
     MissingDependencyError,
+    ModelChangedError,
     ModelMismatchError,
     UnsupportedFileError,
 )
@@ -48,9 +52,18 @@ from .ingest.embedding import embed_records
 from .ingest.hashing import content_id, text_hash
 from .ingest.images import image_tower, load_images, tower_embedder
 from .ingest.loaders import SUPPORTED_SUFFIXES, LoadedItem, discover, load_file
+from .ingest.named import VectorMaker, embed_named
 from .ingest.upsert import DEFAULT_BATCH, upsert_items, write_vectors
 from .integrity import CheckReport, check_store
+from .named_vectors import NamedVectors
 from .progress import progress_bar
+from .reembed import JOB as REEMBED_JOB
+from .reembed import STATE_KEY as REEMBED_STATE
+from .reembed import ReembedReport
+from .reembed import build as build_set
+from .reembed import plan_names as plan_reembed_names
+from .reembed import start as start_reembed
+from .reembed import state as reembed_state
 from .search.context import DEDUPE_COSINE, Context, build_context, check_context_args
 from .search.engine import MODES, InPlace, SearchEngine, to_hits
 from .search.hybrid import DEFAULT_ALPHA, check_fusion
@@ -62,6 +75,7 @@ from .search.vector_storage import VECTOR_STORAGE
 from .search.view import SearchView, StaleView
 from .store.base import ItemRecord
 from .store.factory import open_backend
+from .store.named import PENDING, VectorSpec, check_vector_name, specs_meta
 from .thumbnails import thumbnails_for
 from .validation import (
     as_list,
@@ -133,6 +147,9 @@ class Space:
     ``vector_storage="mmap"`` keeps the search view's vectors in a memory-mapped file in
     the space folder instead of RAM, so spaces whose vectors exceed the memory still open
     and search (exact search then runs at disk speed; ANN indexes hold their own copy).
+    ``vectors={"multilingual": "glove"}`` declares named vectors besides the main one:
+    every item is also embedded by each of those models, and ``search(using=...)`` and
+    the analyses choose one (``add_vector`` adds one later; docs/models-over-time.md).
     """
 
     def __init__(
@@ -149,6 +166,7 @@ class Space:
         progress: bool = True,
         create: bool = True,
         vector_storage: str = "ram",
+        vectors: Mapping[str, str] | None = None,
         **index_params: Any,
     ) -> None:
         if vector_storage not in VECTOR_STORAGE:
@@ -172,6 +190,24 @@ class Space:
                 'vector_storage="mmap" needs an embedded (folder) space; {location} '
                 "keeps its vectors in the database"
             )
+        self._index_params, self._vector_storage = index_params, vector_storage
+        self._chunk_tokens_asked, self.chunk_overlap = chunk_tokens, chunk_overlap
+        self._thumbnails = thumbnails_for(self._store, self.path)
+        self._open_vectors(model, dim, metric)
+        self._named = NamedVectors(self._store, self.location, self.metric, chunk_overlap)
+        for name, named_model in (vectors or {}).items():
+            held = self._named.visible().get(name)
+            if held is None:
+                self.add_vector(name, named_model)
+            elif load_encoder(named_model).model_id != held.model_id:
+                raise ModelMismatchError(
+                    f"the vector {name!r} of {self.location} is made by {held.model_id!r}, "
+                    f"not {named_model!r}; open it without vectors= or with that model"
+                )
+
+    def _open_vectors(self, model: str | Encoder | None, dim: int | None, metric: str) -> None:
+        """The main model, its search view and engine (again after a re-embed swapped
+        models, in this process or another)."""
         # Queries (searches, labels, descriptions) go through the process's query cache.
         self.encoder = with_query_cache(self._open_model(model, dim, metric))
         self._view = SearchView(
@@ -179,21 +215,29 @@ class Space:
             self.path,
             self.dim,
             self.metric,
-            backend.view_index,
-            index_params,
-            vector_storage,
+            self._backend.view_index,
+            self._index_params,
+            self._vector_storage,
         )
         # Chosen once: a remote backend searches its own indexes, a folder its local view
         # (which stays available over any backend for what needs every vector).
+        native = self._backend.native
         self._search = SearchEngine(
-            InPlace(backend.native)
-            if backend.native is not None
-            else LocalSource(self._view, self._store)
+            InPlace(native) if native is not None else LocalSource(self._view, self._store)
         )
-        self._thumbnails = thumbnails_for(self._store, self.path)
         limit = getattr(self.encoder, "max_tokens", None)
-        self.chunk_tokens = chunk_tokens or (limit - SPECIAL_TOKEN_MARGIN if limit else None)
-        self.chunk_overlap = chunk_overlap
+        self.chunk_tokens = self._chunk_tokens_asked or (
+            limit - SPECIAL_TOKEN_MARGIN if limit else None
+        )
+
+    def _follow_model(self) -> None:
+        """Switch to the space's current main model if a re-embed (here or in another
+        process) swapped it since this object opened: one meta read."""
+        stored = self._store.get_meta("model_id")
+        if stored is not None and stored != self.model_id and self._store.get_meta("dim"):
+            self._named.store().follow_swap()
+            self._open_vectors("default", None, self.metric)
+            self._named.forget()
 
     # -- model bookkeeping ----------------------------------------------------------------
     def _open_model(
@@ -231,6 +275,12 @@ class Space:
             }
         )
         return encoder
+
+    @property
+    def model_name(self) -> str | None:
+        """The name the main model was opened by (None: your own vectors); it changes
+        when a re-embed swaps models, in this process or another."""
+        return self._store.get_meta("model_name") or None
 
     @property
     def model_id(self) -> str:
@@ -285,20 +335,35 @@ class Space:
         in the vectors of changed records (default: the text encoder, chunked); images
         pass their own.
         """
+        self._follow_model()
         encoder = self._require_encoder("adding text")
 
-        def embed_texts(records: list[ItemRecord]) -> None:
-            embed_records(encoder, records, self.chunk_tokens, self.chunk_overlap)
+        def embed_all(records: list[ItemRecord]) -> None:
+            if embed is None:
+                embed_records(encoder, records, self.chunk_tokens, self.chunk_overlap)
+            else:
+                embed(records)
+            # every named set the store lists now, a running re-embed's included
+            embed_named(self._named.makers(), records)
 
-        counts = upsert_items(
-            self._store,
-            items,
-            embed or embed_texts,
-            batch_size=self.batch_size,
-            progress=self.progress,
-            keep_metadata=keep_metadata,
-            digest=digest,
-        )
+        try:
+            counts = upsert_items(
+                self._store,
+                items,
+                embed_all,
+                batch_size=self.batch_size,
+                progress=self.progress,
+                keep_metadata=keep_metadata,
+                digest=digest,
+                expect_model=self.model_id,
+            )
+        except ModelChangedError:
+            if embed is not None:  # the caller's embedder belongs to the old model
+                raise
+            # A re-embed swapped models mid-write: the batches committed before it were
+            # carried over; the rest is embedded again with the new model.
+            self._follow_model()
+            return self._upsert(items, keep_metadata=keep_metadata, digest=digest)
         self._persist_index()
         return counts
 
@@ -316,6 +381,12 @@ class Space:
         texts: Sequence[str] | None = None,
     ) -> list[str]:
         """Add your own vectors (from any model); ids default to a hash of the vector."""
+        if self._named.visible():
+            raise InvalidInputError(
+                f"{self.location} has named vectors {sorted(self._named.visible())}, which "
+                "its models embed from each item's text; add_vectors brings main vectors "
+                "only, so add the items with add() (or drop those vectors first)"
+            )
         vectors = check_vectors(vectors, self.dim, self.metric)
         n = len(vectors)
         texts_list = as_list(texts, "texts") if texts is not None else [""] * n
@@ -520,6 +591,119 @@ class Space:
             vector = encoder.encode(check_texts([value]), role="document")
         return zero_shot(vector, _required_labels(labels), encoder)[0]
 
+    # -- models over time: named vectors, re-embedding -------------------------------------
+    def add_vector(self, name: str, model: str) -> int:
+        """Embed every item under a new named vector ``name`` with ``model`` (its own
+        dimension; chunked by its own tokenizer); returns how many items were embedded.
+        From now on every write embeds it too. Batches commit as they go: an interrupted
+        run is finished by calling it again, without redoing the finished batches."""
+        named = self._named.store()
+        specs = self._named.specs()
+        encoder = load_encoder(model)
+        spec = VectorSpec(getattr(encoder, "name", model), encoder.model_id, encoder.dim, False)
+        if name not in specs or specs[name] != spec:
+            check_vector_name(name, self.vector_name, specs)
+            specs[name] = spec
+            self._store.set_meta(specs_meta(specs))
+        embedded, _ = build_set(
+            self._store,
+            named,
+            name,
+            VectorMaker.for_encoder(encoder, self.chunk_overlap),
+            batch_size=self.batch_size,
+            progress=self.progress,
+            description=f"embedding {name!r}",
+        )
+        specs = self._named.specs()
+        specs[name] = replace(spec, complete=True)
+        self._store.set_meta(specs_meta(specs))
+        return embedded
+
+    def drop_vector(self, name: str) -> None:
+        """Delete the named vector ``name`` (never the main one)."""
+        if name == self.vector_name:
+            raise InvalidInputError(
+                f"{name!r} is the main vector; re-embed the space to replace it instead"
+            )
+        specs = self._named.visible()
+        if name not in specs:
+            raise InvalidInputError(f"no vector named {name!r}; the space has {sorted(specs)}")
+        del specs[name]
+        pending = self._named.specs().get(PENDING)
+        self._store.set_meta(specs_meta(specs | ({PENDING: pending} if pending else {})))
+        self._named.store().drop_named(name)
+
+    def reembed(self, model: str, *, keep_old: bool = False) -> ReembedReport:
+        """Re-embed every item with ``model`` while the space keeps serving, then make it
+        the space's model in one atomic swap (docs/models-over-time.md).
+
+        The new vectors are built beside the old ones, batch by batch; searches and
+        writes use the old model meanwhile and writes are embedded by both. A run killed
+        at any point leaves the old model serving, and running it again resumes without
+        redoing finished batches. ``keep_old`` keeps the old vectors as a named vector
+        (named after the old model) instead of dropping them. A model that does not load
+        is refused before anything is written; so is a second re-embed while one runs.
+        """
+        started = time.perf_counter()
+        self._follow_model()
+        self._require_encoder("reembed (it embeds the items' texts)")
+        named = self._named.store()
+        encoder = load_encoder(model)  # a model that does not load: nothing written yet
+        if encoder.model_id == self.model_id:
+            raise InvalidInputError(f"{self.location} already uses {encoder.model_id!r}")
+        old = self.vector_sets()[0]
+        new_name, kept = plan_reembed_names(
+            old["name"], getattr(encoder, "name", model), keep_old, self._named.visible()
+        )
+        with named.job_lock(REEMBED_JOB):
+            discarded = start_reembed(self._store, named, encoder, keep_old)
+            maker = VectorMaker.for_encoder(encoder, self.chunk_overlap)
+            embedded, resumed = 0, None
+            while True:
+                now, done_before = build_set(
+                    self._store,
+                    named,
+                    PENDING,
+                    maker,
+                    batch_size=self.batch_size,
+                    progress=self.progress,
+                    description=f"re-embedding with {model}",
+                )
+                embedded += now
+                resumed = done_before if resumed is None else resumed
+                specs = self._named.visible()
+                if kept is not None:
+                    specs[kept] = VectorSpec(old["model"] or "", self.model_id, self.dim)
+                meta = {
+                    "model_id": encoder.model_id,
+                    "model_name": getattr(encoder, "name", model),
+                    "dim": str(encoder.dim),
+                    "metric": self.metric,
+                    "vector_name": new_name,
+                    REEMBED_STATE: "",
+                    **specs_meta(specs),
+                }
+                if self._store.get_meta("image_model_id"):  # images were embedded again
+                    meta["image_model_id"] = load_image_encoder(encoder).model_id
+                if named.promote_named(PENDING, kept, meta):
+                    break  # else an item arrived without the new vectors: embed it too
+        self._open_vectors("default", None, self.metric)
+        self._named.forget()
+        self._view.refresh()
+        self._persist_index()
+        return ReembedReport(
+            model=getattr(encoder, "name", model),
+            model_id=encoder.model_id,
+            dim=encoder.dim,
+            items=len(self),
+            reembedded=embedded,
+            resumed=resumed or 0,
+            previous_model=str(old["model"]),
+            kept_old=kept,
+            discarded=discarded,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
     # -- reading --------------------------------------------------------------------------
     def search(
         self,
@@ -534,8 +718,11 @@ class Space:
         rerank: bool | str | CrossEncoder = False,
         rerank_depth: int = RERANK_DEPTH,
         rerank_weight: float | None = None,
+        using: str | None = None,
     ) -> list[Hit]:
         """Find the k items closest to ``query``.
+
+        ``using``: the named vector to search (``info()["vectors"]``); None = the main one.
 
         ``mode``: "dense" (embeddings), "sparse" (BM25 keywords) or "hybrid" (both, fused
         with ``fusion`` = "convex" (``alpha`` weighs dense) or "rrf").
@@ -550,10 +737,14 @@ class Space:
         check_rerank_args(rerank_depth, rerank_weight)
         cross = resolve_reranker(rerank)
         query = check_query(query)
+        self._follow_model()
+        named = self._named.resolve(using, self.vector_name)
+        engine = self._search if named is None else named.engine
         qvec = None
         if mode != "sparse":
-            qvec = self._require_encoder("text search").encode([query], role="query")
-        return self._search.search(
+            encoder = self._require_encoder("text search") if named is None else named.encoder
+            qvec = encoder.encode([query], role="query")
+        return engine.search(
             query,
             qvec,
             k,
@@ -602,14 +793,23 @@ class Space:
         )
 
     def search_vector(
-        self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None
+        self,
+        vector: np.ndarray,
+        k: int = 10,
+        where: dict[str, Any] | None = None,
+        *,
+        using: str | None = None,
     ) -> list[Hit]:
-        """Dense search with a vector you computed yourself."""
+        """Dense search with a vector you computed yourself (of the ``using`` vector's
+        model and size when given)."""
         k = check_k(k)
-        qvec = check_vectors(vector, self.dim, self.metric)[:1]
+        self._follow_model()
+        named = self._named.resolve(using, self.vector_name)
+        dim = self.dim if named is None else named.spec.dim
+        qvec = check_vectors(vector, dim, self.metric)[:1]
         if not len(qvec):
-            raise InvalidInputError(f"the query vector is empty; pass one {self.dim}-d vector")
-        return self._search.search_vector(qvec, k, where)
+            raise InvalidInputError(f"the query vector is empty; pass one {dim}-d vector")
+        return (self._search if named is None else named.engine).search_vector(qvec, k, where)
 
     def ids(self, where: dict[str, Any] | None = None) -> list[str]:
         """Every item id, in insertion order (for exports and maps of the whole space);
@@ -639,6 +839,7 @@ class Space:
     def refresh(self) -> None:
         """Catch the in-memory search view up with the store now rather than at the next
         search (a server does it right after a write, while readers wait)."""
+        self._follow_model()
         self._view.refresh()
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
@@ -651,29 +852,78 @@ class Space:
         row = {id_: i for i, id_ in enumerate(distinct)}
         return self._mean_vectors(distinct)[[row[id_] for id_ in ids]]
 
+    @property
+    def vector_name(self) -> str:
+        """The main vector's name: what ``using=`` calls it (its model's name unless a
+        re-embed named it)."""
+        return (
+            self._store.get_meta("vector_name") or self._store.get_meta("model_name") or "vectors"
+        )
+
+    def vector_sets(self) -> list[dict[str, Any]]:
+        """Every named vector, the main one first: name, model, model id, dimension."""
+        main = {
+            "name": self.vector_name,
+            "model": self.model_name,
+            "model_id": self.model_id or None,
+            "dim": self.dim,
+            "main": True,
+        }
+        others = [
+            {"name": n, "model": s.model_name, "model_id": s.model_id, "dim": s.dim, "main": False}
+            | ({} if s.complete else {"complete": False})
+            for n, s in self._named.visible().items()
+        ]
+        return [main, *others]
+
+    def reembed_progress(self) -> dict[str, Any] | None:
+        """How far a re-embed has gone (running, or interrupted and waiting for a re-run
+        to resume it), or None."""
+        current = reembed_state(self._store)
+        if current is None:
+            return None
+        named = self._named.store()
+        done = len(named.named_ids(PENDING))
+        total = len(self)
+        return {
+            "model": current["model"],
+            "model_id": current["model_id"],
+            "done": done,
+            "total": total,
+            "running": named.job_running(REEMBED_JOB),
+        }
+
     def info(self) -> dict[str, Any]:
-        """Counts, model, dims, disk size, and the process's query cache (hits, misses,
-        hit rate, bytes)."""
+        """Counts, model, dims, disk size, named vectors, any re-embed under way, and the
+        process's query cache (hits, misses, hit rate, bytes)."""
+        self._follow_model()
         return {
             "path": self.location,
             "backend": self._store.kind,
             "items": len(self),
             "chunks": self._store.chunk_count(),
-            "model": self._store.get_meta("model_name") or None,
+            "model": self.model_name,
             "model_id": self.model_id or None,
             "recipe": getattr(self.encoder, "recipe", None),  # how this CPU runs the model
             "dim": self.dim,
             "metric": self.metric,
             "index": self._search.index_name,
             "disk_bytes": self._store.disk_bytes(),
+            "vectors": self.vector_sets(),
+            "reembed": self.reembed_progress(),
             "query_cache": QUERY_CACHE.stats().to_dict(),  # the process's, shared by spaces
         }
 
     # -- analysis: duplicates, clusters, outliers, recommendations, bulk labels ------------
-    def _item_set(self, where: dict[str, Any] | None = None) -> tuple[ItemSet, Searcher | None]:
-        """Every item (or those matching ``where``) with one unit vector each, and the
-        space's own ANN index as a neighbour searcher when it can answer for them (one
-        chunk per item, cosine, no filter)."""
+    def _item_set(
+        self, where: dict[str, Any] | None = None, using: str | None = None
+    ) -> tuple[ItemSet, Searcher | None]:
+        """Every item (or those matching ``where``) with one unit vector each (of the
+        ``using`` vector), and the space's own ANN index as a neighbour searcher when it
+        can answer for them (one chunk per item, cosine, no filter)."""
+        self._follow_model()
+        named = self._named.resolve(using, self.vector_name)
+        source = self._view if named is None else named.view
 
         def run(view: SearchView) -> tuple[np.ndarray, np.ndarray, Searcher | None]:
             table = view.table
@@ -694,7 +944,7 @@ class Space:
 
             return table.items.copy(), matrix, lend
 
-        rowids, matrix, lend = self._view.run(run)
+        rowids, matrix, lend = source.run(run)
         records = self._store.get_by_rowids(rowids.tolist())
         keep = np.fromiter((int(r) in records for r in rowids), dtype=bool, count=len(rowids))
         if where is not None:
@@ -712,6 +962,7 @@ class Space:
         *,
         k: int = DUPLICATE_K,
         where: dict[str, Any] | None = None,
+        using: str | None = None,
     ) -> list[DuplicateGroup]:
         """Groups of near-duplicate items (largest first), each iterable over its ids.
 
@@ -719,12 +970,14 @@ class Space:
         on MRPC train paraphrases, recorded with the packaged models; other models fall
         back to 0.9 with a warning). Each item's ``k`` nearest neighbours are examined
         through the index, so the cost grows with n*k, not n^2; identical texts are
-        grouped by content hash first. Pairs join into groups transitively.
+        grouped by content hash first. Pairs join into groups transitively. ``using``:
+        compare under that named vector (and its model's threshold).
         """
+        items, lend = self._item_set(where, using)
         if threshold is None:
-            threshold = duplicate_threshold(self.model_id)
+            named = self._named.resolve(using, self.vector_name)
+            threshold = duplicate_threshold(self.model_id if named is None else named.spec.model_id)
         threshold = check_threshold(threshold)
-        items, lend = self._item_set(where)
         return find_duplicates(
             items.ids,
             items.matrix,
@@ -744,14 +997,16 @@ class Space:
         noise: str = "keep",
         where: dict[str, Any] | None = None,
         seed: int = 0,
+        using: str | None = None,
     ) -> list[Cluster]:
         """Topics: ``method`` "kmeans" (``k`` clusters, chosen by silhouette when None) or
         "hdbscan" (density-based; ``min_size`` members at least, default 5; items in no
         dense region are left out as noise, or with ``noise="nearest"`` join the cluster
         whose centre is closest). Each cluster has its member ids, a label of distinctive
         words (class-based TF-IDF) and its most central members. Largest first.
+        ``using``: cluster under that named vector.
         """
-        items, _ = self._item_set(where)
+        items, _ = self._item_set(where, using)
         if not len(items):
             return []
         labels = cluster_labels(items.matrix, k, method, min_size=min_size, seed=seed, noise=noise)
@@ -764,6 +1019,7 @@ class Space:
         by: str = "lof",
         limit: int | None = None,
         where: dict[str, Any] | None = None,
+        using: str | None = None,
     ) -> list[Outlier]:
         """Items ranked from most to least unusual (``limit`` = keep the top few).
 
@@ -772,7 +1028,7 @@ class Space:
         """
         if by not in OUTLIER_SCORES:
             raise InvalidInputError(f"by must be one of {OUTLIER_SCORES}, not {by!r}")
-        items, lend = self._item_set(where)
+        items, lend = self._item_set(where, using)
         graph = knn_graph(
             items.matrix, check_k(k), searcher=lend, progress=self.progress, description="outliers"
         )
@@ -780,6 +1036,33 @@ class Space:
         score = lof if by == "lof" else knn
         order = np.argsort(-score, kind="stable")[: None if limit is None else check_k(limit)]
         return [Outlier(items.ids[i], float(score[i]), float(knn[i]), float(lof[i])) for i in order]
+
+    def map(self, method: str = "auto", *, relayout: bool = False) -> SpaceMap:
+        """A 2-D map of the items: ``.ids`` (list[str]) and ``.xy`` (float32 (n, 2) in
+        [-1, 1]). ``method`` "auto" / "umap" lays out the space's k-NN graph so that
+        neighbours stay neighbours (umap-learn, the ``map`` extra; cached in the space
+        folder, new items placed beside their neighbours, ``relayout=True`` lays it all
+        out again); "pca" is the instant linear projection. ``.notice`` says when the map
+        is a sample (past 100k items) or fell back to PCA (and why)."""
+        check_method(method)
+        generation = self.generation  # before reading: a write meanwhile makes it stale
+        items, lend = self._item_set()
+        found = {rec.id: rec.metadata for rec in self._store.get(items.ids)}
+        snapshot = MapInput(
+            items.ids,
+            [text[:MAP_TEXT_CHARS] for text in items.texts],
+            [found.get(i, {}) for i in items.ids],
+            items.hashes,
+            items.matrix,
+            generation,
+        )
+
+        def nearest(vectors: np.ndarray) -> list[list[str]]:
+            return [[h.id for h in self.search_vector(v, 10)] for v in vectors]
+
+        return make_map(
+            snapshot, method, folder=self.path, relayout=relayout, searcher=lend, nearest=nearest
+        )
 
     def _vectors_of(self, entries: Sequence[str], what: str) -> tuple[np.ndarray, list[str]]:
         """Vectors of entries that are ids (their items' mean vector) or else texts
@@ -803,6 +1086,7 @@ class Space:
 
     def _mean_vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Each stored item's unit mean chunk vector, in the order of ``ids`` (distinct)."""
+        self._follow_model()
         ids = list(ids)
         found = {r.id for r in self._store.get(ids)}
         if len(found) != len(set(ids)):
@@ -845,6 +1129,7 @@ class Space:
         """
         k = check_k(k)
         diversity = check_diversity(diversity)
+        self._follow_model()
         liked_vecs, liked_ids = self._vectors_of(liked, "liked")
         disliked_vecs, disliked_ids = self._vectors_of(disliked, "disliked")
         query_vec = None
@@ -903,6 +1188,7 @@ class Space:
             "check audits an embedded (folder) space; {location} is checked by its "
             "own database (see docs/scale.md)"
         )
+        self._follow_model()
         return check_store(self._store, folder, view=self._view, repair=repair)
 
     def backup(self, destination: str | Path) -> BackupReport:
@@ -915,6 +1201,8 @@ class Space:
 
     def close(self) -> None:
         """Save the ANN index (if any) and close the store."""
+        if self._view.generation >= 0:
+            self._follow_model()  # a view of a model swapped out meanwhile is dropped
         if self._view.generation >= 0:
             self._view.refresh()
             self._view.save_index(force=True)

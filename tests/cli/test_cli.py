@@ -120,3 +120,24 @@ def test_models_lists_every_offline_encoder_with_its_size():
     assert rows["glove-6b-50d"]["dim"] == 50 and rows["glove-6b-50d"]["size_mb"] > 50
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 0 and "Models available offline" in result.output
+
+
+def test_reembed_and_search_using(tmp_path):
+    space = str(tmp_path / "r.space")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a cat asleep on the sofa\n")
+    assert runner.invoke(app, ["add", space, str(notes)]).exit_code == 0
+    result = runner.invoke(app, ["reembed", space, "--model", "glove", "--keep-old", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["reembedded"] == 1 and report["model"] == "glove-6b-50d"
+    assert report["kept_old"] == "all-MiniLM-L6-v2"
+    found = runner.invoke(
+        app, ["search", space, "kitten", "--using", "all-MiniLM-L6-v2", "--json", "--k", "1"]
+    )
+    assert found.exit_code == 0, found.output
+    assert "cat asleep" in found.output
+    refused = runner.invoke(app, ["reembed", space, "--model", "no-such-model"])
+    assert refused.exit_code == 1 and "unknown model" in refused.output
+    info = json.loads(runner.invoke(app, ["info", space, "--json"]).output)
+    assert [v["dim"] for v in info["vectors"]] == [50, 384] and info["reembed"] is None

@@ -53,6 +53,12 @@ def test_readme_example_runs(block, tmp_path):
         assert "recipe" in printed
     if 'space.sync("manual")' in block:
         assert printed.splitlines()[:2] == ["install.html None Install", "False html"]
+    if "space.reembed(" in block:
+        assert printed.splitlines() == [
+            "2 all-MiniLM-L6-v2 384",
+            "['all-MiniLM-L6-v2', 'glove-6b-50d']",
+            "cat cat",
+        ]
     if "context(" in block:
         assert printed.startswith("[1] The product is great")
     if "integrations.langchain" in block:

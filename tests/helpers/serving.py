@@ -9,10 +9,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
 import uvicorn
+
+
+class patient_http:  # noqa: N801 - used like the httpx module it stands in for
+    """httpx's request functions with a 60 s timeout instead of 5 s: on a busy 2-core CI
+    machine a space's first search (model load, index build) can take longer than 5 s."""
+
+    get = staticmethod(partial(httpx.get, timeout=60))
+    post = staticmethod(partial(httpx.post, timeout=60))
+    request = staticmethod(partial(httpx.request, timeout=60))
 
 
 def free_port() -> int:

@@ -119,5 +119,6 @@ def test_a_space_from_before_layouts_opens_and_gains_them(tmp_path):
         assert (hit.id, hit.section) == ("notes.md", "Garden")
         assert space.search("older version", k=1)[0].section is None
     db = sqlite3.connect(path / "space.sqlite")
-    assert db.execute("SELECT value FROM meta WHERE key='format_version'").fetchone() == ("2",)
+    # migrated in place to the current format (3: named vectors came after layouts)
+    assert db.execute("SELECT value FROM meta WHERE key='format_version'").fetchone() == ("3",)
     db.close()

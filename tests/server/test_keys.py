@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 httpx = pytest.importorskip("httpx")
 
+from helpers.serving import patient_http as http  # noqa: E402
 from helpers.serving import running  # noqa: E402
 
 from embedspace.cli import app as cli  # noqa: E402
@@ -110,19 +111,19 @@ def test_a_read_key_gets_403_on_every_write_and_admin_route(spaces_dir, keyring,
     assert len(write_routes) == 8 and len(admin_routes) == 8
     statuses = {}
     with running(app) as url:
-        before = httpx.get(f"{url}/spaces", headers=bearer(made["read"])).json()
+        before = http.get(f"{url}/spaces", headers=bearer(made["read"])).json()
         for method, route in write_routes + admin_routes:
             for kind in ("read", "read-shop"):
-                response = httpx.request(
+                response = http.request(
                     method, url + route, json={}, headers=bearer(made[kind]), timeout=60
                 )
                 statuses[(kind, method, route)] = response.status_code
                 assert response.status_code == 403, (kind, method, route, response.text)
                 assert response.json()["error"]["code"] == "insufficient_scope"
         method, backup_route = next(r for r in admin_routes if r[1].endswith("/backup"))
-        refused = httpx.request(method, url + backup_route, headers=bearer(made["write"]))
+        refused = http.request(method, url + backup_route, headers=bearer(made["write"]))
         assert refused.status_code == 403  # write does not include admin
-        after = httpx.get(f"{url}/spaces", headers=bearer(made["read"])).json()
+        after = http.get(f"{url}/spaces", headers=bearer(made["read"])).json()
     assert after == before  # nothing changed: counts of both spaces as they were
     assert not (spaces_dir / ".backups").exists()
     record(
@@ -131,6 +132,23 @@ def test_a_read_key_gets_403_on_every_write_and_admin_route(spaces_dir, keyring,
         attempts=len(statuses),
         forbidden=sum(s == 403 for s in statuses.values()),
     )
+
+
+def test_relaying_the_map_out_needs_a_write_key(spaces_dir, keyring):
+    """``/map?relayout=true`` rewrites the layout cached in the space folder."""
+    path, made = keyring
+    with running(create_app(spaces_dir / "shop.space", keys=path)) as url:
+        read = httpx.get(f"{url}/map", headers=bearer(made["read"]), timeout=120)
+        assert read.status_code == 200
+        refused = httpx.get(
+            f"{url}/map", params={"relayout": "true"}, headers=bearer(made["read"]), timeout=120
+        )
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "insufficient_scope"
+        allowed = httpx.get(
+            f"{url}/map", params={"relayout": "true"}, headers=bearer(made["write"]), timeout=120
+        )
+        assert allowed.status_code == 200 and allowed.json()["ids"] == read.json()["ids"]
 
 
 def test_401_for_bad_keys_403_for_other_spaces_and_lists_only_whats_allowed(spaces_dir, keyring):
@@ -145,26 +163,26 @@ def test_401_for_bad_keys_403_for_other_spaces_and_lists_only_whats_allowed(spac
             bearer(wrong_secret),
             bearer(made["read"] + "x"),
         ):
-            response = httpx.post(f"{url}/spaces/shop/search", json=search, headers=headers)
+            response = http.post(f"{url}/spaces/shop/search", json=search, headers=headers)
             assert response.status_code == 401, headers
             assert response.json()["error"]["code"] == "invalid_api_key"
         limited = bearer(made["read-shop"])
-        assert httpx.post(f"{url}/spaces/shop/search", json=search, headers=limited).is_success
-        other = httpx.post(f"{url}/spaces/tickets/search", json=search, headers=limited)
+        assert http.post(f"{url}/spaces/shop/search", json=search, headers=limited).is_success
+        other = http.post(f"{url}/spaces/tickets/search", json=search, headers=limited)
         assert (
             other.status_code == 403 and "limited to ['shop']" in other.json()["error"]["message"]
         )
-        listed = httpx.get(f"{url}/spaces", headers=limited).json()["spaces"]
+        listed = http.get(f"{url}/spaces", headers=limited).json()["spaces"]
         assert [s["name"] for s in listed] == ["shop"]
-        everything = httpx.get(f"{url}/spaces", headers=bearer(made["read"])).json()["spaces"]
+        everything = http.get(f"{url}/spaces", headers=bearer(made["read"])).json()["spaces"]
         assert [s["name"] for s in everything] == ["shop", "tickets"]
-        embedded = httpx.post(
+        embedded = http.post(
             f"{url}/v1/embeddings", json={"model": "default", "input": "hi"}, headers=limited
         )
         assert embedded.is_success and len(embedded.json()["data"][0]["embedding"]) == 384
-        assert httpx.get(f"{url}/health").status_code == 200  # liveness stays open
-        assert httpx.get(f"{url}/spaces/shop/").status_code == 200  # the explorer's page
-        assert httpx.get(f"{url}/openapi.json").status_code == 401
+        assert http.get(f"{url}/health").status_code == 200  # liveness stays open
+        assert http.get(f"{url}/spaces/shop/").status_code == 200  # the explorer's page
+        assert http.get(f"{url}/openapi.json").status_code == 401
 
 
 def test_revoked_mid_stream_and_rotated_without_restart(spaces_dir, keyring):
@@ -194,7 +212,7 @@ def test_revoked_mid_stream_and_rotated_without_restart(spaces_dir, keyring):
         time.sleep(1.0)
         added = runner.invoke(cli, ["keys", "add", "--scope", "read", str(path)])
         new_key = added.stdout.strip().splitlines()[0]
-        fresh = httpx.post(
+        fresh = http.post(
             f"{url}/spaces/tickets/search", json={"query": "x"}, headers=bearer(new_key)
         )
         stop.set()
@@ -218,11 +236,11 @@ def test_revoked_mid_stream_and_rotated_without_restart(spaces_dir, keyring):
 def test_a_key_file_made_unsafe_while_running_refuses_every_key(spaces_dir, keyring):
     path, made = keyring
     with running(create_app(spaces_dir, keys=path)) as url:
-        ok = httpx.get(f"{url}/spaces", headers=bearer(made["read"]))
+        ok = http.get(f"{url}/spaces", headers=bearer(made["read"]))
         path.chmod(0o644)
-        refused = httpx.get(f"{url}/spaces", headers=bearer(made["read"]))
+        refused = http.get(f"{url}/spaces", headers=bearer(made["read"]))
         path.chmod(0o600)
-        again = httpx.get(f"{url}/spaces", headers=bearer(made["read"]))
+        again = http.get(f"{url}/spaces", headers=bearer(made["read"]))
     assert (ok.status_code, refused.status_code, again.status_code) == (200, 401, 200)
 
 
@@ -245,7 +263,7 @@ def test_scrypt_runs_once_per_key_and_keys_compare_in_constant_time(
     monkeypatch.setattr(keys_module.hmac, "compare_digest", compare)
     with running(create_app(spaces_dir, keys=path)) as url:
         for _ in range(20):
-            assert httpx.get(f"{url}/spaces", headers=bearer(made["read"])).is_success
+            assert http.get(f"{url}/spaces", headers=bearer(made["read"])).is_success
     assert calls["scrypt"] == 1
     assert calls["compare"] >= 20
 
@@ -272,10 +290,12 @@ def test_audit_log_names_who_did_what_but_never_the_text(spaces_dir, keyring, ca
     caplog.set_level(logging.INFO, logger="embedspace.audit")
     with running(create_app(spaces_dir, keys=path)) as url:
         item = {"items": [{"id": "audit-1", "text": secret_text, "metadata": {"x": secret_text}}]}
-        added = httpx.post(f"{url}/spaces/shop/items", json=item, headers=bearer(made["write"]))
-        denied = httpx.post(f"{url}/spaces/shop/items", json=item, headers=bearer(made["read"]))
-        dropped = httpx.delete(f"{url}/spaces/shop/items/audit-1", headers=bearer(made["admin"]))
-        searched = httpx.post(
+        added = http.post(f"{url}/spaces/shop/items", json=item, headers=bearer(made["write"]))
+        denied = http.post(f"{url}/spaces/shop/items", json=item, headers=bearer(made["read"]))
+        dropped = httpx.delete(
+            f"{url}/spaces/shop/items/audit-1", headers=bearer(made["admin"]), timeout=60
+        )
+        searched = http.post(
             f"{url}/spaces/shop/search", json={"query": secret_text}, headers=bearer(made["read"])
         )
     assert (added.status_code, denied.status_code, dropped.status_code) == (200, 403, 200)

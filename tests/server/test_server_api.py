@@ -94,7 +94,9 @@ def test_openai_shaped_errors(client):
 # -- the space ---------------------------------------------------------------------------
 def test_health_search_and_similar(server_url, served_space_path):
     health = httpx.get(f"{server_url}/health").json()
+    vectors = health.pop("vectors")
     assert health == {"status": "ok", "items": 60, "model": "all-MiniLM-L6-v2", "dim": 384}
+    assert [(v["name"], v["dim"], v["main"]) for v in vectors] == [("all-MiniLM-L6-v2", 384, True)]
     with es.Space(served_space_path, create=False, progress=False) as sp:
         expected = [h.id for h in sp.search("a gripping thriller", k=5, mode="hybrid")]
         first = sp.ids()[0]
@@ -127,6 +129,26 @@ def test_map_projects_every_item(server_url):
     assert kinds <= set(coloured["groups"]) and len(coloured["groups"]) == 60
     assert set(httpx.get(f"{server_url}/map?color_by=nope").json()["groups"]) == {""}
     assert body["thumbnails"] is None  # a text-only space sends no picture column
+
+
+def test_map_method_is_the_neighbour_map_by_default_and_pca_on_request(
+    server_url, served_space_path
+):
+    body = httpx.get(f"{server_url}/map").json()
+    pca = httpx.get(f"{server_url}/map", params={"method": "pca"}).json()
+    named = httpx.get(f"{server_url}/map", params={"method": "umap"}).json()
+    assert body["method"] == "umap" == named["method"] and pca["method"] == "pca"
+    assert body["ids"] == pca["ids"] and body["x"] == named["x"]  # the same cached layout
+    assert body["total"] == 60 and body["notice"] is None
+    with es.Space(served_space_path, create=False, progress=False) as sp:
+        space_map = sp.map()  # the server's layout, cached in the space folder
+    assert space_map.ids == body["ids"]
+    np.testing.assert_allclose(space_map.xy[:, 0], body["x"], atol=1e-4)
+    bad = httpx.get(f"{server_url}/map", params={"method": "tsne"})
+    assert bad.status_code in (400, 422) and "method" in bad.text
+    # a query lands on the map the explorer shows, beside its nearest items
+    hit = httpx.post(f"{server_url}/search", json={"query": body["text"][0], "k": 1}).json()
+    assert len(hit["position"]) == 2
 
 
 def test_map_lists_thumbnails_and_serves_them(photo_server_url, photo_space_path):
@@ -436,6 +458,19 @@ def test_map_carries_each_items_cluster(server_url):
     assert httpx.get(f"{server_url}/map").json()["clusters"] is None
     alone = httpx.get(f"{server_url}/map/clusters").json()
     assert alone["clusters"] == body["clusters"] and alone["generation"] == body["generation"]
+
+
+def test_search_takes_a_named_vector(tmp_path):
+    path = tmp_path / "named.space"
+    with es.Space(path, progress=False, vectors={"words": "glove"}) as space:
+        space.add(["a cat asleep on the sofa", "the central bank raised rates"], ids=["c", "b"])
+    with running(create_app(path)) as url:
+        found = httpx.post(f"{url}/search", json={"query": "kitten", "k": 2, "using": "words"})
+        assert found.status_code == 200, found.text
+        assert [h["id"] for h in found.json()["hits"]][0] == "c"
+        unknown = httpx.post(f"{url}/search", json={"query": "kitten", "using": "nope"})
+        assert unknown.status_code == 400 and "words" in unknown.json()["error"]["message"]
+        assert [v["name"] for v in httpx.get(f"{url}/health").json()["vectors"]][1] == "words"
 
 
 def test_stats_show_the_query_cache_filling_with_repeated_searches(server_url):

@@ -85,6 +85,19 @@ def test_map_export_png_and_html(served_space_path, tmp_path):
     assert "/static/" not in page and "window.EMBEDSPACE_EXPORT" in page
     bad = runner.invoke(app, ["map", str(served_space_path), "--out", str(tmp_path / "m.svg")])
     assert bad.exit_code == 1 and ".html or .png" in bad.output
+    assert "gl.drawArrays" in page  # the WebGL point layer is inlined too
+
+
+def test_map_export_method(served_space_path, tmp_path):
+    import json
+
+    out = tmp_path / "pca.png"
+    args = ["map", str(served_space_path), "--out", str(out), "--method", "pca", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and json.loads(result.output)["points"] == 60
+    args = ["map", str(served_space_path), "--out", str(out), "--method", "tsne"]
+    bad = runner.invoke(app, args)
+    assert bad.exit_code == 1 and "method must be one of" in bad.output
 
 
 def _distinct_colours(image, centre: tuple[float, float], half: int = 10) -> int:
@@ -96,14 +109,12 @@ def _distinct_colours(image, centre: tuple[float, float], half: int = 10) -> int
 def test_map_export_draws_photos_as_pictures(photo_space_path, tmp_path):
     from PIL import Image
 
-    from embedspace.analysis.projection import project_space
-
     png, html = tmp_path / "map.png", tmp_path / "map.html"
     for out in (png, html):
         result = runner.invoke(app, ["map", str(photo_space_path), "--out", str(out)])
         assert result.exit_code == 0, result.output
     with es.Space(photo_space_path, create=False, progress=False) as sp:
-        space_map = project_space(sp)
+        space_map = sp.map()  # the cached layout the export drew
     centre = {
         i: (800 + x * 1600 * 0.46, 800 - y * 1600 * 0.46)
         for i, (x, y) in zip(space_map.ids, space_map.xy, strict=True)

@@ -291,3 +291,21 @@ def test_a_postgres_space_is_backed_up_through_the_folder_format(postgres_uri, t
             space.search("my parcel is late", k=1)[0].id
             == source.search("my parcel is late", k=1)[0].id
         )
+
+
+def test_named_vectors_survive_backup_and_restore(tmp_path):
+    """A re-embedded space with its old vectors kept: the backup holds both sets, and
+    the restored copy passes check and searches under each."""
+    source = tmp_path / "named.space"
+    with es.Space(source, model="glove", progress=False) as space:
+        space.add(["a cat asleep on the sofa", "the central bank raised rates"], ids=["c", "b"])
+        space.reembed("default", keep_old=True)
+        vectors = space.info()["vectors"]
+    assert [v["dim"] for v in vectors] == [384, 50]
+    backup(source, tmp_path / "bk")
+    restore(tmp_path / "bk", tmp_path / "restored.space")
+    assert check_path(tmp_path / "restored.space").ok
+    with es.Space(tmp_path / "restored.space", create=False, progress=False) as space:
+        assert space.info()["vectors"] == vectors
+        for using in (None, "glove-6b-50d"):
+            assert space.search("kitten", k=1, using=using)[0].id == "c"

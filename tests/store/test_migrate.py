@@ -81,3 +81,22 @@ def test_folder_to_milvus_and_back(tmp_path, milvus_uri, demo_docs):
     assert (back.items, back.copied, back.spot_checks) == (80, 80, 5)
     with es.Space(tmp_path / "back.space", progress=False) as space:
         assert [h.id for h in space.search("a fun family film", k=5)] == expected
+
+
+@pytest.mark.parametrize("remote", ["postgres", "milvus"])
+def test_named_vectors_travel_with_a_migration(tmp_path, request, remote):
+    source = tmp_path / "named.space"
+    texts = ["a cat asleep on the sofa", "the central bank raised rates", "rain all week"]
+    with es.Space(source, progress=False, vectors={"words": "glove"}) as space:
+        space.add(texts, ids=["cat", "bank", "rain"])
+        expected = space.info()["vectors"]
+        ranked = [h.id for h in space.search("kitten", k=3, using="words")]
+    uri = request.getfixturevalue(f"{remote}_uri")
+    there = f"{uri}&collection=named" if remote == "postgres" else f"{uri}/named"
+    es.migrate(source, there, progress=False)
+    back = es.migrate(there, tmp_path / "back.space", progress=False)
+    assert back.items == 3
+    for location in (there, tmp_path / "back.space"):
+        with es.Space(location, progress=False, create=False) as space:
+            assert space.info()["vectors"] == expected
+            assert [h.id for h in space.search("kitten", k=3, using="words")] == ranked

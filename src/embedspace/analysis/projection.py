@@ -1,20 +1,19 @@
-"""2-D maps of a space: PCA of the item vectors (numpy only, no extra dependency).
+"""2-D maps of a space: the map object, and PCA of the item vectors (numpy only).
 
-PCA is deterministic and linear, so a new query can be placed on the same map with the
-same projection (``SpaceMap.place``); coordinates are scaled into [-1, 1] for drawing.
+PCA is deterministic, linear and instant, so it paints the first picture and places a
+query with the same projection; the default map is the neighbour-preserving layout of
+``layout.py`` (``mapping.make_map`` chooses). Coordinates are scaled into [-1, 1].
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..encoders.image import thumbnail_name
-
-if TYPE_CHECKING:
-    from ..space import Space
 
 #: Characters of each item's text kept on the map (hover labels, not whole documents).
 MAP_TEXT_CHARS = 200
@@ -32,9 +31,24 @@ class SpaceMap:
     axes: np.ndarray  # (d, 2)
     scale: float
     generation: int
+    #: "pca" or the neighbour-preserving method's name (layout.NEIGHBOUR_METHOD).
+    method: str = "pca"
+    #: Items in the space (more than ``len(ids)`` when the map shows a sample).
+    total: int = -1
+    #: What a reader must know about this map (a sample, a fallback to PCA), else None.
+    notice: str | None = None
+    #: Places vectors on a map that is not a linear projection (by their neighbours);
+    #: None: the PCA axes do.
+    locator: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.total < 0:
+            self.total = len(self.ids)
 
     def place(self, vectors: np.ndarray) -> np.ndarray:
-        """Project new vectors (e.g. a query) onto this map."""
+        """Where new vectors (e.g. a query) fall on this map."""
+        if self.locator is not None:
+            return self.locator(np.atleast_2d(vectors))
         return ((np.atleast_2d(vectors) - self.mean) @ self.axes) / self.scale
 
     def to_columns(self, color_by: str | None = None) -> dict[str, Any]:
@@ -43,6 +57,9 @@ class SpaceMap:
         return {
             "generation": self.generation,
             "count": len(self.ids),
+            "total": self.total,
+            "method": self.method,
+            "notice": self.notice,
             "ids": self.ids,
             "x": self.xy[:, 0].round(5).tolist(),
             "y": self.xy[:, 1].round(5).tolist(),
@@ -77,6 +94,16 @@ def _label(value: object) -> str:
     return "" if value is None or isinstance(value, dict | list) else str(value)
 
 
+def scaled(xy: np.ndarray) -> tuple[np.ndarray, float]:
+    """``xy`` centred on its bounding box and divided by its largest extent -> [-1, 1]."""
+    if not len(xy):
+        return xy.astype(np.float32), 1.0
+    centre = (xy.max(axis=0) + xy.min(axis=0)) / 2
+    extent = float(np.abs(xy - centre).max())
+    extent = extent if extent > 0 else 1.0
+    return ((xy - centre) / extent).astype(np.float32), extent
+
+
 def pca_map(
     ids: list[str],
     texts: list[str],
@@ -103,13 +130,3 @@ def pca_map(
     scale = float(np.abs(xy).max()) if xy.size and np.abs(xy).max() > 0 else 1.0
     xy = (xy / scale).astype(np.float32)
     return SpaceMap(ids, texts, metadata, xy, mean, axes, scale, generation)
-
-
-def project_space(space: Space) -> SpaceMap:
-    """The map of every item in ``space`` (first-chunk vectors, text cut for labels)."""
-    generation = space.generation
-    ids = space.ids()
-    items = space.items(ids)
-    texts = [item.text[:MAP_TEXT_CHARS] for item in items]
-    vectors = space.vectors(ids) if ids else np.zeros((0, space.dim), dtype=np.float32)
-    return pca_map(ids, texts, [item.metadata for item in items], vectors, generation)

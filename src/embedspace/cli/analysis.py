@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import InvalidInputError
-from .options import JsonOpt, SpaceArg, WhereOpt, handles_errors, open_space, where_filter
+from .options import (
+    JsonOpt,
+    SpaceArg,
+    UsingOpt,
+    WhereOpt,
+    handles_errors,
+    open_space,
+    where_filter,
+)
 from .render import console, emit, hits, ranked, snippet, table
 
 if TYPE_CHECKING:
@@ -111,11 +119,12 @@ def dupes(
     ] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="Neighbours examined per item.")] = 10,
     where: WhereOpt = None,
+    using: UsingOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Groups of near-duplicate items in SPACE (paraphrases and exact copies), largest first."""
     with open_space(space, create=False) as sp:
-        groups = sp.duplicates(threshold, k=k, where=where_filter(where))
+        groups = sp.duplicates(threshold, k=k, where=where_filter(where), using=using)
         texts = _texts(sp, [i for g in groups for i in g.ids]) if not as_json else {}
     if as_json:
         for number, group in enumerate(groups):
@@ -151,11 +160,14 @@ def cluster(
     members: Annotated[
         bool, typer.Option("--members", help="With --json: list every member id.")
     ] = False,
+    using: UsingOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Topics in SPACE: clusters with a label of distinctive words and their most central items."""
     with open_space(space, create=False) as sp:
-        clusters = sp.clusters(k, method, min_size=min_size, noise=noise, where=where_filter(where))
+        clusters = sp.clusters(
+            k, method, min_size=min_size, noise=noise, where=where_filter(where), using=using
+        )
         texts = _texts(sp, [i for c in clusters for i in c.central]) if not as_json else {}
     if as_json:
         for c in clusters:
@@ -236,13 +248,17 @@ def map_(
     color_by: Annotated[
         str | None, typer.Option(help="Colour points by this metadata key, e.g. kind.")
     ] = None,
+    method: Annotated[
+        str,
+        typer.Option(help="auto (neighbour-preserving: UMAP, cached in the space), umap or pca."),
+    ] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
-    """Export the 2-D map of SPACE: a self-contained interactive .html, or a .png picture."""
+    """Export the 2-D map of SPACE: a self-contained interactive .html (WebGL), or a .png."""
     from ..map_export import export_map
 
     with open_space(space, create=False) as sp:
-        points = export_map(sp, out, color_by=color_by)
+        points = export_map(sp, out, color_by=color_by, method=method)
     if as_json:
         emit({"out": str(out), "points": points})
     else:

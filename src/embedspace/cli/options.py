@@ -39,6 +39,9 @@ ModelOpt = Annotated[
 TextFieldOpt = Annotated[str | None, typer.Option(help="Column holding the text (tables).")]
 IdFieldOpt = Annotated[str | None, typer.Option(help="Column holding a stable id (tables).")]
 WhereOpt = Annotated[list[str] | None, typer.Option(help="Metadata filter key=value (repeatable).")]
+UsingOpt = Annotated[
+    str | None, typer.Option(help="A named vector to use (embedspace info lists them).")
+]
 RerankerOpt = Annotated[
     str, typer.Option(help="Cross-encoder: 'default' (packaged) or a local model folder.")
 ]

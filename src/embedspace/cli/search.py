@@ -13,6 +13,7 @@ from .options import (
     RerankerOpt,
     RerankWeightOpt,
     SpaceArg,
+    UsingOpt,
     WhereOpt,
     handles_errors,
     open_space,
@@ -46,6 +47,7 @@ def search(
         int, typer.Option(help="How many hits the cross-encoder re-scores.")
     ] = RERANK_DEPTH,
     rerank_weight: RerankWeightOpt = None,
+    using: UsingOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search SPACE by meaning (dense), keywords (sparse) or both (hybrid); --rerank re-scores."""
@@ -60,6 +62,7 @@ def search(
             rerank=reranker if rerank else False,
             rerank_depth=rerank_depth,
             rerank_weight=rerank_weight,
+            using=using,
         )
     hits(found, f"{mode} search: {query!r}", as_json, text=lambda hit: hit.chunk_text)
 

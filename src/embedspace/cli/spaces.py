@@ -1,5 +1,5 @@
-"""Looking after a space as a whole: ``info``, ``check``, ``migrate``, ``backup``, ``restore``,
-``demo``."""
+"""Looking after a space as a whole: ``info``, ``check``, ``migrate``, ``reembed``, ``backup``,
+``restore``, ``demo``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,39 @@ def migrate(
     )
     if report.spot_check_note:
         err_console.print(report.spot_check_note, highlight=False)
+
+
+@app.command()
+@handles_errors
+def reembed(
+    space: SpaceArg,
+    model: Annotated[str, typer.Option("--model", "-m", help="The new model, e.g. glove.")],
+    keep_old: Annotated[
+        bool, typer.Option("--keep-old", help="Keep the old vectors as a named vector.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(help="Items per write transaction.")] = 256,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-embed SPACE with MODEL while it keeps serving, then swap MODEL in at once.
+    Searches and writes go on with the old model meanwhile; a killed run leaves the old
+    model serving, and running the same command again resumes it."""
+    with open_space(space, create=False, batch_size=batch_size) as sp:
+        sp.progress = not as_json and show_progress()
+        report = sp.reembed(model, keep_old=keep_old)
+    if as_json:
+        emit(report.to_dict())
+        return
+    kept = f"; the old vectors kept as {report.kept_old!r}" if report.kept_old else ""
+    console.print(
+        f"{space}: {report.items} items now on {report.model} ({report.dim}-d), "
+        f"{report.reembedded} embedded by this run, {report.resumed} resumed from an "
+        f"earlier one{kept}; {report.seconds:.1f} s",
+        highlight=False,
+    )
+    if report.discarded:
+        err_console.print(
+            f"an interrupted re-embed to {report.discarded} was discarded first", highlight=False
+        )
 
 
 @app.command()

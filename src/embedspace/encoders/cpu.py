@@ -27,24 +27,59 @@ ARM_FLAGS = ("asimd", "asimddp", "i8mm", "bf16")
 RECIPES = ("r7", "fp32")
 
 
+#: getauxval entries (elf.h) and the Linux aarch64 bits in them (asm/hwcap.h).
+_AT_HWCAP, _AT_HWCAP2 = 16, 26
+_ARM_HWCAPS = (
+    (_AT_HWCAP, 1, "asimd"),
+    (_AT_HWCAP, 20, "asimddp"),
+    (_AT_HWCAP2, 13, "i8mm"),
+    (_AT_HWCAP2, 14, "bf16"),
+)
+
+
 @lru_cache(maxsize=1)
 def instruction_sets() -> tuple[str, ...]:
     """The vector instruction sets of this CPU that matter for inference, e.g.
     ``("avx2", "avx512f", "avx512_vnni")``; empty where the OS does not tell."""
     machine = platform.machine().lower()
+    words = _cpuinfo_flags()
+    if machine in ("arm64", "aarch64"):
+        words |= _arm_hwcaps()
+        if not words and platform.system() == "Darwin":
+            words = {"asimd", "asimddp"}  # every Apple Silicon core has the dot product
+    known = X86_FLAGS if machine in ("x86_64", "amd64") else ARM_FLAGS
+    return tuple(flag for flag in known if flag in words)
+
+
+def _cpuinfo_flags() -> set[str]:
+    """The ``flags`` (x86) or ``Features`` (ARM) words of /proc/cpuinfo."""
     try:
         text = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
-        text = ""
-    words = set()
+        return set()
+    words: set[str] = set()
     for line in text.splitlines():
         key, _, value = line.partition(":")
         if key.strip() in ("flags", "Features"):
             words.update(value.split())
-    if machine in ("arm64", "aarch64") and not words and platform.system() == "Darwin":
-        words = {"asimd", "asimddp"}  # every Apple Silicon core has the dot product
-    known = X86_FLAGS if machine in ("x86_64", "amd64") else ARM_FLAGS
-    return tuple(flag for flag in known if flag in words)
+    return words
+
+
+def _arm_hwcaps() -> set[str]:
+    """The ARM features the kernel hands this process in its auxiliary vector. Why not
+    only /proc/cpuinfo: containers and sandboxes mask or fake that file (under qemu user
+    mode it is the host's), while ``getauxval`` is what ONNX Runtime itself believes."""
+    if platform.system() != "Linux":
+        return set()
+    try:
+        import ctypes
+
+        getauxval = ctypes.CDLL(None).getauxval
+    except (OSError, AttributeError):
+        return set()
+    getauxval.restype = ctypes.c_ulong
+    getauxval.argtypes = [ctypes.c_ulong]
+    return {name for entry, bit, name in _ARM_HWCAPS if getauxval(entry) >> bit & 1}
 
 
 def choose_recipe(isa: tuple[str, ...] | None = None) -> str:
@@ -68,4 +103,5 @@ def choose_recipe(isa: tuple[str, ...] | None = None) -> str:
 def describe() -> str:
     """One line for benchmark headers: machine, instruction sets and chosen recipe."""
     isa = instruction_sets()
-    return f"{platform.machine()} [{' '.join(isa) or 'no SIMD flags found'}] -> recipe {choose_recipe(isa)}"
+    chosen = choose_recipe()  # $EMBEDSPACE_RECIPE included: the header names what ran
+    return f"{platform.machine()} [{' '.join(isa) or 'no SIMD flags found'}] -> recipe {chosen}"

@@ -91,10 +91,12 @@ def upsert_items(
     progress: bool = False,
     keep_metadata: bool = False,
     digest: Callable[[LoadedItem], str] | None = None,
+    expect_model: str | None = None,
 ) -> Counter:
     """Upsert ``items``, one transaction per batch of ``batch_size``; ``embed`` fills in
     the vectors of the records that changed, ``digest`` says when one did (default: the
-    text's hash). Returns the counts (added, updated, unchanged)."""
+    text's hash). Returns the counts (added, updated, unchanged). ``expect_model``: each
+    batch is refused if the space's model id is no longer that (see ``Store.upsert``)."""
     digest = digest or (lambda item: text_hash(item.text))
     counts: Counter = Counter()
     with progress_bar(len(items), "adding", progress and len(items) > batch_size) as bar:
@@ -103,7 +105,7 @@ def upsert_items(
             plan = plan_batch(store, batch, digest, keep_metadata)
             if plan.to_embed:
                 embed(plan.to_embed)
-                store.upsert(plan.to_embed)
+                store.upsert(plan.to_embed, expect_model)
             if plan.metadata_only:
                 store.update_metadata(plan.metadata_only)
             counts.update(plan.counts)

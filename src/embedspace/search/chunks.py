@@ -7,12 +7,15 @@ new rows; deletions are found by comparing id sets. The table is also the exact 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import NotSupportedError
 from ..index.base import as_metric, prepare_vectors
-from ..store.base import Store
+from ..store.base import NamedVectorStore, Store, VectorSnapshot
 from .vector_storage import make_storage
 
 #: Vector bytes read from the store per page while catching up (a few MB: the rows of a
@@ -44,13 +47,21 @@ class ChunkTable:
     def max_id(self) -> int:
         return int(self.chunk_ids[-1]) if len(self.chunk_ids) else 0
 
-    def catch_up(self, store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def catch_up(
+        self, store: Store, named: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Apply the store's changes; returns (added labels, their vectors, removed labels).
+        ``named``: follow that named vector set instead of the main vectors.
 
         New rows arrive page by page, so the first catch-up of a large space never holds
         more than one page besides the matrix (which, memory-mapped, is on disk)."""
         page_rows = max(256, PAGE_BYTES // (4 * max(self.dim, 1)))
-        with store.vector_pages(self.max_id, page_rows) as (live, pages):
+        source = (
+            store.vector_pages(self.max_id, page_rows)
+            if named is None
+            else _named_pages(store, named, self.dim, self.max_id)
+        )
+        with source as (live, pages):
             keep = np.isin(self.chunk_ids, live, assume_unique=True)
             removed = self.chunk_ids[~keep]
             if len(removed):
@@ -96,3 +107,19 @@ class ChunkTable:
         if self.chunks_per_item[self.item_of_chunk[row]] == 1:
             return None
         return int(self.starts[row]), int(self.ends[row])
+
+
+def _named_pages(
+    store: Store, name: str, dim: int, after: int
+) -> AbstractContextManager[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+    """A named set's new rows as one page (named sets are read whole, like a remote
+    store's main vectors)."""
+    if not isinstance(store, NamedVectorStore):
+        raise NotSupportedError(f"{store.location} ({store.kind}) keeps no named vectors")
+
+    @contextmanager
+    def pages() -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+        live, snapshot = store.named_vectors(name, dim, after)
+        yield live, iter([snapshot])
+
+    return pages()

@@ -51,7 +51,11 @@ class SearchView:
         index_kind: str,
         index_params: dict[str, Any],
         vector_storage: str = "ram",
+        named: str | None = None,
     ) -> None:
+        # ``named``: a view over that named vector set (store/named.py) instead of the
+        # main vectors; such views are exact and keep no index file.
+        self._named = named
         self._store, self._folder = store, folder
         self.index_kind, self.index_params = index_kind, index_params
         self.vector_storage = vector_storage
@@ -70,7 +74,7 @@ class SearchView:
             if generation == self.generation and not force:
                 return
             first = self.generation < 0
-            labels, vectors, removed = self.table.catch_up(self._store)
+            labels, vectors, removed = self.table.catch_up(self._store, self._named)
             self.generation = generation
             if first:
                 self._open_ann()

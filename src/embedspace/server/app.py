@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import InvalidInputError
-from . import backups_api, openai_api, space_api, spaces_api, stats_api, words_api
+from . import backups_api, openai_api, space_api, spaces_api, stats_api, tour_api, words_api
 from .access import AuditLog, audit_log, default_space, named_space
 from .errors import install_error_handlers
 from .keys import KeyRing
@@ -90,7 +90,13 @@ def create_app(
         app.include_router(router, prefix="/spaces/{name}", dependencies=[Depends(named_space)])
     if registry.default is None:
         app.include_router(spaces_api.liveness)
-    for router in (spaces_api.router, openai_api.router, words_api.router, stats_api.router):
+    for router in (
+        spaces_api.router,
+        openai_api.router,
+        words_api.router,
+        tour_api.router,
+        stats_api.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_explorer(app, registry)
@@ -121,6 +127,10 @@ def _add_explorer(app: FastAPI, registry: SpaceRegistry) -> None:
     @app.get("/spaces/{name}/", include_in_schema=False)
     async def space_explorer(name: str) -> FileResponse:
         return FileResponse(page)
+
+    @app.get("/tour", include_in_schema=False)
+    async def tour_page() -> FileResponse:
+        return FileResponse(STATIC / "tour.html")
 
 
 def _hidden_paths(registry: SpaceRegistry) -> dict[str, str]:

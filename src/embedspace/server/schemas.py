@@ -81,11 +81,22 @@ class ServerStats(BaseModel):
     query_cache: QueryCacheStats
 
 
+class VectorOut(BaseModel):
+    """One named vector of the space (``using=`` in a search picks one)."""
+
+    name: str
+    model: str | None
+    model_id: str | None
+    dim: int
+    main: bool
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     items: int
     model: str | None
     dim: int
+    vectors: list[VectorOut] = []
 
 
 class SearchRequest(BaseModel):
@@ -101,6 +112,11 @@ class SearchRequest(BaseModel):
     )
     rerank_depth: int = Field(default=RERANK_DEPTH, ge=1, le=200)
     rerank_weight: float | None = Field(default=None, ge=0.0, le=1.0)
+    using: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A named vector to search (GET /info lists them); default the main one.",
+    )
 
 
 class ContextRequest(BaseModel):
@@ -264,11 +280,22 @@ class WordScore(BaseModel):
     score: float
 
 
+#: ``GET /map?method=``: "auto" (the default: the neighbour-preserving map, or PCA with a
+#: notice saying why not), the neighbour method by name, or "pca".
+MapMethod = Literal["auto", "pca", "umap"]
+
+
 class MapResponse(BaseModel):
     """Columns, not one object per point, so 100k points stay a compact payload."""
 
     generation: int
     count: int
+    #: Items in the space: more than ``count`` when the map shows a sample.
+    total: int
+    #: The method that made this map ("umap" or "pca").
+    method: str
+    #: What the reader must know (a sample, a fallback to PCA and why), else null.
+    notice: str | None
     ids: list[str]
     x: list[float]
     y: list[float]
@@ -285,6 +312,16 @@ class MapResponse(BaseModel):
     #: Image items' thumbnail names ("" for texts; null when the space has no images):
     #: each is served at ``GET /thumbnails/{name}``.
     thumbnails: list[str] | None = None
+
+
+class TourResponse(BaseModel):
+    """``/tour/data``: see analysis/tour.py for what each part holds."""
+
+    shared_space: dict[str, Any]
+    analogy: dict[str, Any]
+    representations: list[dict[str, str]]
+    pairs: list[dict[str, Any]]
+    negation: list[dict[str, Any]]
 
 
 class MapClusters(BaseModel):

@@ -27,7 +27,7 @@ from .keys import Principal
 from .limits import PRINCIPAL, Buckets, caller_of, retry_after
 
 #: Paths served without a key: liveness, and the explorer's page and assets (no data).
-PUBLIC_PATHS = frozenset({"/health", "/", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/health", "/", "/tour", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 #: The explorer's page of one space (the same static shell, no data).
 _SPACE_PAGE = re.compile(r"^/spaces/[^/]+/$")

@@ -24,8 +24,9 @@ from ..analysis.classify import Prediction, zero_shot
 from ..analysis.clusters import Cluster, assignments
 from ..analysis.compare import REPRESENTATIONS, compare
 from ..analysis.duplicates import DuplicateGroup
+from ..analysis.mapping import MAP_METHODS, check_method
 from ..analysis.outliers import Outlier
-from ..analysis.projection import SpaceMap, project_space
+from ..analysis.projection import SpaceMap
 from ..backup import BackupReport, RestoreReport, restore
 from ..encoders.base import Encoder, l2_normalise
 from ..encoders.calibration import duplicate_threshold
@@ -46,16 +47,22 @@ class SpaceService:
     def __init__(self, location: str | Path, *, name: str, max_batch: int = 256) -> None:
         self.location, self.name, self.max_batch = location, name, max_batch
         self._lock = ReadWriteLock()
-        self._map_lock = threading.Lock()
+        # one lock per map method: the instant PCA map never waits for a layout
+        self._map_locks = {method: threading.Lock() for method in MAP_METHODS}
+        self._cluster_lock = threading.Lock()
         self._admin = threading.Lock()
         self._retired = False
         self._open()
 
     def _open(self) -> None:
         self.space = Space(self.location, create=False, progress=False)
-        self.model_name: str = self.space.info()["model"] or "none"
-        self._map: SpaceMap | None = None
+        self._maps: dict[str, SpaceMap] = {}
         self._clusters: tuple[int, dict[str, int], list[str]] | None = None
+
+    @property
+    def model_name(self) -> str:
+        """Read from the store each time: a re-embed elsewhere may have changed it."""
+        return self.space.model_name or "none"
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -122,13 +129,14 @@ class SpaceService:
     # -- reads ----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         info = self.space.info()
-        return {"items": info["items"], "model": info["model"], "dim": info["dim"]}
+        return {k: info[k] for k in ("items", "model", "dim", "vectors")}
 
     def search(self, query: str, **options: Any) -> tuple[list[Hit], list[float] | None]:
         with self._reading():
             hits = self.space.search(query, **options)
         position = None
-        if options.get("mode", "dense") != "sparse":
+        # the map is drawn from the main vectors: a named vector's query has no place on it
+        if options.get("mode", "dense") != "sparse" and options.get("using") is None:
             position = self._position(self.encoder().encode([query], role="query"))
         return hits, position
 
@@ -137,9 +145,10 @@ class SpaceService:
             return self.space.context(question, **options)
 
     def _position(self, vector: np.ndarray) -> list[float]:
-        """Where a query vector falls on the map. Any cached projection will do (its axes
-        barely move with a few writes), so searches never wait for a 100k-item re-map."""
-        space_map = self._map or self.map()
+        """Where a query vector falls on the map the explorer shows: the default map once
+        it has been made, the PCA map (instant) until then. Any cached map will do (a few
+        writes barely move it), so searches never wait for a 100k-item re-map."""
+        space_map = self._maps.get("auto") or self._maps.get("pca") or self.map("pca")
         return space_map.place(vector)[0].round(5).tolist()
 
     def search_image(
@@ -193,13 +202,15 @@ class SpaceService:
             "positions": [self._position(v) for v in vectors],
         }
 
-    def map(self) -> SpaceMap:
-        """The 2-D PCA map of every item, recomputed only when the store has changed."""
-        with self._map_lock:
+    def map(self, method: str = "auto", *, relayout: bool = False) -> SpaceMap:
+        """The 2-D map of every item by ``method`` (``Space.map``), remade only when the
+        store has changed (the layout itself is cached in the space and updated there)."""
+        with self._map_locks[check_method(method)]:
             with self._reading():
-                if self._map is None or self._map.generation != self.space.generation:
-                    self._map = project_space(self.space)
-            return self._map
+                cached = self._maps.get(method)
+                if relayout or cached is None or cached.generation != self.space.generation:
+                    self._maps[method] = self.space.map(method, relayout=relayout)
+            return self._maps[method]
 
     def thumbnail(self, name: str) -> Path:
         """The file of thumbnail ``name`` (as the map lists it). Only digest-named JPEGs in
@@ -238,7 +249,7 @@ class SpaceService:
     def map_clusters(self, space_map: SpaceMap) -> tuple[list[int], list[str]]:
         """Each map point's cluster number (-1 = none) and each cluster's label: k-means
         with the automatic k, cached per store generation like the map."""
-        with self._map_lock:
+        with self._cluster_lock:
             cached = self._clusters
             if cached is None or cached[0] != space_map.generation:
                 with self._reading():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from .access import READ, WRITE, service_of
+from .access import READ, SPACE, WRITE, require, service_of
 from .images import decode_image
 from .limits import work
 from .schemas import (
@@ -41,6 +41,7 @@ from .schemas import (
     ImageSearchResponse,
     ItemOut,
     MapClusters,
+    MapMethod,
     MapResponse,
     OutlierOut,
     OutliersRequest,
@@ -161,12 +162,22 @@ async def compare(body: CompareRequest, request: Request) -> CompareResponse:
 
 @router.get("/map", response_model=MapResponse, tags=["space"], dependencies=[READ])
 async def space_map(
-    request: Request, color_by: str | None = None, clusters: bool = False
+    request: Request,
+    method: MapMethod = "auto",
+    color_by: str | None = None,
+    clusters: bool = False,
+    relayout: bool = False,
 ) -> MapResponse:
-    """Every item's 2-D position (PCA), optionally grouped by a metadata key; with
-    ``clusters=true`` also each item's cluster (k-means, automatic k) and cluster labels."""
+    """Every item's 2-D position: ``method`` "auto" (the default: neighbours stay
+    neighbours, UMAP over the k-NN graph; PCA with a ``notice`` when it cannot be had),
+    "umap", or "pca" (instant, for a first paint); ``relayout=true`` lays the space out
+    anew (it rewrites the cached layout in the space: a write key's right). Optionally
+    grouped by a metadata key; with ``clusters=true`` also each item's cluster (k-means,
+    automatic k) and the cluster labels."""
+    if relayout:
+        require(request, "write", request.scope.get(SPACE))
     service = service_of(request)
-    projected = await work(request, service.map, heavy=True)
+    projected = await work(request, service.map, method, relayout=relayout, heavy=method != "pca")
     columns = projected.to_columns(color_by)
     if clusters:
         numbers, labels = await work(request, service.map_clusters, projected, heavy=True)
@@ -175,11 +186,12 @@ async def space_map(
 
 
 @router.get("/map/clusters", response_model=MapClusters, tags=["space"], dependencies=[READ])
-async def map_clusters(request: Request) -> MapClusters:
-    """Each /map point's cluster (same order; -1 = none) and the cluster labels, without
-    the map itself: the explorer draws the points first and colours them when this comes."""
+async def map_clusters(request: Request, method: MapMethod = "auto") -> MapClusters:
+    """Each point's cluster on the /map of ``method`` (same order; -1 = none) and the
+    cluster labels, without the map itself: the explorer draws the points first and
+    colours them (and labels the islands) when this comes."""
     service = service_of(request)
-    projected = await work(request, service.map, heavy=True)
+    projected = await work(request, service.map, method, heavy=method != "pca")
     numbers, labels = await work(request, service.map_clusters, projected, heavy=True)
     return MapClusters(generation=projected.generation, clusters=numbers, cluster_labels=labels)
 

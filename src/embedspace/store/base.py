@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import NotSupportedError
+from ..errors import ModelChangedError, NotSupportedError
 
 
 @dataclass
@@ -46,6 +46,9 @@ class ItemRecord:
     #: JSON), for items read from documents; None otherwise. Opaque to every store: it is
     #: kept and handed back as given, beside the text it describes.
     layout: dict[str, Any] | None = None
+    #: The item's chunks under each named vector of the space besides its main one
+    #: (``store/named.py``), by name: each set is chunked by its own model's tokenizer.
+    named: dict[str, list[ChunkRecord]] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,8 +84,10 @@ class Store(Protocol):
         """text hash and metadata of the given ids that exist."""
         ...
 
-    def upsert(self, items: Sequence[ItemRecord]) -> None:
-        """Insert or replace items with their chunks, all in one transaction."""
+    def upsert(self, items: Sequence[ItemRecord], expect_model: str | None = None) -> None:
+        """Insert or replace items with their chunks, all in one transaction; with
+        ``expect_model``, refused (``model_changed``) unless that is still the space's
+        model id, so vectors embedded before a re-embed's swap never land after it."""
         ...
 
     def update_metadata(self, updates: dict[str, dict[str, Any]]) -> None: ...
@@ -128,6 +133,57 @@ class Store(Protocol):
     def disk_bytes(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class NamedVectorStore(Protocol):
+    """A store that keeps named vector sets beside its main vectors (``store/named.py``).
+
+    ``upsert`` writes each record's ``named`` chunks with the item in its transaction and
+    drops the item's rows of every set it does not carry (a changed text invalidates them
+    all); deleting an item deletes its rows of every set."""
+
+    def named_ids(self, name: str) -> set[str]:
+        """Ids of the items that hold vectors under ``name``."""
+        ...
+
+    def put_named(self, name: str, items: Sequence[ItemRecord]) -> int:
+        """Write ``item.named[name]`` of each item whose stored text hash is still
+        ``item.text_hash`` (one changed meanwhile was embedded by its writer), all in one
+        transaction; returns how many items were written."""
+        ...
+
+    def named_vectors(
+        self, name: str, dim: int, after_chunk_id: int = 0
+    ) -> tuple[np.ndarray, VectorSnapshot]:
+        """``vectors`` over the set ``name`` (chunk ids of their own, only growing)."""
+        ...
+
+    def named_chunk_count(self, name: str) -> int: ...
+
+    def drop_named(self, name: str) -> None:
+        """Delete every row of the set ``name``."""
+        ...
+
+    def promote_named(self, name: str, keep_old_as: str | None, meta: dict[str, str]) -> bool:
+        """Make the set ``name`` the main vectors in one atomic step: the main vectors
+        are dropped (or become the set ``keep_old_as``) and ``meta`` is written with them.
+        Refused (False, nothing changed) while any item lacks vectors under ``name``."""
+        ...
+
+    def job_lock(self, job: str) -> AbstractContextManager[None]:
+        """Hold the space's lock for ``job`` (one re-embed at a time) or raise
+        SpaceLockedError at once; released when the holder ends, however it ends."""
+        ...
+
+    def job_running(self, job: str) -> bool:
+        """Whether some process holds the lock for ``job`` now."""
+        ...
+
+    def follow_swap(self) -> None:
+        """Re-read whatever this object caches about the main vectors, after a re-embed
+        by another process swapped them (Milvus: which collection holds them)."""
+        ...
 
 
 class _ReadsVectors(Protocol):
@@ -204,6 +260,13 @@ class SearchPrimitives(Protocol):
     def keyword_bound(self, query: str, model: str) -> KeywordBound: ...
 
     def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, ItemRecord]: ...
+
+
+def model_changed(location: str, expected: str, stored: str | None) -> ModelChangedError:
+    return ModelChangedError(
+        f"{location} was re-embedded with {stored!r} while this write was embedded with "
+        f"{expected!r}; embed it again with the space's current model"
+    )
 
 
 def require_bm25(model: str) -> None:

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,11 +45,20 @@ from ..errors import (
     MissingDependencyError,
     NotASpaceError,
     NotSupportedError,
+    SpaceLockedError,
 )
-from .base import ChunkRecord, ItemRecord, VectorSnapshot, WholeSnapshotPages
+from .base import ChunkRecord, ItemRecord, VectorSnapshot, WholeSnapshotPages, model_changed
 from .filters import parse_where
+from .named import read_specs
 
 MAX_TEXT_BYTES = 65_535
+#: The meta key naming the collection of the main vectors after a re-embed.
+CHUNKS_KEY = "chunks_collection"
+#: A job lease not renewed for this long is taken to belong to a dead process.
+LEASE_SECONDS = 30.0
+#: How long a re-embed's swap waits after the pointer flip before reconciling the old
+#: collection: writes checked against the old model id just before it land meanwhile.
+SWAP_GRACE_SECONDS = 2.0
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 _METRICS = {"cosine": "COSINE", "dot": "IP", "euclidean": "L2"}
 #: The filter selecting each item's first chunk row, the one that carries its text and
@@ -131,9 +143,12 @@ class MilvusStore(WholeSnapshotPages):
                 "milvus:// spaces need the milvus extra: pip install 'embedspace[milvus]'"
             ) from exc
         self._errors = MilvusException
-        target, self.name = split_uri(uri)
+        target, self.base = split_uri(uri)
+        #: the collection holding the main vectors: the space's name until a re-embed
+        #: swapped in another one (meta ``chunks_collection``)
+        self.name = self.base
         self.location = uri
-        self.meta_name = f"{self.name}__meta"
+        self.meta_name = f"{self.base}__meta"
         self.index_params = index_params
         self._lock = threading.RLock()
         self._last_chunk_id = 0
@@ -145,6 +160,12 @@ class MilvusStore(WholeSnapshotPages):
             if not create:
                 raise NotASpaceError(f"no space at {uri}; create it with es.Space(uri)")
             self._create_meta()
+        self.follow_swap()
+
+    def follow_swap(self) -> None:
+        """Re-read which collection holds the main vectors, and their dimension (a
+        re-embed in another process may have swapped them)."""
+        self.name = self.get_meta(CHUNKS_KEY) or self.base
         self.dim = int(self.get_meta("dim") or 0)
         self.metric = self.get_meta("metric") or "cosine"
 
@@ -174,11 +195,12 @@ class MilvusStore(WholeSnapshotPages):
         )
         self.set_meta({"format_version": "1"})
 
-    def _create_chunks(self, dim: int, metric: str) -> None:
+    def _create_chunks(self, dim: int, metric: str, collection: str | None = None) -> None:
         """The chunk collection needs the dimension, known once the model is."""
         from pymilvus import DataType, Function, FunctionType, MilvusClient
 
-        if self._client.has_collection(self.name):
+        collection = collection or self.name
+        if self._client.has_collection(collection):
             return
         schema = MilvusClient.create_schema(auto_id=False)
         schema.add_field("chunk_id", DataType.INT64, is_primary=True)
@@ -214,7 +236,7 @@ class MilvusStore(WholeSnapshotPages):
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         self._call(
             "create_collection",
-            self.name,
+            collection,
             schema=schema,
             index_params=index,
             consistency_level="Strong",
@@ -248,14 +270,16 @@ class MilvusStore(WholeSnapshotPages):
     def _ready(self) -> bool:
         return bool(self.dim)
 
-    def _query(self, filter: str, fields: list[str]) -> list[dict[str, Any]]:
+    def _query(
+        self, filter: str, fields: list[str], collection: str | None = None
+    ) -> list[dict[str, Any]]:
         """Every row matching ``filter`` (paged: Milvus caps one query)."""
         if not self._ready():
             return []
         with self._lock:
             try:
                 iterator = self._client.query_iterator(
-                    self.name, batch_size=4096, filter=filter, output_fields=fields
+                    collection or self.name, batch_size=4096, filter=filter, output_fields=fields
                 )
                 rows: list[dict[str, Any]] = []
                 while page := iterator.next():
@@ -337,16 +361,40 @@ class MilvusStore(WholeSnapshotPages):
                 records[r["item_rowid"]].chunks.append(
                     ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], dtype=np.float32))
                 )
+            self._add_named(records, rowids)
             yield [records[r] for r in rowids if r in records]
 
+    def _add_named(self, records: dict[int, ItemRecord], rowids: list[int]) -> None:
+        """Fill in the records' chunks of every named set (exports and migrations)."""
+        for name in self._set_names():
+            collection = self._set_collection(name)
+            if not self._has(collection):
+                continue
+            rows = self._query(
+                self._ids_in("item_rowid", rowids),
+                ["chunk_id", "item_rowid", "start", "end", "vector"],
+                collection,
+            )
+            for r in sorted(rows, key=lambda r: r["chunk_id"]):
+                if r["item_rowid"] in records:
+                    chunk = ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], np.float32))
+                    records[r["item_rowid"]].named.setdefault(name, []).append(chunk)
+
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
+        return self._snapshot(self.name, self.dim, after_chunk_id)
+
+    def _snapshot(
+        self, collection: str, dim: int, after_chunk_id: int
+    ) -> tuple[np.ndarray, VectorSnapshot]:
         live = np.array(
-            sorted(r["chunk_id"] for r in self._query("", ["chunk_id"])), dtype=np.int64
+            sorted(r["chunk_id"] for r in self._query("", ["chunk_id"], collection)),
+            dtype=np.int64,
         )
         rows = sorted(
             self._query(
                 f"chunk_id > {int(after_chunk_id)}",
                 ["chunk_id", "item_rowid", "start", "end", "vector"],
+                collection,
             ),
             key=lambda r: r["chunk_id"],
         )
@@ -357,7 +405,7 @@ class MilvusStore(WholeSnapshotPages):
         matrix = (
             np.array([r["vector"] for r in rows], dtype=np.float32)
             if rows
-            else np.empty((0, self.dim), dtype=np.float32)
+            else np.empty((0, dim), dtype=np.float32)
         )
         snapshot = VectorSnapshot(
             column("chunk_id"), column("item_rowid"), column("start"), column("end"), matrix
@@ -393,21 +441,44 @@ class MilvusStore(WholeSnapshotPages):
             self._last_chunk_id = base + n - 1
         return base + np.arange(n, dtype=np.int64)
 
-    def _delete_items(self, ids: Sequence[str]) -> None:
-        for start in range(0, len(ids), 1000):
-            self._call(
-                "delete", self.name, filter=self._ids_in("item_id", list(ids[start : start + 1000]))
-            )
+    def _delete_items(self, ids: Sequence[str], named: bool = True) -> None:
+        collections = [self.name]
+        if named:
+            collections += [c for c in map(self._set_collection, self._set_names()) if self._has(c)]
+        for collection in collections:
+            for start in range(0, len(ids), 1000):
+                part = list(ids[start : start + 1000])
+                self._call("delete", collection, filter=self._ids_in("item_id", part))
 
-    def upsert(self, items: Sequence[ItemRecord]) -> None:
+    def upsert(self, items: Sequence[ItemRecord], expect_model: str | None = None) -> None:
+        self._upsert(items, expect_model, named=True)
+
+    def _upsert(self, items: Sequence[ItemRecord], expect_model: str | None, named: bool) -> None:
+        """``named``: replace the items' rows of every named set too (False: a metadata
+        rewrite, whose vectors are unchanged)."""
         if not items:
             return
+        stored = self.get_meta("model_id")  # no transactions: checked just before writing
+        if expect_model is not None and stored is not None and stored != expect_model:
+            raise model_changed(self.location, expect_model, stored)
         too_long = [it.id for it in items if len(it.text.encode()) > MAX_TEXT_BYTES]
         if too_long:
             raise NotSupportedError(
                 f"items {too_long[:3]} have texts over {MAX_TEXT_BYTES:,} bytes, Milvus' VARCHAR "
                 "limit; split them into several items, or use a folder or postgresql:// space"
             )
+        self._delete_items([it.id for it in items], named=named)
+        self._insert(self.name, self._rows(items))
+        if named:
+            self._insert_named(items)
+        self._bump()
+
+    def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), 1000):
+            self._call("insert", collection, rows[start : start + 1000])
+
+    def _rows(self, items: Sequence[ItemRecord]) -> list[dict[str, Any]]:
+        """The main collection's rows of ``items``: one per chunk, the head carrying text."""
         chunk_ids = iter(self._next_chunk_ids(sum(len(it.chunks) for it in items)).tolist())
         rows = []
         for it in items:
@@ -432,17 +503,14 @@ class MilvusStore(WholeSnapshotPages):
                         "vector": np.asarray(chunk.vector, dtype=np.float32).tolist(),
                     }
                 )
-        self._delete_items([it.id for it in items])
-        for start in range(0, len(rows), 1000):
-            self._call("insert", self.name, rows[start : start + 1000])
-        self._bump()
+        return rows
 
     def update_metadata(self, updates: dict[str, dict[str, Any]]) -> None:
         """Milvus has no partial update: rewrite the items' rows with the new metadata."""
         records = self.records_of(list(updates))
         for rec in records:
             rec.metadata = updates[rec.id]
-        self.upsert(records)
+        self._upsert(records, None, named=False)
 
     def records_of(self, ids: Sequence[str]) -> list[ItemRecord]:
         """Items with their chunks, by id (in any order)."""
@@ -464,9 +532,230 @@ class MilvusStore(WholeSnapshotPages):
             self._bump()
         return len(existing)
 
+    # -- named vectors (store/base.py NamedVectorStore) ----------------------------------
+    # Each set is a collection of its own (Milvus fixes a vector field's dimension), named
+    # by a hash of the set's name (set names may hold characters collections may not).
+    def _set_collection(self, name: str) -> str:
+        return f"{self.base}__v{hashlib.blake2b(name.encode(), digest_size=6).hexdigest()}"
+
+    def _set_names(self) -> list[str]:
+        return list(read_specs(self.get_meta))
+
+    def _has(self, collection: str) -> bool:
+        with self._lock:
+            return bool(self._client.has_collection(collection))
+
+    def _create_set(self, collection: str, dim: int) -> None:
+        from pymilvus import DataType, MilvusClient
+
+        if self._has(collection):
+            return
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("chunk_id", DataType.INT64, is_primary=True)
+        schema.add_field("item_rowid", DataType.INT64)
+        schema.add_field("item_id", DataType.VARCHAR, max_length=1024)
+        schema.add_field("start", DataType.INT64)
+        schema.add_field("end", DataType.INT64)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+        index = self._client.prepare_index_params()
+        index.add_index("vector", index_type="AUTOINDEX", metric_type=_METRICS[self.metric])
+        self._call(
+            "create_collection",
+            collection,
+            schema=schema,
+            index_params=index,
+            consistency_level="Strong",
+        )
+
+    def _insert_named(self, items: Sequence[ItemRecord], only: str | None = None) -> None:
+        by_set: dict[str, list[tuple[ItemRecord, ChunkRecord]]] = {}
+        for it in items:
+            for name, chunks in it.named.items():
+                if only is None or name == only:
+                    by_set.setdefault(name, []).extend((it, c) for c in chunks)
+        for name, pairs in by_set.items():
+            collection = self._set_collection(name)
+            self._create_set(collection, len(pairs[0][1].vector))
+            ids = iter(self._next_chunk_ids(len(pairs)).tolist())
+            rows = [
+                {
+                    "chunk_id": next(ids),
+                    "item_rowid": item_rowid(it.id),
+                    "item_id": it.id,
+                    "start": c.start,
+                    "end": c.end,
+                    "vector": np.asarray(c.vector, dtype=np.float32).tolist(),
+                }
+                for it, c in pairs
+            ]
+            self._insert(collection, rows)
+
+    def named_ids(self, name: str) -> set[str]:
+        collection = self._set_collection(name)
+        if not self._has(collection):
+            return set()
+        return {r["item_id"] for r in self._query("", ["item_id"], collection)}
+
+    def put_named(self, name: str, items: Sequence[ItemRecord]) -> int:
+        """No transactions: the hashes are compared just before the write."""
+        known = self.hashes([it.id for it in items])
+        fresh = [it for it in items if known.get(it.id, ("",))[0] == it.text_hash]
+        collection = self._set_collection(name)
+        if fresh and self._has(collection):
+            self._call(
+                "delete", collection, filter=self._ids_in("item_id", [it.id for it in fresh])
+            )
+        self._insert_named(fresh, only=name)
+        return len(fresh)
+
+    def named_vectors(
+        self, name: str, dim: int, after_chunk_id: int = 0
+    ) -> tuple[np.ndarray, VectorSnapshot]:
+        collection = self._set_collection(name)
+        if not self._has(collection):
+            empty = np.empty(0, dtype=np.int64)
+            return empty, VectorSnapshot(empty, empty, empty, empty, np.empty((0, dim), np.float32))
+        return self._snapshot(collection, dim, after_chunk_id)
+
+    def named_chunk_count(self, name: str) -> int:
+        collection = self._set_collection(name)
+        if not self._has(collection):
+            return 0
+        rows = self._call("query", collection, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def drop_named(self, name: str) -> None:
+        collection = self._set_collection(name)
+        if self._has(collection):
+            self._call("drop_collection", collection)
+        self._bump()
+
+    def promote_named(self, name: str, keep_old_as: str | None, meta: dict[str, str]) -> bool:
+        """Milvus has no transactions and no collection rename (Milvus Lite): the new
+        main collection is built whole beside the old one, then one meta write points the
+        space at it, and the old one is dropped after a last reconciliation pass (writes
+        that reached the old collection meanwhile are copied over; see docs)."""
+        ids = self.ids()
+        done = self.named_ids(name)
+        if any(i not in done for i in ids):
+            return False
+        old, new = self.name, f"{self.base}__g{secrets.token_hex(4)}"
+        if keep_old_as is not None:
+            for batch in self._batches(ids):
+                records = self.records_of(batch)
+                for rec in records:
+                    rec.named = {keep_old_as: rec.chunks}
+                self._insert_named(records, only=keep_old_as)
+        self._create_chunks(int(meta["dim"]), self.metric, new)
+        self._copy_with(new, name, ids)
+        # format 2: the main vectors may live in another collection than the space's name
+        self.set_meta({**meta, CHUNKS_KEY: new, "format_version": "2"})
+        self.name, self.dim = new, int(meta["dim"])
+        # a writer that passed its model check just before the flip writes to the old
+        # collection within milliseconds; wait that out, then carry such writes over
+        time.sleep(SWAP_GRACE_SECONDS)
+        self._reconcile(old, new, name)
+        for collection in (old, self._set_collection(name)):
+            if self._has(collection):
+                self._call("drop_collection", collection)
+        self._bump()
+        return True
+
+    @staticmethod
+    def _batches(ids: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+        for start in range(0, len(ids), size):
+            yield list(ids[start : start + size])
+
+    def _copy_with(self, collection: str, name: str, ids: Sequence[str]) -> None:
+        """Write ``ids``' items into ``collection`` with their chunks of the set ``name``."""
+        source = self._set_collection(name)
+        for batch in self._batches(ids):
+            records = {r.id: r for r in self.records_of(batch)}
+            for rec in records.values():
+                rec.chunks = []
+            rows = self._query(
+                self._ids_in("item_id", batch),
+                ["chunk_id", "item_id", "start", "end", "vector"],
+                source,
+            )
+            for r in sorted(rows, key=lambda r: r["chunk_id"]):
+                if r["item_id"] in records:
+                    records[r["item_id"]].chunks.append(
+                        ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], np.float32))
+                    )
+            self._insert(collection, self._rows([r for r in records.values() if r.chunks]))
+
+    def _reconcile(self, old: str, new: str, name: str) -> None:
+        """Items written to the old collection while the new one was built (their
+        writers embedded them under ``name`` too) or deleted meanwhile."""
+        fields = ["item_id", "text_hash"]
+        before = {r["item_id"]: r["text_hash"] for r in self._query(HEAD_ROWS, fields, old)}
+        after = {r["item_id"]: r["text_hash"] for r in self._query(HEAD_ROWS, fields, new)}
+        gone = [i for i in after if i not in before]
+        for batch in self._batches(gone):
+            self._call("delete", new, filter=self._ids_in("item_id", batch))
+        changed = [i for i, h in before.items() if after.get(i) != h]
+        for batch in self._batches(changed):
+            self._call("delete", new, filter=self._ids_in("item_id", batch))
+            self.name = old
+            try:
+                self._copy_with(new, name, batch)
+            finally:
+                self.name = new
+
+    @contextmanager
+    def job_lock(self, job: str) -> Iterator[None]:
+        """A lease in the meta collection (Milvus has no locks): held while its holder
+        renews it. One not renewed for LEASE_SECONDS, or whose holder was a process of
+        this machine that is gone, is free again."""
+        key = f"lock:{job}"
+        if self.job_running(job):
+            raise SpaceLockedError(
+                f"a {job} of {self.location} is already running ({self.get_meta(key)}); wait "
+                "for it to finish (space.info()['reembed'] shows how far it is), then retry"
+            )
+        stop = threading.Event()
+
+        def lease() -> str:
+            return json.dumps({"at": time.time(), "host": socket.gethostname(), "pid": os.getpid()})
+
+        def renew() -> None:
+            while not stop.wait(LEASE_SECONDS / 3):
+                self._put_meta({key: lease()})
+
+        self._put_meta({key: lease()})
+        renewer = threading.Thread(target=renew, daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            self._put_meta({key: ""})
+
+    def job_running(self, job: str) -> bool:
+        held = self.get_meta(f"lock:{job}")
+        if not held:
+            return False
+        lease = json.loads(held)
+        if lease["host"] == socket.gethostname():
+            try:
+                os.kill(lease["pid"], 0)  # signal 0: does it exist?
+            except ProcessLookupError:
+                return False
+            except PermissionError:  # another user's live process
+                pass
+        return bool(time.time() - lease["at"] < LEASE_SECONDS)
+
+    def _put_meta(self, values: dict[str, str]) -> None:
+        """Meta rows that no reader derives anything from (no generation change)."""
+        rows = [{"key": k, "value": v, "unused": [0.0, 0.0]} for k, v in values.items()]
+        self._call("upsert", self.meta_name, rows)
+
     def drop(self) -> None:
         """Delete the space's collections."""
-        for name in (self.name, self.meta_name):
+        sets = [self._set_collection(n) for n in self._set_names()]
+        for name in (self.name, *sets, self.meta_name):
             if self._client.has_collection(name):
                 self._call("drop_collection", name)
 

@@ -23,15 +23,22 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
-from ..errors import BackendError, InvalidInputError, MissingDependencyError, NotASpaceError
-from .base import ItemRecord, VectorSnapshot, WholeSnapshotPages
+from ..errors import (
+    BackendError,
+    InvalidInputError,
+    MissingDependencyError,
+    NotASpaceError,
+    SpaceLockedError,
+)
+from .base import ChunkRecord, ItemRecord, VectorSnapshot, WholeSnapshotPages, model_changed
 from .filters import parse_where
 
 if TYPE_CHECKING:
     import psycopg
 
 #: 2: items.layout (pages and headings of documents), added in place to version-1 spaces.
-FORMAT_VERSION = "2"
+#: 3: the named_chunks table (named vectors, ``store/named.py``), created empty in place.
+FORMAT_VERSION = "3"
 DEFAULT_COLLECTION = "default"
 _COLLECTION = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 #: pgvector operator, HNSW operator class and distance -> score, per metric.
@@ -131,6 +138,7 @@ class PostgresStore(WholeSnapshotPages):
         self.schema = f"es_{collection}"
         self.index_params = index_params
         self._lock = threading.RLock()
+        self._conninfo = conninfo
         self._conn = _connect(conninfo)
         self._init_schema(create)
 
@@ -165,6 +173,19 @@ class PostgresStore(WholeSnapshotPages):
             cur.execute(
                 f"CREATE INDEX IF NOT EXISTS items_metadata ON {s}.items USING GIN (metadata)"
             )
+            # v3: named vectors; ``vector`` without a dimension, each set has its own
+            cur.execute(
+                f"""CREATE TABLE IF NOT EXISTS {s}.named_chunks (
+                    chunk_id BIGSERIAL PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    item_rowid BIGINT NOT NULL REFERENCES {s}.items(rowid) ON DELETE CASCADE,
+                    start INTEGER NOT NULL,
+                    "end" INTEGER NOT NULL,
+                    vector vector NOT NULL)"""
+            )
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS named_chunks_item ON {s}.named_chunks (name, item_rowid)"
+            )
             cur.execute(
                 f"INSERT INTO {s}.meta VALUES ('format_version', %s), ('generation', '0'), "
                 "('bm25_docs', '0'), ('bm25_length', '0') ON CONFLICT DO NOTHING",
@@ -182,8 +203,6 @@ class PostgresStore(WholeSnapshotPages):
         """The chunks table needs the dimension (``vector(d)``), known once the model is."""
         s = self.schema
         op_class = _METRIC_SQL[metric][1]
-        m = int(self.index_params.get("M", 16))
-        ef_construction = int(self.index_params.get("ef_construction", 64))
         with self._transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (s,))
             cur.execute(
@@ -195,12 +214,18 @@ class PostgresStore(WholeSnapshotPages):
                     vector vector({dim}) NOT NULL)"""
             )
             cur.execute(f"CREATE INDEX IF NOT EXISTS chunks_item ON {s}.chunks (item_rowid)")
-            if dim <= MAX_INDEXED_DIM:
-                cur.execute(
-                    f"CREATE INDEX IF NOT EXISTS chunks_hnsw ON {s}.chunks USING hnsw "
-                    f"(vector {op_class}) WITH (m = {m}, ef_construction = {ef_construction})"
-                )
+            self._index_chunks(cur, dim, op_class)
         self.dim, self.metric = dim, metric
+
+    def _index_chunks(self, cur: Any, dim: int, op_class: str) -> None:
+        """The HNSW index over the main vectors (pgvector indexes at most 2,000 d)."""
+        if dim <= MAX_INDEXED_DIM:
+            m = int(self.index_params.get("M", 16))
+            ef_construction = int(self.index_params.get("ef_construction", 64))
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS chunks_hnsw ON {self.schema}.chunks USING hnsw "
+                f"(vector {op_class}) WITH (m = {m}, ef_construction = {ef_construction})"
+            )
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -279,7 +304,7 @@ class PostgresStore(WholeSnapshotPages):
         # An aggregate query returns exactly one row.
         return cast(tuple[int, int], cur.fetchone())
 
-    def upsert(self, items: Sequence[ItemRecord]) -> None:
+    def upsert(self, items: Sequence[ItemRecord], expect_model: str | None = None) -> None:
         if not items:
             return
         from psycopg.types.json import Jsonb
@@ -287,6 +312,11 @@ class PostgresStore(WholeSnapshotPages):
         s = self.schema
         ids = [it.id for it in items]
         with self._write() as cur:
+            if expect_model is not None:
+                cur.execute(f"SELECT value FROM {s}.meta WHERE key = 'model_id'")
+                found = cur.fetchone()
+                if found is not None and found[0] != expect_model:
+                    raise model_changed(self.location, expect_model, found[0])
             old_docs, old_len = self._stats_of(cur, ids)
             cur.executemany(
                 f"INSERT INTO {s}.items (id, text, metadata, text_hash, source, layout, n_chunks, "
@@ -322,6 +352,16 @@ class PostgresStore(WholeSnapshotPages):
                     (rowid, c.start, c.end, np.asarray(c.vector, dtype=np.float32))
                     for rowid, it in zip(rowids, items, strict=True)
                     for c in it.chunks
+                ],
+            )
+            cur.execute(f"DELETE FROM {s}.named_chunks WHERE item_rowid = ANY(%s)", (rowids,))
+            self._insert_named(
+                cur,
+                [
+                    (name, rowid, c)
+                    for rowid, it in zip(rowids, items, strict=True)
+                    for name, chunks in it.named.items()
+                    for c in chunks
                 ],
             )
             new_docs, new_len = self._stats_of(cur, ids)
@@ -379,8 +419,6 @@ class PostgresStore(WholeSnapshotPages):
 
     def records(self, batch_size: int = 1000) -> Iterator[list[ItemRecord]]:
         """Every item with its chunks, ``batch_size`` items at a time, in rowid order."""
-        from .base import ChunkRecord
-
         after = 0
         while True:
             rows = self._read(
@@ -398,6 +436,14 @@ class PostgresStore(WholeSnapshotPages):
                 binary=True,
             ):
                 records[rowid].chunks.append(ChunkRecord(start, end, vector.to_numpy()))
+            for name, rowid, start, end, vector in self._read(
+                f'SELECT name, item_rowid, start, "end", vector FROM {self.schema}.named_chunks '
+                "WHERE item_rowid = ANY(%s) ORDER BY chunk_id",
+                (list(records),),
+                binary=True,
+            ):
+                chunk = ChunkRecord(start, end, vector.to_numpy())
+                records[rowid].named.setdefault(name, []).append(chunk)
             yield list(records.values())
             after = rows[-1][0]
 
@@ -419,16 +465,7 @@ class PostgresStore(WholeSnapshotPages):
                 binary=True,
             )
             rows = cur.fetchall()
-        if not rows:
-            return live, VectorSnapshot(empty, empty, empty, empty, np.empty((0, dim), np.float32))
-        chunk_ids, item_rowids, starts, ends, vectors = zip(*rows, strict=True)
-        return live, VectorSnapshot(
-            np.array(chunk_ids, dtype=np.int64),
-            np.array(item_rowids, dtype=np.int64),
-            np.array(starts, dtype=np.int64),
-            np.array(ends, dtype=np.int64),
-            np.stack([v.to_numpy() for v in vectors]).astype(np.float32),
-        )
+        return live, _snapshot(rows, dim)
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
         rows = self._read(f"SELECT rowid, text FROM {self.schema}.items ORDER BY rowid")
@@ -456,6 +493,146 @@ class PostgresStore(WholeSnapshotPages):
         )
         return int(rows[0][0])
 
+    # -- named vectors (store/base.py NamedVectorStore) ----------------------------------
+    def _insert_named(self, cur: Any, rows: list[tuple[str, int, ChunkRecord]]) -> None:
+        cur.executemany(
+            f'INSERT INTO {self.schema}.named_chunks (name, item_rowid, start, "end", vector) '
+            "VALUES (%s, %s, %s, %s, %b)",
+            [(n, r, c.start, c.end, np.asarray(c.vector, dtype=np.float32)) for n, r, c in rows],
+        )
+
+    def named_ids(self, name: str) -> set[str]:
+        rows = self._read(
+            f"SELECT DISTINCT i.id FROM {self.schema}.named_chunks n JOIN {self.schema}.items i "
+            "ON i.rowid = n.item_rowid WHERE n.name = %s",
+            (name,),
+        )
+        return {r[0] for r in rows}
+
+    def put_named(self, name: str, items: Sequence[ItemRecord]) -> int:
+        s = self.schema
+        with self._write() as cur:
+            cur.execute(
+                f"SELECT id, rowid, text_hash FROM {s}.items WHERE id = ANY(%s) FOR UPDATE",
+                ([it.id for it in items],),
+            )
+            stored = {id_: (rowid, h) for id_, rowid, h in cur.fetchall()}
+            # still the text this job embedded: one changed meanwhile was embedded by its writer
+            current = {i: stored[i][0] for i in stored}
+            fresh = {it.id: it for it in items if stored.get(it.id, (0, None))[1] == it.text_hash}
+            rowids = [current[i] for i in fresh]
+            cur.execute(
+                f"DELETE FROM {s}.named_chunks WHERE name = %s AND item_rowid = ANY(%s)",
+                (name, rowids),
+            )
+            self._insert_named(
+                cur, [(name, current[i], c) for i, it in fresh.items() for c in it.named[name]]
+            )
+        return len(fresh)
+
+    def named_vectors(
+        self, name: str, dim: int, after_chunk_id: int = 0
+    ) -> tuple[np.ndarray, VectorSnapshot]:
+        s = self.schema
+        with self._transaction() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cur.execute(
+                f"SELECT chunk_id FROM {s}.named_chunks WHERE name = %s ORDER BY chunk_id", (name,)
+            )
+            live = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
+            cur.execute(
+                f'SELECT chunk_id, item_rowid, start, "end", vector FROM {s}.named_chunks '
+                "WHERE name = %s AND chunk_id > %s ORDER BY chunk_id",
+                (name, after_chunk_id),
+                binary=True,
+            )
+            rows = cur.fetchall()
+        return live, _snapshot(rows, dim)
+
+    def named_chunk_count(self, name: str) -> int:
+        return self._read(
+            f"SELECT count(*) FROM {self.schema}.named_chunks WHERE name = %s", (name,)
+        )[0][0]
+
+    def drop_named(self, name: str) -> None:
+        with self._write() as cur:
+            cur.execute(f"DELETE FROM {self.schema}.named_chunks WHERE name = %s", (name,))
+
+    def promote_named(self, name: str, keep_old_as: str | None, meta: dict[str, str]) -> bool:
+        """One transaction (Postgres' DDL is transactional): the main table is emptied,
+        retyped to the new dimension, refilled and re-indexed; a reader sees the old
+        vectors or the new ones, never a mix."""
+        s, dim = self.schema, int(meta["dim"])
+        with self._write() as cur:
+            cur.execute(
+                f"SELECT count(*) FROM {s}.items WHERE rowid NOT IN "
+                f"(SELECT item_rowid FROM {s}.named_chunks WHERE name = %s)",
+                (name,),
+            )
+            if cur.fetchone()[0]:
+                return False
+            if keep_old_as is not None:
+                cur.execute(
+                    f'INSERT INTO {s}.named_chunks (name, item_rowid, start, "end", vector) '
+                    f'SELECT %s, item_rowid, start, "end", vector::vector FROM {s}.chunks '
+                    "ORDER BY chunk_id",
+                    (keep_old_as,),
+                )
+            cur.execute(f"DROP INDEX IF EXISTS {s}.chunks_hnsw")
+            cur.execute(f"DELETE FROM {s}.chunks")
+            cur.execute(f"ALTER TABLE {s}.chunks ALTER COLUMN vector TYPE vector({dim})")
+            cur.execute(
+                f'INSERT INTO {s}.chunks (item_rowid, start, "end", vector) SELECT item_rowid, '
+                f'start, "end", vector::vector({dim}) FROM {s}.named_chunks WHERE name = %s '
+                "ORDER BY chunk_id",
+                (name,),
+            )
+            cur.execute(f"DELETE FROM {s}.named_chunks WHERE name = %s", (name,))
+            cur.execute(
+                f"UPDATE {s}.items i SET n_chunks = (SELECT count(*) FROM {s}.chunks c "
+                "WHERE c.item_rowid = i.rowid)"
+            )
+            self._index_chunks(cur, dim, _METRIC_SQL[self.metric][1])
+            cur.executemany(
+                f"INSERT INTO {s}.meta VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(meta.items()),
+            )
+        self.dim = dim
+        return True
+
+    @contextmanager
+    def job_lock(self, job: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own: the server releases it
+        when that session ends, a killed holder's included."""
+        conn = _connect(self._conninfo)
+        try:
+            if not self._try_lock(conn, job):
+                raise SpaceLockedError(
+                    f"a {job} of {self.location} is already running in another session; "
+                    "wait for it to finish (space.info()['reembed'] shows how far it is), then retry"
+                )
+            yield
+        finally:
+            conn.close()
+
+    def follow_swap(self) -> None:
+        """Nothing cached: the main vectors' table and dimension are read per query."""
+
+    def job_running(self, job: str) -> bool:
+        conn = _connect(self._conninfo)
+        try:
+            return not self._try_lock(conn, job)  # the probe's lock ends with its session
+        finally:
+            conn.close()
+
+    def _try_lock(self, conn: psycopg.Connection[Any], job: str) -> bool:
+        """Take the session advisory lock of ``job`` on ``conn`` if it is free."""
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (f"{self.schema}:{job}",)
+        ).fetchone()
+        return bool(row and row[0])
+
     def drop(self) -> None:
         """Delete the whole collection (its schema) from the database."""
         with self._transaction() as cur:
@@ -464,3 +641,18 @@ class PostgresStore(WholeSnapshotPages):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _snapshot(rows: list[tuple], dim: int) -> VectorSnapshot:
+    """Chunk rows (chunk_id, item_rowid, start, end, pgvector value) as arrays."""
+    if not rows:
+        empty = np.empty(0, dtype=np.int64)
+        return VectorSnapshot(empty, empty, empty, empty, np.empty((0, dim), np.float32))
+    chunk_ids, item_rowids, starts, ends, vectors = zip(*rows, strict=True)
+    return VectorSnapshot(
+        np.array(chunk_ids, dtype=np.int64),
+        np.array(item_rowids, dtype=np.int64),
+        np.array(starts, dtype=np.int64),
+        np.array(ends, dtype=np.int64),
+        np.stack([v.to_numpy() for v in vectors]).astype(np.float32),
+    )

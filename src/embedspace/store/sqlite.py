@@ -9,7 +9,9 @@ committed together and can never disagree.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,13 +22,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotASpaceError, SpaceLockedError
-from .base import ChunkRecord, ItemRecord, VectorSnapshot
+from .base import ChunkRecord, ItemRecord, VectorSnapshot, model_changed
 from .filters import where_to_sql
 
 DB_NAME = "space.sqlite"
 #: 2: items.layout (pages and headings of documents). A version-1 space gains the column
 #: when it is opened (NULL for its items); version-1 code ignores it, so both can open it.
-FORMAT_VERSION = "2"
+#: 3: the named_chunks table (named vectors, ``store/named.py``), created empty when an
+#: older space is opened; older code never reads it.
+FORMAT_VERSION = "3"
 _BUSY_TIMEOUT_MS = 60_000
 _ITEM_COLUMNS = "rowid, id, text, metadata, text_hash, source, layout"
 
@@ -50,12 +54,22 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_item ON chunks(item_rowid);
+CREATE TABLE IF NOT EXISTS named_chunks (
+    chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    item_rowid INTEGER NOT NULL REFERENCES items(rowid) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS named_chunks_item ON named_chunks(name, item_rowid);
 """
 
 
 def _migrate(cur: sqlite3.Cursor) -> None:
     """Bring a space written by an older version up to ``FORMAT_VERSION`` in place:
     only columns are added, so nothing is rewritten and old readers still work."""
+    # version 2: named_chunks is created by the schema itself (CREATE TABLE IF NOT EXISTS)
     columns = {row[1] for row in cur.execute("PRAGMA table_info(items)")}
     if "layout" not in columns:  # version 1
         cur.execute("ALTER TABLE items ADD COLUMN layout TEXT")
@@ -186,8 +200,12 @@ class SqliteStore:
                 found[id_] = (text_hash, json.loads(md))
         return found
 
-    def upsert(self, items: Sequence[ItemRecord]) -> None:
+    def upsert(self, items: Sequence[ItemRecord], expect_model: str | None = None) -> None:
         with self._write() as cur:
+            if expect_model is not None:
+                found = cur.execute("SELECT value FROM meta WHERE key = 'model_id'").fetchone()
+                if found is not None and found[0] != expect_model:
+                    raise model_changed(self.location, expect_model, found[0])
             for item in items:
                 rowid = cur.execute(
                     "INSERT INTO items (id, text, metadata, text_hash, source, layout) "
@@ -206,11 +224,11 @@ class SqliteStore:
                 cur.execute("DELETE FROM chunks WHERE item_rowid = ?", (rowid,))
                 cur.executemany(
                     "INSERT INTO chunks (item_rowid, start, end, vector) VALUES (?,?,?,?)",
-                    [
-                        (rowid, c.start, c.end, np.asarray(c.vector, dtype=np.float32).tobytes())
-                        for c in item.chunks
-                    ],
+                    _chunk_rows(rowid, item.chunks),
                 )
+                cur.execute("DELETE FROM named_chunks WHERE item_rowid = ?", (rowid,))
+                for name, chunks in item.named.items():
+                    _insert_named(cur, name, _chunk_rows(rowid, chunks))
 
     def update_metadata(self, updates: dict[str, dict[str, Any]]) -> None:
         with self._write() as cur:
@@ -297,6 +315,13 @@ class SqliteStore:
             ):
                 vector = np.frombuffer(blob, dtype=np.float32, count=dim)
                 records[rowid].chunks.append(ChunkRecord(start, end, vector))
+            for name, rowid, start, end, blob in self._read(
+                "SELECT name, item_rowid, start, end, vector FROM named_chunks "
+                f"WHERE item_rowid IN ({marks}) ORDER BY chunk_id",
+                list(records),
+            ):
+                vector = np.frombuffer(blob, dtype=np.float32)
+                records[rowid].named.setdefault(name, []).append(ChunkRecord(start, end, vector))
             yield list(records.values())
             after = rows[-1][0]
 
@@ -369,6 +394,121 @@ class SqliteStore:
         )
         return dict(rows)
 
+    # -- named vectors (store/base.py NamedVectorStore) ----------------------------------
+    def named_ids(self, name: str) -> set[str]:
+        rows = self._read(
+            "SELECT DISTINCT i.id FROM named_chunks n JOIN items i ON i.rowid = n.item_rowid "
+            "WHERE n.name = ?",
+            (name,),
+        )
+        return {r[0] for r in rows}
+
+    def put_named(self, name: str, items: Sequence[ItemRecord]) -> int:
+        written = 0
+        # no generation bump: no reader derives anything from a set still being built
+        # (a set becomes searchable when its spec is marked complete, which bumps)
+        with self._write(bump=False) as cur:
+            for item in items:
+                found = cur.execute(
+                    "SELECT rowid FROM items WHERE id = ? AND text_hash = ?",
+                    (item.id, item.text_hash),
+                ).fetchone()
+                if found is None:  # deleted or changed meanwhile: its writer embedded it
+                    continue
+                cur.execute(
+                    "DELETE FROM named_chunks WHERE name = ? AND item_rowid = ?", (name, found[0])
+                )
+                _insert_named(cur, name, _chunk_rows(found[0], item.named[name]))
+                written += 1
+        return written
+
+    def named_vectors(
+        self, name: str, dim: int, after_chunk_id: int = 0
+    ) -> tuple[np.ndarray, VectorSnapshot]:
+        with self.snapshot() as cur:
+            live = np.fromiter(
+                (
+                    r[0]
+                    for r in cur.execute(
+                        "SELECT chunk_id FROM named_chunks WHERE name = ? ORDER BY chunk_id",
+                        (name,),
+                    )
+                ),
+                dtype=np.int64,
+            )
+            rows = cur.execute(
+                "SELECT chunk_id, item_rowid, start, end, vector FROM named_chunks "
+                "WHERE name = ? AND chunk_id > ? ORDER BY chunk_id",
+                (name, after_chunk_id),
+            ).fetchall()
+        return live, _snapshot(rows, dim)
+
+    def named_chunk_count(self, name: str) -> int:
+        return self._read("SELECT COUNT(*) FROM named_chunks WHERE name = ?", (name,))[0][0]
+
+    def drop_named(self, name: str) -> None:
+        with self._write() as cur:
+            cur.execute("DELETE FROM named_chunks WHERE name = ?", (name,))
+
+    def promote_named(self, name: str, keep_old_as: str | None, meta: dict[str, str]) -> bool:
+        with self._write() as cur:
+            lacking = cur.execute(
+                "SELECT COUNT(*) FROM items WHERE rowid NOT IN "
+                "(SELECT item_rowid FROM named_chunks WHERE name = ?)",
+                (name,),
+            ).fetchone()[0]
+            if lacking:
+                return False
+            if keep_old_as is not None:
+                cur.execute(
+                    "INSERT INTO named_chunks (name, item_rowid, start, end, vector) "
+                    "SELECT ?, item_rowid, start, end, vector FROM chunks ORDER BY chunk_id",
+                    (keep_old_as,),
+                )
+            cur.execute("DELETE FROM chunks")
+            cur.execute(
+                "INSERT INTO chunks (item_rowid, start, end, vector) SELECT item_rowid, start, "
+                "end, vector FROM named_chunks WHERE name = ? ORDER BY chunk_id",
+                (name,),
+            )
+            cur.execute("DELETE FROM named_chunks WHERE name = ?", (name,))
+            cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+        return True
+
+    @contextmanager
+    def job_lock(self, job: str) -> Iterator[None]:
+        """An flock on ``<space>/<job>.lock``: the kernel drops it when its holder's file
+        is closed, a ``kill -9`` included, so no stale lock is ever left behind."""
+        with (self.folder / f"{job}.lock").open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise SpaceLockedError(
+                    f"a {job} of {self.folder} is already running ({holder}); wait for it "
+                    "to finish (space.info()['reembed'] shows how far it is), then retry"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            yield
+
+    def follow_swap(self) -> None:
+        """Nothing cached: the main vectors' table and dimension are read per query."""
+
+    def job_running(self, job: str) -> bool:
+        path = self.folder / f"{job}.lock"
+        if not path.exists():
+            return False
+        with path.open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
+
     # -- integrity (see store/audit.py) ---------------------------------------------------
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Cursor]:
@@ -425,6 +565,20 @@ def online_backup(folder: Path, target: Path) -> dict[str, Any]:
     finally:
         copy.close()
         source.close()
+
+
+def _chunk_rows(rowid: int, chunks: Sequence[ChunkRecord]) -> list[tuple[int, int, int, bytes]]:
+    """Chunk rows of one item as SQLite stores them (the vector a float32 blob)."""
+    return [
+        (rowid, c.start, c.end, np.asarray(c.vector, dtype=np.float32).tobytes()) for c in chunks
+    ]
+
+
+def _insert_named(cur: sqlite3.Cursor, name: str, rows: list[tuple[int, int, int, bytes]]) -> None:
+    cur.executemany(
+        "INSERT INTO named_chunks (name, item_rowid, start, end, vector) VALUES (?,?,?,?,?)",
+        [(name, *row) for row in rows],
+    )
 
 
 def _snapshot(rows: list[tuple], dim: int) -> VectorSnapshot:

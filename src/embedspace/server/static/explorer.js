@@ -76,24 +76,43 @@ function listInto(list, rows) {
 }
 
 // -- the map ----------------------------------------------------------------------------
+// Two canvases: #points (points.js: WebGL, or a 2-D fallback) under #map, the 2-D overlay
+// that takes the mouse and draws what changes often (labels, marks, lasso, pictures).
 const canvas = $("#map");
 const ctx = canvas.getContext("2d");
+const points = createPointLayer($("#points"));
+// Pan and zoom: the map point at the centre of the canvas, and the magnification;
+// `moving` while a pan or zoom is under way (points.js then draws its motion sample).
+const view = { cx: 0, cy: 0, zoom: 1, moving: false };
+let restTimer = 0;
+
+function viewMoved() {
+  // Redraw now with the motion sample; every point again once the view rests 150 ms.
+  view.moving = true;
+  clearTimeout(restTimer);
+  restTimer = setTimeout(() => { view.moving = false; requestDraw(); }, 150);
+  requestDraw();
+}
+
+function mapFrame() {
+  // Map coordinates in [-1, 1] -> CSS pixels: screen = (x0 + x * kx, y0 + y * ky).
+  const pad = 24, w = canvas.clientWidth, h = canvas.clientHeight;
+  const k = (Math.min(w, h) / 2 - pad) * view.zoom;
+  return { kx: k, ky: -k, x0: w / 2 - view.cx * k, y0: h / 2 + view.cy * k };
+}
 
 function project(x, y) {
-  // Map coordinates in [-1, 1] -> CSS pixels, same scale on both axes.
-  const pad = 24, w = canvas.clientWidth - 2 * pad, h = canvas.clientHeight - 2 * pad;
-  const size = Math.min(w, h) / 2;
-  return [pad + w / 2 + x * size, pad + h / 2 - y * size];
+  const f = mapFrame();
+  return [f.x0 + x * f.kx, f.y0 + y * f.ky];
 }
 
 function layout() {
-  // Every point's screen position, once per draw: hover and click scan these typed
-  // arrays instead of re-projecting each point on every mouse move.
+  // Every point's screen position, once per draw: hover, click and lasso scan these
+  // typed arrays instead of re-projecting each point on every mouse move.
   const n = state.map.ids.length;
   state.sx = new Float32Array(n);
   state.sy = new Float32Array(n);
-  const [x0, y0] = project(0, 0), [x1, y1] = project(1, 1);
-  const kx = x1 - x0, ky = y1 - y0;
+  const { kx, ky, x0, y0 } = mapFrame();
   for (let i = 0; i < n; i++) {
     state.sx[i] = x0 + state.map.x[i] * kx;
     state.sy[i] = y0 + state.map.y[i] * ky;
@@ -186,7 +205,7 @@ const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948
 const DEFAULT_COLOUR = "#325aa0", OTHER_COLOUR = "#bab0ac";
 
 function colourGroups(groups) {
-  // -> [[colour, label, [point indices]], ...]; one fillStyle per group keeps drawing fast.
+  // -> [[colour, label, [point indices]], ...], commonest group first.
   const n = state.map.ids.length;
   if (!groups) return [[DEFAULT_COLOUR, null, [...Array(n).keys()]]];
   const members = new Map();
@@ -196,6 +215,16 @@ function colourGroups(groups) {
     .map(([g, idx], c) => [PALETTE[c], g || "(none)", idx]);
   const rest = ranked.slice(PALETTE.length).flatMap(([, idx]) => idx);
   return rest.length ? [...coloured, [OTHER_COLOUR, "other", rest]] : coloured;
+}
+
+function uploadColours() {
+  // The groups' colours as one RGBA byte per channel per point, for the point layer.
+  const rgba = new Uint8Array(4 * state.map.ids.length);
+  for (const [colour, , idx] of state.colours) {
+    const c = parseInt(colour.slice(1), 16);
+    for (const i of idx) rgba.set([c >> 16, (c >> 8) & 255, c & 255, 210], 4 * i);
+  }
+  points.setColours(rgba);
 }
 
 function showLegend() {
@@ -211,24 +240,77 @@ function showLegend() {
     }));
 }
 
+function setColours(groups) {
+  state.colours = colourGroups(groups);
+  uploadColours();
+  showLegend();
+  requestDraw();
+}
+
+// -- topics on the map: each cluster's label at the centre of its points ----------------
+function topicCentres(data) {
+  // [{label, size, x, y}] per cluster, largest first: the median of its points (the
+  // median, so a few strays far away do not drag the label off its island).
+  const members = new Map();
+  data.clusters.forEach((c, i) => { if (c >= 0) { if (!members.has(c)) members.set(c, []); members.get(c).push(i); } });
+  const median = (values) => { values.sort((a, b) => a - b); return values[values.length >> 1]; };
+  return [...members.entries()].map(([c, idx]) => ({
+    label: data.cluster_labels[c].split(", ").slice(0, 3).join(", "), size: idx.length,
+    x: median(idx.map((i) => data.x[i])), y: median(idx.map((i) => data.y[i])),
+  })).sort((a, b) => b.size - a.size);
+}
+
+function drawTopics() {
+  // Largest topics first; a label that would overlap one already drawn waits for more
+  // zoom, so zooming in brings out the smaller topics. Drawn labels are kept for tests.
+  state.drawnTopics = [];
+  if (!state.topics) return;
+  ctx.font = "600 13px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  const boxes = [];
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  for (const topic of state.topics) {
+    const [x, y] = project(topic.x, topic.y);
+    const half = ctx.measureText(topic.label).width / 2 + 4;
+    const box = [x - half, y - 10, x + half, y + 10];
+    if (box[2] < 0 || box[0] > w || box[3] < 0 || box[1] > h) continue;
+    if (boxes.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+    boxes.push(box);
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = "rgba(255,255,255,0.85)";
+    ctx.strokeText(topic.label, x, y);
+    ctx.fillStyle = "#222";
+    ctx.fillText(topic.label, x, y);
+    state.drawnTopics.push(topic.label);
+  }
+  ctx.lineWidth = 1;
+  ctx.textAlign = "start";
+  ctx.textBaseline = "alphabetic";
+}
+
+// -- drawing: coalesced into one frame ---------------------------------------------------
+let drawPending = 0;
+function requestDraw() {
+  drawPending = drawPending || requestAnimationFrame(() => { drawPending = 0; draw(); });
+}
+
 function draw() {
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = canvas.clientWidth * dpr;
-  canvas.height = canvas.clientHeight * dpr;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  fit(canvas, { width: w, height: h, dpr });
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
-  if (!state.map) return;
+  ctx.clearRect(0, 0, w, h);
+  if (!state.map) { points.draw({ width: w, height: h, dpr, ...mapFrame(), size: 1, alpha: 1 }); return; }
   layout();
-  const { sx, sy } = state;
   const dim = state.marked.size > 0 || state.selected >= 0;
   const n = state.map.ids.length;
-  const r = n < 2000 ? 3 : n < 20000 ? 2 : 1;  // smaller dots as the map fills up
-  ctx.globalAlpha = dim ? 0.25 : 0.8;
-  for (const [colour, , idx] of state.colours) {
-    ctx.fillStyle = colour;
-    for (const i of idx) ctx.fillRect(sx[i] - r, sy[i] - r, 2 * r, 2 * r);
-  }
+  // smaller dots as the map fills up, larger as you zoom in
+  const size = Math.min(12, (n < 2000 ? 6 : n < 20000 ? 4 : 2.5) * Math.sqrt(view.zoom));
+  points.draw({ width: w, height: h, dpr, ...mapFrame(), size, alpha: dim ? 0.3 : 0.85,
+    moving: view.moving });
   drawPictures();
+  drawTopics();
   ctx.globalAlpha = 1;
   const [selX, selY] = state.selected >= 0 ? toScreen(state.selected) : [0, 0];
   for (const [i, score] of state.marked) {
@@ -244,6 +326,7 @@ function draw() {
     ctx.fillStyle = "#d02040";
     ctx.beginPath(); ctx.arc(selX, selY, 7, 0, 2 * Math.PI); ctx.fill();
   }
+  drawLasso();
   if (state.pair && currentView === "compare") {
     // The two compared texts on the map: A and B, joined.
     const [[ax, ay], [bx, by]] = state.pair.map(([x, y]) => project(x, y));
@@ -266,8 +349,8 @@ function draw() {
 }
 
 function nearestPoint(mx, my, radius = 8) {
-  // A linear scan of the laid-out positions: no spatial index to keep in step. A drawn
-  // picture answers anywhere over it, not only near its centre.
+  // A linear scan of the laid-out positions (100k points: well under a millisecond). A
+  // drawn picture answers anywhere over it, not only near its centre.
   let best = -1, bestDist = Infinity;
   const n = state.map ? state.map.ids.length : 0;
   const { sx, sy } = state;
@@ -282,6 +365,57 @@ function nearestPoint(mx, my, radius = 8) {
   return best;
 }
 
+// -- lasso: shift + drag (or the Lasso button) draws a loop; the points inside are listed
+function drawLasso() {
+  const path = state.lassoPath;
+  if (!path || path.length < 2) return;
+  ctx.strokeStyle = "#d02040"; ctx.fillStyle = "rgba(208,32,64,0.08)"; ctx.lineWidth = 1.5;
+  ctx.setLineDash([5, 4]);
+  ctx.beginPath();
+  path.forEach(([x, y], k) => (k ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+  ctx.closePath(); ctx.fill(); ctx.stroke();
+  ctx.setLineDash([]); ctx.lineWidth = 1;
+}
+
+function insideLoop(path, x, y) {
+  // Even-odd rule: a ray to the right crosses the loop an odd number of times.
+  let inside = false;
+  for (let a = 0, b = path.length - 1; a < path.length; b = a++) {
+    const [xa, ya] = path[a], [xb, yb] = path[b];
+    if ((ya > y) !== (yb > y) && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) inside = !inside;
+  }
+  return inside;
+}
+
+function lassoSelect(path) {
+  // The points inside the loop (screen positions), listed and marked on the map.
+  const chosen = [];
+  for (let i = 0; i < state.map.ids.length; i++) {
+    if (insideLoop(path, state.sx[i], state.sy[i])) chosen.push(i);
+  }
+  state.lassoed = chosen;
+  state.selected = -1;
+  state.query = null;
+  state.marked = new Map(chosen.map((i) => [i, 1]));
+  $("#lasso-title").hidden = false;
+  $("#lasso-title").textContent = `Lasso: ${chosen.length} selected`;
+  $("#lasso-actions").hidden = chosen.length === 0;
+  showView("map");
+  listInto($("#lasso-list"), chosen.slice(0, 200).map((i) => ({
+    label: state.map.text[i], score: 1, id: state.map.ids[i] })));
+  requestDraw();
+}
+
+function exportLasso() {
+  // The selected ids as a text file, one per line.
+  const ids = state.lassoed.map((i) => state.map.ids[i]);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([ids.join("\n") + "\n"], { type: "text/plain" }));
+  link.download = "selection.txt";
+  link.click();
+  return ids;
+}
+
 // The "Colour by" choice that asks the server for topics rather than a metadata key.
 const BY_CLUSTER = "@cluster";
 
@@ -290,37 +424,58 @@ function clusterGroups(data) {
   return data.clusters.map((c) => (c < 0 ? "no cluster" : `${c}: ${data.cluster_labels[c]}`));
 }
 
-async function colourByCluster(data) {
+async function loadTopics(data, colour) {
   // Topics arrive after the map is drawn: clustering a large space takes a while, and
-  // the points should not wait for their colours.
-  $("#legend").replaceChildren("finding topics…");
-  const found = await api("/map/clusters");
-  if (state.map !== data) return; // the map was reloaded meanwhile
+  // the points should not wait for their colours or labels.
+  if (colour) $("#legend").replaceChildren("finding topics…");
+  const found = EXPORTED ? data : await api(`/map/clusters?method=${data.method}`);
+  if (state.map !== data || !found.clusters) return; // the map was reloaded meanwhile
   data.clusters = found.clusters;
   data.cluster_labels = found.cluster_labels;
-  state.colours = colourGroups(clusterGroups(data));
+  state.topics = topicCentres(data);
+  if (colour) setColours(clusterGroups(data));
+  requestDraw();
+}
+
+function showMap(data) {
+  data.index = new Map(data.ids.map((id, i) => [id, i]));
+  state.map = data;
+  state.marked = new Map();
+  state.selected = -1;
+  state.topics = null;
+  points.setPoints(data.x, data.y);
+  state.colours = colourGroups(data.groups);
+  uploadColours();
   showLegend();
-  draw();
+  const notices = [data.notice, points.kind === "webgl" ? null
+    : "WebGL is not available in this browser: the map is drawn on a plain canvas (slower)"];
+  $("#notice").textContent = notices.filter(Boolean).join(". ");
+  $("#notice").hidden = !$("#notice").textContent;
+  canvas.dataset.points = String(data.count);
+  canvas.dataset.method = data.method;
+  canvas.dataset.generation = String(data.generation);
+  canvas.dataset.renderer = points.kind;
+  status(`${data.count.toLocaleString()} items` +
+    (data.total > data.count ? ` shown of ${data.total.toLocaleString()}` : "") +
+    ` · ${data.method === "pca" ? "PCA" : "neighbour map (UMAP)"}`);
+  requestDraw();
 }
 
 async function loadMap() {
+  // PCA first (instant), then the default neighbour-preserving map when it is ready.
   const colourBy = $("#color-by").value;
-  const byCluster = colourBy === BY_CLUSTER && !EXPORTED;
-  const data = EXPORTED ? EXPORTED.map : await api(
-    colourBy && !byCluster ? `/map?color_by=${encodeURIComponent(colourBy)}` : "/map");
-  data.index = new Map(data.ids.map((id, i) => [id, i]));
-  state.map = data;
-  state.colours = colourGroups(data.groups);
-  showLegend();
+  const byCluster = colourBy === BY_CLUSTER || (EXPORTED && !EXPORTED.map.color_by);
+  const colour = colourBy && !byCluster ? `&color_by=${encodeURIComponent(colourBy)}` : "";
+  canvas.dataset.ready = "0";
+  if (!EXPORTED && !state.map) showMap(await api(`/map?method=pca${colour}`));
+  const data = EXPORTED ? EXPORTED.map : await api(`/map?method=auto${colour}`);
+  showMap(data);
   const select = $("#color-by");
   if (select.options.length === 2) {
     for (const key of data.keys) select.add(new Option(key, key));
   }
-  canvas.dataset.points = String(data.count);
-  canvas.dataset.generation = String(data.generation);
-  status(`${data.count.toLocaleString()} items`);
-  draw();
-  await Promise.all([loadPictures(data), byCluster && colourByCluster(data)]);
+  canvas.dataset.ready = "1";
+  await Promise.all([loadPictures(data), loadTopics(data, byCluster)]);
 }
 
 async function select(i) {
@@ -341,12 +496,33 @@ async function select(i) {
     state.marked = new Map(hits.map((h) => [state.map.index.get(h.id), h.score]));
     listInto($("#neighbours"), hits.map(hitRow));
   } catch (err) { status(err.message, true); }
-  draw();
+  requestDraw();
 }
 
+// -- mouse: hover, click, drag to pan, wheel to zoom, shift + drag (or Lasso) to lasso ---
+let drag = null;
+canvas.addEventListener("mousedown", (event) => {
+  const lasso = event.shiftKey || $("#lasso-mode").classList.contains("active");
+  drag = { x: event.offsetX, y: event.offsetY, cx: view.cx, cy: view.cy, moved: false, lasso };
+  if (lasso) state.lassoPath = [[event.offsetX, event.offsetY]];
+});
 canvas.addEventListener("mousemove", (event) => {
-  const i = nearestPoint(event.offsetX, event.offsetY);
   const tip = $("#tooltip");
+  if (drag) {
+    const dx = event.offsetX - drag.x, dy = event.offsetY - drag.y;
+    drag.moved = drag.moved || Math.hypot(dx, dy) > 4;
+    if (drag.lasso) state.lassoPath.push([event.offsetX, event.offsetY]);
+    else if (drag.moved) {
+      const { kx, ky } = mapFrame();
+      view.cx = drag.cx - dx / kx;
+      view.cy = drag.cy - dy / ky;
+      viewMoved();
+    }
+    tip.hidden = true;
+    requestDraw();
+    return;
+  }
+  const i = nearestPoint(event.offsetX, event.offsetY);
   tip.hidden = i < 0;
   if (i >= 0) {
     tip.textContent = state.map.text[i];
@@ -356,9 +532,37 @@ canvas.addEventListener("mousemove", (event) => {
     tip.style.top = `${event.offsetY + 12}px`;
   }
 });
+canvas.addEventListener("mouseup", (event) => {
+  const done = drag;
+  drag = null;
+  if (!done) return;
+  if (done.lasso && state.lassoPath.length > 2) lassoSelect(state.lassoPath);
+  else if (!done.moved) select(nearestPoint(event.offsetX, event.offsetY));
+  state.lassoPath = null;
+  requestDraw();
+});
 canvas.addEventListener("mouseleave", () => { $("#tooltip").hidden = true; });
-canvas.addEventListener("click", (event) => select(nearestPoint(event.offsetX, event.offsetY)));
-window.addEventListener("resize", draw);
+canvas.addEventListener("wheel", (event) => {
+  // Zoom about the mouse: the map point under it stays under it.
+  event.preventDefault();
+  const before = mapFrame();
+  const mx = (event.offsetX - before.x0) / before.kx, my = (event.offsetY - before.y0) / before.ky;
+  view.zoom = Math.min(200, Math.max(0.5, view.zoom * Math.exp(-event.deltaY / 400)));
+  const after = mapFrame();
+  view.cx += mx - (event.offsetX - after.x0) / after.kx;
+  view.cy += my - (event.offsetY - after.y0) / after.ky;
+  viewMoved();
+}, { passive: false });
+window.addEventListener("resize", requestDraw);
+$("#lasso-mode").addEventListener("click", () => $("#lasso-mode").classList.toggle("active"));
+$("#reset-view").addEventListener("click", () => { Object.assign(view, { cx: 0, cy: 0, zoom: 1 }); requestDraw(); });
+$("#lasso-export").addEventListener("click", exportLasso);
+$("#lasso-open").addEventListener("click", () => {
+  // The selection as a result list in the Search tab (every row scores 1: chosen by hand).
+  showView("search");
+  listInto($("#results"), state.lassoed.map((i) => ({ label: state.map.text[i], score: 1,
+    id: state.map.ids[i] })));
+});
 
 // -- panels -----------------------------------------------------------------------------
 let currentView = "map";
