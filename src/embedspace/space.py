@@ -1037,16 +1037,20 @@ class Space:
         order = np.argsort(-score, kind="stable")[: None if limit is None else check_k(limit)]
         return [Outlier(items.ids[i], float(score[i]), float(knn[i]), float(lof[i])) for i in order]
 
-    def map(self, method: str = "auto", *, relayout: bool = False) -> SpaceMap:
+    def map(
+        self, method: str = "auto", *, relayout: bool = False, using: str | None = None
+    ) -> SpaceMap:
         """A 2-D map of the items: ``.ids`` (list[str]) and ``.xy`` (float32 (n, 2) in
         [-1, 1]). ``method`` "auto" / "umap" lays out the space's k-NN graph so that
         neighbours stay neighbours (umap-learn, the ``map`` extra; cached in the space
         folder, new items placed beside their neighbours, ``relayout=True`` lays it all
         out again); "pca" is the instant linear projection. ``.notice`` says when the map
-        is a sample (past 100k items) or fell back to PCA (and why)."""
+        is a sample (past 100k items) or fell back to PCA (and why). ``using``: map that
+        named vector (each keeps its own cached layout)."""
         check_method(method)
         generation = self.generation  # before reading: a write meanwhile makes it stale
-        items, lend = self._item_set()
+        items, lend = self._item_set(using=using)
+        named = self._named.resolve(using, self.vector_name)
         found = {rec.id: rec.metadata for rec in self._store.get(items.ids)}
         snapshot = MapInput(
             items.ids,
@@ -1055,10 +1059,12 @@ class Space:
             items.hashes,
             items.matrix,
             generation,
+            model_id=self.model_id if named is None else named.spec.model_id,
+            vector=None if named is None else named.name,
         )
 
         def nearest(vectors: np.ndarray) -> list[list[str]]:
-            return [[h.id for h in self.search_vector(v, 10)] for v in vectors]
+            return [[h.id for h in self.search_vector(v, 10, using=using)] for v in vectors]
 
         return make_map(
             snapshot, method, folder=self.path, relayout=relayout, searcher=lend, nearest=nearest

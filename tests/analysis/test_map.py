@@ -183,3 +183,24 @@ def test_place_near_is_the_median_of_the_nearest():
     for row, vector in zip(placed, new, strict=True):
         nearest = np.argsort(-(known @ vector))[: layout.PLACE_NEIGHBOURS]
         np.testing.assert_allclose(row, np.median(xy[nearest], axis=0), atol=1e-6)
+
+
+def test_each_named_vector_has_its_own_layout_and_a_reembed_lays_out_again(
+    tmp_path, glove, monkeypatch
+):
+    names, _ = glove
+    calls = _counting_layout(monkeypatch)
+    path = tmp_path / "words.space"
+    with es.Space(path, model="glove", vectors={"mini": "default"}, progress=False) as space:
+        space.add(names[:300], ids=names[:300])
+        words, mini = space.map(), space.map(using="mini")
+        assert calls == [300, 300] and words.ids == mini.ids == names[:300]
+        assert (path / mapping.CACHE_FILE).exists() and (path / mapping.cache_file("mini")).exists()
+        assert not np.allclose(words.xy, mini.xy)  # two spaces, two maps
+        np.testing.assert_array_equal(space.map(using="mini").xy, mini.xy)  # cached
+        assert calls == [300, 300]
+        with pytest.raises(InvalidInputError, match="no vector named 'nope'"):
+            space.map(using="nope")
+        space.reembed("default+dim=128")  # the main vectors change model: a new layout
+        space.map()
+        assert calls == [300, 300, 300]

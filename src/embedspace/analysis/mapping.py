@@ -6,8 +6,10 @@ EmbedspaceWarning) says which and why: a fallback is never silent. ``method="pca
 the instant first paint.
 
 A layout costs seconds to minutes, so it is cached in the space folder
-(``map-umap.npz``: ids, content hashes, raw coordinates, and which points the layout
-itself placed). The next map reuses it: items gone are dropped, new or re-embedded items
+(``map-umap.npz`` for the main vector, ``map-umap.<name>.npz`` for a named one: the
+model id of the vectors, ids, content hashes, raw coordinates, and which points the
+layout itself placed). A layout of another model's vectors (the space was re-embedded)
+is never reused. The next map reuses it: items gone are dropped, new or re-embedded items
 are placed beside their nearest laid-out items (``layout.place_near``) and the cache is
 rewritten (atomically). When fewer than half of the items on the map were laid out by
 the layout itself, or on ``relayout=True``, the whole layout runs again.
@@ -52,6 +54,15 @@ MAP_SAMPLE = 100_000
 RELAYOUT_BELOW = 0.5
 CACHE_FILE = f"map-{NEIGHBOUR_METHOD}.npz"
 
+
+def cache_file(vector: str | None) -> str:
+    """The layout cache's file name: ``CACHE_FILE`` for the main vector, else one per
+    named vector (its name made safe for a file name)."""
+    if vector is None:
+        return CACHE_FILE
+    return f"map-{NEIGHBOUR_METHOD}.{''.join(c if c.isalnum() or c in '-_' else '_' for c in vector)}.npz"
+
+
 #: ``nearest(vectors) -> ids`` of the stored items nearest each vector, best first.
 Nearest = Callable[[np.ndarray], list[list[str]]]
 
@@ -72,6 +83,10 @@ class MapInput:
     hashes: list[str | None]
     matrix: np.ndarray  # float32 (n, d), unit rows
     generation: int
+    #: the model id of ``matrix``: a cached layout of other vectors is not reused
+    model_id: str = ""
+    #: a named vector's name (its own cache file), None = the main vector
+    vector: str | None = None
 
 
 def make_map(
@@ -177,13 +192,14 @@ class _Cached:
     hashes: list[str]
     xy: np.ndarray  # float32 (n, 2), raw layout coordinates
     laid_out: np.ndarray  # bool (n,): placed by the layout itself, not beside neighbours
+    model_id: str
 
 
 def _layout_xy(
     items: MapInput, folder: Path | None, relayout: bool, searcher: Searcher | None
 ) -> np.ndarray:
-    path = folder / CACHE_FILE if folder is not None else None
-    cached = None if relayout or path is None else _load(path)
+    path = folder / cache_file(items.vector) if folder is not None else None
+    cached = None if relayout or path is None else _load(path, items.model_id)
     hashes = [h or "" for h in items.hashes]
     if cached is not None:
         reused = _reuse(cached, items, hashes)
@@ -193,7 +209,11 @@ def _layout_xy(
             return reused.xy
     graph = knn_graph(items.matrix, LAYOUT_NEIGHBOURS - 1, searcher=searcher, description="map")
     fresh = _Cached(
-        items.ids, hashes, neighbour_layout(items.matrix, graph), np.ones(len(items.ids), bool)
+        items.ids,
+        hashes,
+        neighbour_layout(items.matrix, graph),
+        np.ones(len(items.ids), bool),
+        items.model_id,
     )
     if path is not None:
         _save(path, fresh)
@@ -214,18 +234,25 @@ def _reuse(cached: _Cached, items: MapInput, hashes: list[str]) -> _Cached | Non
     xy[kept] = cached.xy[old[kept]]
     if not kept.all():
         xy[~kept] = place_near(items.matrix[kept], xy[kept], items.matrix[~kept])
-    return _Cached(items.ids, hashes, xy, laid_out)
+    return _Cached(items.ids, hashes, xy, laid_out, cached.model_id)
 
 
-def _load(path: Path) -> _Cached | None:
-    """The cached layout, or None when there is none or it cannot be read (it is only a
-    cache: a damaged file means a new layout, never an error)."""
+def _load(path: Path, model_id: str) -> _Cached | None:
+    """The cached layout, or None when there is none, it cannot be read (it is only a
+    cache: a damaged file means a new layout, never an error) or it lays out another
+    model's vectors."""
     try:
         with np.load(path, allow_pickle=False) as data:
             cached = _Cached(
-                data["ids"].tolist(), data["hashes"].tolist(), data["xy"], data["laid_out"]
+                data["ids"].tolist(),
+                data["hashes"].tolist(),
+                data["xy"],
+                data["laid_out"],
+                str(data["model_id"]),
             )
     except (OSError, KeyError, ValueError):
+        return None
+    if cached.model_id != model_id:
         return None
     if not (len(cached.ids) == len(cached.hashes) == len(cached.xy) == len(cached.laid_out)):
         return None
@@ -241,6 +268,7 @@ def _save(path: Path, cached: _Cached) -> None:
                 hashes=np.array(cached.hashes, dtype=str),
                 xy=cached.xy.astype(np.float32),
                 laid_out=cached.laid_out,
+                model_id=np.array(cached.model_id),
             )
     except OSError as exc:  # a read-only folder: the map is still right, only uncached
         warnings.warn(f"map layout not cached in {path}: {exc}", EmbedspaceWarning, stacklevel=4)
