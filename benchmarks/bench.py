@@ -1,4 +1,4 @@
-"""The benchmark suite behind `make bench` and `embedspace bench`.
+"""The benchmark suite behind `make bench` and `python -m benchmarks.run`.
 
 Measures and writes docs/benchmarks.md (and docs/img/scaling.png).
 
@@ -424,7 +424,7 @@ def emit(section: str, body: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # far steadier timings
-    parser = argparse.ArgumentParser(prog="embedspace bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--data", type=Path, default=None, help="shared datasets folder")
     parser.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args(argv)
