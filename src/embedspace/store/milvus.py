@@ -370,15 +370,22 @@ class MilvusStore(WholeSnapshotPages):
             collection = self._set_collection(name)
             if not self._has(collection):
                 continue
-            rows = self._query(
-                self._ids_in("item_rowid", rowids),
-                ["chunk_id", "item_rowid", "start", "end", "vector"],
-                collection,
-            )
-            for r in sorted(rows, key=lambda r: r["chunk_id"]):
-                if r["item_rowid"] in records:
-                    chunk = ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], np.float32))
-                    records[r["item_rowid"]].named.setdefault(name, []).append(chunk)
+            for rowid, chunk in self._chunks_of(collection, "item_rowid", rowids):
+                if rowid in records:
+                    records[rowid].named.setdefault(name, []).append(chunk)
+
+    def _chunks_of(
+        self, collection: str, key: str, values: Sequence[Any]
+    ) -> list[tuple[Any, ChunkRecord]]:
+        """(owner, chunk) for the chunks in ``collection`` whose ``key`` field (the item's
+        id or rowid) is in ``values``, in chunk order (an item's chunks in text order)."""
+        rows = self._query(
+            self._ids_in(key, values), ["chunk_id", key, "start", "end", "vector"], collection
+        )
+        return [
+            (r[key], ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], np.float32)))
+            for r in sorted(rows, key=lambda r: r["chunk_id"])
+        ]
 
     def vectors(self, after_chunk_id: int = 0) -> tuple[np.ndarray, VectorSnapshot]:
         return self._snapshot(self.name, self.dim, after_chunk_id)
@@ -673,16 +680,9 @@ class MilvusStore(WholeSnapshotPages):
             records = {r.id: r for r in self.records_of(batch)}
             for rec in records.values():
                 rec.chunks = []
-            rows = self._query(
-                self._ids_in("item_id", batch),
-                ["chunk_id", "item_id", "start", "end", "vector"],
-                source,
-            )
-            for r in sorted(rows, key=lambda r: r["chunk_id"]):
-                if r["item_id"] in records:
-                    records[r["item_id"]].chunks.append(
-                        ChunkRecord(r["start"], r["end"], np.asarray(r["vector"], np.float32))
-                    )
+            for item_id, chunk in self._chunks_of(source, "item_id", batch):
+                if item_id in records:
+                    records[item_id].chunks.append(chunk)
             self._insert(collection, self._rows([r for r in records.values() if r.chunks]))
 
     def _reconcile(self, old: str, new: str, name: str) -> None:
