@@ -34,7 +34,7 @@ from embedspace.encoders.registry import load_encoder
 from embedspace.errors import EmbedspaceWarning
 from embedspace.eval.datasets import data_root
 from embedspace.eval.metrics import mean
-from embedspace.eval.report import update_section
+from embedspace.eval.report import publish
 from embedspace.ingest.demo_corpus import demo_corpus
 
 MINILM = "default"
@@ -307,10 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "cache" in args.only:
         sections["query-cache"] = cache_markdown([query_latency(MINILM), query_latency(MODEL)])
-    for name, body in sections.items():
-        if args.write:
-            update_section(args.write, name, body)
-        print(body + "\n", flush=True)
+    publish(sections, args.write)
     return 0
 
 

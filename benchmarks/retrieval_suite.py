@@ -27,7 +27,7 @@ from embedspace.encoders.cpu import describe
 from embedspace.encoders.reranker import reranker as load_reranker
 from embedspace.eval.datasets import data_root
 from embedspace.eval.metrics import mean, ndcg_at_k
-from embedspace.eval.report import update_section
+from embedspace.eval.report import publish
 from embedspace.eval.rerank import MemoCrossEncoder
 from embedspace.progress import progress_bar
 from embedspace.search.rerank import default_weight
@@ -281,10 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     sections = {"suite-first-stage": first_stage_markdown(results)}
     if not args.no_rerank:
         sections["suite-rerank"] = rerank_markdown(results)
-    for name, body in sections.items():
-        if args.write:
-            update_section(args.write, name, body)
-        print(body + "\n", flush=True)
+    publish(sections, args.write)
     return 0
 
 

@@ -27,3 +27,12 @@ def update_section(report: Path, name: str, body: str) -> None:
     tmp = report.with_suffix(report.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, report)
+
+
+def publish(sections: dict[str, str], report: Path | None) -> None:
+    """Print each section and, given a report, replace its marked section there: what
+    every study's ``--write`` does, so a run that only prints shows what it would write."""
+    for name, body in sections.items():
+        if report is not None:
+            update_section(report, name, body)
+        print(body + "\n", flush=True)
