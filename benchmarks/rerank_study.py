@@ -8,9 +8,10 @@ which only reports the choice. The rule that picks (depth, weight) is written do
 :func:`choose`: the best dev mean over tasks among settings that lower no task on dev.
 
 One hybrid search of :data:`MAX_DEPTH` hits per query serves every depth (its prefixes,
-which is what ``search(..., rerank_depth=d)`` re-scores) and every weight; the
-cross-encoder sits behind a memo, so each (query, passage) pair is scored once. The
-product's own :func:`~embedspace.search.rerank.rerank_hits` does the mixing.
+which is what ``search(..., rerank_depth=d)`` re-scores), every weight and every
+confidence gate (the mix applies only to queries whose best cross-encoder score reaches
+it); the cross-encoder sits behind a memo, so each (query, passage) pair is scored once.
+The product's own :func:`~embedspace.search.rerank.rerank_hits` does the mixing.
 
 Also measured: the window (``max_length``) on the tasks with long documents, and the
 batch shape, as milliseconds per query at the shipped depth.
@@ -55,6 +56,10 @@ if TYPE_CHECKING:
 DEPTHS = (10, 20, 30)
 MAX_DEPTH = max(DEPTHS)
 WEIGHTS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
+#: Confidence gates (0 = mix every query). The packaged model's best score per query sits
+#: around 0.85 on paraphrase and claim tasks and below 0.75 on FAQ and topic tasks, and
+#: it never passes ~0.94: gates beyond 0.9 would switch re-ranking off altogether.
+GATES = (0.0, 0.8, 0.85, 0.88, 0.9)
 #: Queries per task (half dev, half held-out); the cross-encoder's cost bounds it.
 QUERIES_PER_TASK = 200
 #: Windows compared on the long-document tasks (the packaged model was trained at 256).
@@ -71,24 +76,28 @@ def _halves(qids: Sequence[str]) -> tuple[list[str], list[str]]:
 def task_scores(
     space: Space, task: SuiteTask, qids: list[str], memo: MemoCrossEncoder, progress: bool
 ) -> dict[str, dict[str, float]]:
-    """{query id: {"hybrid": nDCG@10, "d=<depth> w=<weight>": nDCG@10, ...}}."""
+    """{query id: {"hybrid": nDCG@10, "d=<depth> w=<weight>[ g=<gate>]": nDCG@10, ...}}."""
     data, out = task.data, {}
     with progress_bar(len(qids), f"{data.name}: re-rank grid", progress) as bar:
         for qid in qids:
             query, qrels = data.queries[qid], data.qrels[qid]
             hits = space.search(query, k=MAX_DEPTH, mode="hybrid")
             row = {"hybrid": ndcg_at_k([h.id for h in hits[:10]], qrels, 10)}
-            for depth in DEPTHS:
-                for weight in WEIGHTS:
-                    top = rerank_hits(memo, query, hits[:depth], k=10, weight=weight)
-                    row[_key(depth, weight)] = ndcg_at_k([h.id for h in top], qrels, 10)
+            for depth, weight, gate in SETTINGS:
+                top = rerank_hits(memo, query, hits[:depth], k=10, weight=weight, gate=gate)
+                row[_key(depth, weight, gate)] = ndcg_at_k([h.id for h in top], qrels, 10)
             out[qid] = row
             bar.advance()
     return out
 
 
-def _key(depth: int, weight: float) -> str:
-    return f"d={depth} w={weight}"
+def _key(depth: int, weight: float, gate: float = 0.0) -> str:
+    return f"d={depth} w={weight}" + (f" g={gate}" if gate else "")
+
+
+#: Every (depth, weight, gate) the grid scores, cheapest first: ties in :func:`choose` go
+#: to the earlier one.
+SETTINGS = [(d, w, g) for d in DEPTHS for g in reversed(GATES) for w in WEIGHTS]
 
 
 def summarise(per_query: dict[str, dict[str, float]], qids: list[str]) -> dict[str, float]:
@@ -97,7 +106,7 @@ def summarise(per_query: dict[str, dict[str, float]], qids: list[str]) -> dict[s
 
 
 def choose(dev: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """The shipped rule: among (depth, weight) settings that lower *no* task on its dev
+    """The shipped rule: among (depth, weight, gate) settings that lower *no* task on its dev
     half, the one with the best dev mean over tasks (ties: the shallower, then lighter
     setting, which is cheaper and riskier to nothing). None when every setting lowers
     some task: then re-ranking has no safe default and the docs must say so.
@@ -105,7 +114,7 @@ def choose(dev: dict[str, dict[str, float]]) -> dict[str, Any]:
     ``least_harm`` is always filled in: the setting whose worst task loses least on dev
     (ties: best dev mean, then cheaper). It is what a model with no safe setting can ship
     at most, and only on purpose (``--record --least-harm``), with the loss stated."""
-    settings = [_key(d, w) for d in DEPTHS for w in WEIGHTS]
+    settings = [_key(*setting) for setting in SETTINGS]
     safe = [s for s in settings if all(t[s] >= t["hybrid"] for t in dev.values())]
 
     def dev_mean(s: str) -> float:
@@ -127,7 +136,7 @@ def choose(dev: dict[str, dict[str, float]]) -> dict[str, Any]:
 
 def window_study(
     tasks: list[SuiteTask], spaces: dict[str, Any], folder: Path, depth: int, weight: float,
-    progress: bool,
+    gate: float, progress: bool,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
     """nDCG@10 (all studied queries) of the chosen setting at each window on long tasks."""
     out: dict[str, dict[str, float]] = {}
@@ -147,7 +156,8 @@ def window_study(
             with progress_bar(len(qids), f"{data.name}: window {window}", progress) as bar:
                 for qid in qids:
                     hits = space.search(data.queries[qid], k=depth, mode="hybrid")
-                    top = rerank_hits(memo, data.queries[qid], hits, k=10, weight=weight)
+                    query = data.queries[qid]
+                    top = rerank_hits(memo, query, hits, k=10, weight=weight, gate=gate)
                     scores.append(ndcg_at_k([h.id for h in top], data.qrels[qid], 10))
                     bar.advance()
             out.setdefault(data.name, {})[str(window)] = round(mean(scores), 4)
@@ -188,9 +198,9 @@ def _folder_of(reranker: str) -> Path:
     return DEFAULT_RERANKER_DIR if reranker == "default" else Path(reranker).expanduser()
 
 
-def _parse(key: str) -> tuple[int, float]:
-    depth, weight = key.split()
-    return int(depth[2:]), float(weight[2:])
+def _parse(key: str) -> tuple[int, float, float]:
+    depth, weight, *gate = key.split()
+    return int(depth[2:]), float(weight[2:]), float(gate[0][2:]) if gate else 0.0
 
 
 def _study_queries(task: SuiteTask) -> list[str]:
@@ -217,9 +227,9 @@ def run_study(
         dev[task.data.name] = summarise(per_query, dev_ids)
         held[task.data.name] = summarise(per_query, held_ids) | {"queries": len(held_ids)}
     choice = choose(dev)
-    depth, weight = _parse(choice["chosen"] or choice["least_harm"])
+    depth, weight, gate = _parse(choice["chosen"] or choice["least_harm"])
     try:
-        windows = window_study(tasks, spaces, folder, depth, weight, progress)
+        windows = window_study(tasks, spaces, folder, depth, weight, gate, progress)
         timing_task = next((t for t in tasks if t.data.name == "scifact"), tasks[0])
         batches = batch_study(timing_task, spaces[timing_task.data.name], folder, depth)
     finally:
@@ -233,6 +243,7 @@ def run_study(
         "choice": choice,
         "depth": depth,
         "weight": weight,
+        "gate": gate,
         "windows": windows,
         "batches": {"task": timing_task.data.name, "depth": depth, "ms_per_query": batches},
         "pairs_scored": memo.scored,
@@ -246,18 +257,22 @@ def run_study(
 def study_markdown(results: dict[str, Any]) -> str:
     """The choice, then every task's held-out nDCG@10 at the chosen and nearby settings."""
     depth, weight, choice = results["depth"], results["weight"], results["choice"]
-    shown = [_key(depth, w) for w in WEIGHTS if w <= 0.3 or w == weight]
+    gate = results["gate"]
+    # the chosen gate's weights, then the same weight without the gate (what it buys)
+    shown = [_key(depth, w, gate) for w in WEIGHTS if w <= 0.3 or w == weight]
+    shown += [_key(depth, weight)] if gate else []
+    setting = f"depth {depth}, weight {weight}" + (f", gate {gate}" if gate else ", no gate")
     held = results["held_out"]
     if choice["chosen"]:
         verdict = (
-            f"Chosen on the dev halves: depth {depth}, weight {weight} "
-            f"({choice['safe_settings']} of {len(DEPTHS) * len(WEIGHTS)} settings lowered no "
+            f"Chosen on the dev halves: {setting} "
+            f"({choice['safe_settings']} of {len(SETTINGS)} settings lowered no "
             "task on dev; this one had the best dev mean)."
         )
     else:
         verdict = (
             "**No setting left every task's dev half at or above hybrid.** Shown: the "
-            f"setting that harms least on dev (depth {depth}, weight {weight}: its worst "
+            f"setting that harms least on dev ({setting}: its worst "
             f"task {choice['least_harm_dev_worst']:+.4f} on dev)."
         )
     lines = [
@@ -284,11 +299,12 @@ def study_markdown(results: dict[str, Any]) -> str:
     lines.append("| **mean** | | " + " | ".join(f"{m:.3f}" for m in means) + " |")
     lines.append("| **worst change** | | +0.000 | " + " | ".join(f"{w:+.3f}" for w in worst) + " |")
     depth_cells = ", ".join(
-        f"depth {d}: {mean([row[_key(d, weight)] for row in held.values()]):.3f}" for d in DEPTHS
+        f"depth {d}: {mean([row[_key(d, weight, gate)] for row in held.values()]):.3f}"
+        for d in DEPTHS
     )
-    lines += ["", f"Held-out mean at w={weight} by depth: {depth_cells}."]
+    lines += ["", f"Held-out mean at {setting.split(', ', 1)[1]} by depth: {depth_cells}."]
     if results["windows"]:
-        lines += ["", f"Window (max tokens of query + passage) at depth {depth}, w={weight}:", ""]
+        lines += ["", f"Window (max tokens of query + passage) at {setting}:", ""]
         lines += ["| task | " + " | ".join(f"{w} tokens" for w in WINDOWS) + " |"]
         lines += ["|---|" + "---:|" * len(WINDOWS)]
         for name, row in results["windows"].items():
@@ -323,6 +339,7 @@ def record_choice(folder: Path, study: dict[str, Any], least_harm: bool = False)
     path = Path(folder) / "config.json"
     config = json.loads(path.read_text())
     config["rerank_weight"] = study["weight"]
+    config["rerank_gate"] = study["gate"]
     config["rerank_weight_tuning"] = {
         "rule": "best dev mean over the suite's tasks among settings lowering no task on dev"
         if choice["chosen"]

@@ -6,15 +6,14 @@ import json
 
 import pytest
 
-from benchmarks.rerank_study import DEPTHS, WEIGHTS, _key, choose, record_choice
+from benchmarks.rerank_study import DEPTHS, GATES, SETTINGS, WEIGHTS, _key, choose, record_choice
 from embedspace.train.pairs import Pair, mined_negatives
 
 
 def _dev(task_deltas: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Dev means per task: hybrid 0.5, every setting 0.5 + its delta (default 0)."""
     return {
-        task: {"hybrid": 0.5}
-        | {_key(d, w): 0.5 + deltas.get(_key(d, w), 0.0) for d in DEPTHS for w in WEIGHTS}
+        task: {"hybrid": 0.5} | {_key(*st): 0.5 + deltas.get(_key(*st), 0.0) for st in SETTINGS}
         for task, deltas in task_deltas.items()
     }
 
@@ -27,13 +26,13 @@ def test_choice_skips_settings_that_lower_any_task_even_with_a_better_mean():
     assert choice["dev_mean"][bold] > choice["dev_mean"][careful]
 
 
-def test_choice_ties_go_to_the_cheaper_setting():
+def test_choice_ties_go_to_the_cheaper_and_more_cautious_setting():
     dev = _dev({"a": {}, "b": {}})  # every setting equals hybrid
-    assert choose(dev)["chosen"] == _key(min(DEPTHS), min(WEIGHTS))
+    assert choose(dev)["chosen"] == _key(min(DEPTHS), min(WEIGHTS), max(GATES))
 
 
 def test_no_safe_setting_is_reported_not_guessed():
-    every = {_key(d, w): -0.01 for d in DEPTHS for w in WEIGHTS}
+    every = {_key(*st): -0.01 for st in SETTINGS}
     choice = choose(_dev({"a": every, "b": {}}))
     assert choice["chosen"] is None and choice["safe_settings"] == 0
 
@@ -41,7 +40,7 @@ def test_no_safe_setting_is_reported_not_guessed():
 def _study(dev: dict[str, dict[str, float]]) -> dict:
     choice = choose(dev)
     return {
-        "reranker": "test-model", "choice": choice, "depth": 20, "weight": 0.1,
+        "reranker": "test-model", "choice": choice, "depth": 20, "weight": 0.1, "gate": 0.0,
         "held_out": {"a": {"hybrid": 0.5}},
     }  # fmt: skip
 
@@ -51,6 +50,7 @@ def test_record_writes_the_chosen_weight_and_how_it_was_chosen(tmp_path):
     record_choice(tmp_path, _study(_dev({"a": {_key(20, 0.1): 0.02}, "b": {}})))
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["max_length"] == 256 and config["rerank_weight"] == 0.1
+    assert config["rerank_gate"] == 0.0
     assert config["rerank_weight_tuning"]["chosen"] == _key(20, 0.1)
     assert config["rerank_weight_tuning"]["held_out"] == {"a": {"hybrid": 0.5}}
 
@@ -58,14 +58,14 @@ def test_record_writes_the_chosen_weight_and_how_it_was_chosen(tmp_path):
 def test_record_refuses_when_no_setting_is_safe_and_leaves_the_config(tmp_path):
     before = json.dumps({"rerank_weight": 0.3})
     (tmp_path / "config.json").write_text(before)
-    every = {_key(d, w): -0.01 for d in DEPTHS for w in WEIGHTS}
+    every = {_key(*st): -0.01 for st in SETTINGS}
     with pytest.raises(SystemExit, match="nothing recorded"):
         record_choice(tmp_path, _study(_dev({"a": every})))
     assert (tmp_path / "config.json").read_text() == before
 
 
 def test_least_harm_is_the_smallest_worst_loss_and_is_recorded_as_unsafe(tmp_path):
-    every = {_key(d, w): -0.05 for d in DEPTHS for w in WEIGHTS}
+    every = {_key(*st): -0.05 for st in SETTINGS}
     gentle, better_mean = _key(20, 0.05), _key(20, 0.3)
     dev = _dev({"a": every | {gentle: -0.002, better_mean: -0.01}, "b": {better_mean: 0.2}})
     choice = choose(dev)
@@ -76,6 +76,16 @@ def test_least_harm_is_the_smallest_worst_loss_and_is_recorded_as_unsafe(tmp_pat
     record_choice(tmp_path, study, least_harm=True)
     tuning = json.loads((tmp_path / "config.json").read_text())["rerank_weight_tuning"]
     assert tuning["safe"] is False and tuning["chosen"] == gentle
+
+
+def test_a_gated_setting_is_chosen_when_only_the_gate_keeps_every_task(tmp_path):
+    gated, open_ = _key(10, 0.2, 0.85), _key(10, 0.2)
+    dev = _dev({"a": {gated: 0.01, open_: 0.03}, "b": {gated: 0.0, open_: -0.02}})
+    assert choose(dev)["chosen"] == gated
+    (tmp_path / "config.json").write_text(json.dumps({"rerank_weight": 1.0}))
+    record_choice(tmp_path, _study(dev) | {"depth": 10, "weight": 0.2, "gate": 0.85})
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert (config["rerank_weight"], config["rerank_gate"]) == (0.2, 0.85)
 
 
 def test_mined_negatives_are_never_the_pair_or_a_known_partner(tmp_path):

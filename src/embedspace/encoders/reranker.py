@@ -81,6 +81,7 @@ class OnnxCrossEncoder:
         batch_size: int = 16,
         threads: int | None = None,
         recommended_weight: float | None = None,
+        recommended_gate: float | None = None,
     ) -> None:
         from tokenizers import Tokenizer
 
@@ -93,6 +94,8 @@ class OnnxCrossEncoder:
         self.max_length, self.batch_size = max_length, batch_size
         #: share of the cross-encoder score when mixed with the first stage (from config)
         self.recommended_weight = recommended_weight
+        #: the best score a query's candidates must reach for the tuned mix to apply (config)
+        self.recommended_gate = recommended_gate
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.no_padding()
         # longest_first trims the longer text first, so a short query survives intact
@@ -213,6 +216,7 @@ def load_folder(folder: Path) -> CrossEncoder:
             name=folder.name,
             max_length=max_length,
             recommended_weight=config.get("rerank_weight"),
+            recommended_gate=config.get("rerank_gate"),
         )
     if config_path.is_file() or (folder / "modules.json").is_file():
         return TorchCrossEncoder(folder)

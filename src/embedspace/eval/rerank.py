@@ -42,6 +42,7 @@ class MemoCrossEncoder:
         self.name, self.model_id = inner.name, inner.model_id
         self.max_length = getattr(inner, "max_length", None)
         self.recommended_weight = getattr(inner, "recommended_weight", None)
+        self.recommended_gate = getattr(inner, "recommended_gate", None)
         if hasattr(inner, "token_spans"):
             self.token_spans = inner.token_spans
         self._cache: dict[tuple[str, str], float] = {}

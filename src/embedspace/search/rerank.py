@@ -11,6 +11,13 @@ The cross-encoder's sigmoid is in [0, 1]; dividing the first stage by the list's
 score puts cosine, convex-fused and raw BM25 scores on the same 0..1 footing. A little
 of the first stage keeps its keyword and embedding evidence when the small
 cross-encoder is unsure. ``weight=1`` is the cross-encoder's order alone.
+
+The model's tuned setting (``weight=None``) also has a *confidence gate*: the mix
+applies only to a query where the cross-encoder is sure that some candidate answers it
+(its best score reaches ``gate``); otherwise the first stage's order stands. A small
+cross-encoder that recognises no candidate is ordering weak matches by noise, and that
+is where mixing it in lowered tasks on the suite (docs/benchmarks.md, "Re-ranker
+settings"). An explicit ``weight`` mixes every query: a user who sets it asked for it.
 """
 
 from __future__ import annotations
@@ -54,6 +61,11 @@ def default_weight(cross: CrossEncoder) -> float:
     return float(getattr(cross, "recommended_weight", None) or 1.0)
 
 
+def default_gate(cross: CrossEncoder) -> float:
+    """The confidence gate a model recommends with its weight, else 0 (always mix)."""
+    return float(getattr(cross, "recommended_gate", None) or 0.0)
+
+
 def check_rerank_args(depth: int, weight: float | None) -> None:
     if not isinstance(depth, int) or depth < 1:
         raise InvalidInputError(f"rerank_depth must be a positive integer, got {depth!r}")
@@ -78,10 +90,19 @@ def _passages(cross: CrossEncoder, query: str, hit: Hit) -> list[tuple[int, int]
 
 
 def rerank_hits(
-    cross: CrossEncoder, query: str, hits: Sequence[Hit], k: int, weight: float | None = None
+    cross: CrossEncoder,
+    query: str,
+    hits: Sequence[Hit],
+    k: int,
+    weight: float | None = None,
+    gate: float | None = None,
 ) -> list[Hit]:
-    """The k best of ``hits`` by ``weight * cross + (1 - weight) * first-stage score``."""
-    weight = default_weight(cross) if weight is None else weight
+    """The k best of ``hits`` by ``weight * cross + (1 - weight) * first-stage score``,
+    or by the first stage alone when no candidate's cross score reaches ``gate``.
+    ``weight=None``: the model's tuned weight and gate; ``gate=None`` with an explicit
+    weight: no gate."""
+    if weight is None:
+        weight, gate = default_weight(cross), default_gate(cross) if gate is None else gate
     owners, texts, spans = [], [], []
     for n, hit in enumerate(hits):
         for span in _passages(cross, query, hit):
@@ -93,6 +114,8 @@ def rerank_hits(
     for owner, span, score in zip(owners, spans, scores, strict=True):
         if owner not in best or score > best[owner][0]:
             best[owner] = (float(score), span)
+    if gate and max((s for s, _ in best.values()), default=0.0) < gate:
+        weight = 0.0  # unsure of every candidate: the first stage's order, on the same scale
     top = max((h.score for h in hits), default=0.0)
     scale = 1.0 / top if top > 0 else 0.0
     rescored = []
