@@ -30,7 +30,7 @@ from embedspace.eval.metrics import mean, ndcg_at_k
 from embedspace.eval.report import publish
 from embedspace.eval.rerank import MemoCrossEncoder
 from embedspace.progress import progress_bar
-from embedspace.search.rerank import default_weight
+from embedspace.search.rerank import default_gate, default_weight
 
 if TYPE_CHECKING:
     from embedspace.space import Space
@@ -147,6 +147,7 @@ def run_suite(
         "model": _model_id(model),
         "reranker": cross.model_id if cross else None,
         "reranker_default_weight": default_weight(cross) if cross else None,
+        "reranker_default_gate": default_gate(cross) if cross else None,
         "depth": depth,
         "pairs_scored": memo.scored if memo else 0,
         "ms_per_pair": round(1000 * memo.seconds / max(memo.scored, 1), 2) if memo else None,
@@ -228,7 +229,10 @@ def rerank_markdown(results: dict[str, Any]) -> str:
         "",
         f"nDCG@10 on each task's first {RERANK_QUERIES} queries; w = share of the "
         "cross-encoder score, the rest is the hybrid score divided by the list's best. "
-        f"Default w = {results['reranker_default_weight']}.",
+        "Each w mixes every query (an explicit weight has no confidence gate); the tuned "
+        f"setting, w = {results['reranker_default_weight']} with gate "
+        f'{results.get("reranker_default_gate")}, is judged in "Re-ranker settings chosen on '
+        'dev queries".',
         "",
         "| task | hybrid | " + " | ".join(f"w={w}" for w in weights) + " |",
         "|---|---:|" + "---:|" * len(weights),
