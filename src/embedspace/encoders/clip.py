@@ -42,7 +42,9 @@ def _build(folder: Path, into: Path) -> None:
 def precision_tag(precision: dict[str, str]) -> str:
     """The model id's suffix for the towers' precisions ("" when both are fp32)."""
     int8 = [tower for tower in ("text", "vision") if precision.get(tower) == "int8"]
-    return {0: "", 1: f"-int8-{int8[0]}", 2: "-int8"}[len(int8)]
+    if len(int8) == 2:
+        return "-int8"
+    return f"-int8-{int8[0]}" if int8 else ""
 
 
 class OnnxClipEncoder(TwoTowers):

@@ -24,6 +24,8 @@ what users embed, so the int8 cosine is a floor check, not a quality figure.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import warnings
 from importlib import metadata
@@ -36,7 +38,14 @@ from ..errors import EmbedspaceError
 from .artifacts import write_manifest
 from .bert_onnx import GraphWriter
 from .clip_cache import EXPORT_RECIPE
-from .clip_torch import CHECK_TEXTS, Reference, load_reference, text_module, vision_module
+from .clip_torch import (
+    CHECK_TEXTS,
+    Reference,
+    load_reference,
+    text_module,
+    torch_stack,
+    vision_module,
+)
 from .recipes import rowwise_int8_linear
 
 Precision = Literal["auto", "fp32", "int8"]
@@ -76,7 +85,7 @@ def check_images() -> list[np.ndarray]:
 
 def export_clip(folder: Path, into: Path, precision: Precision = "auto") -> dict[str, Any]:
     """Write ``folder``'s export into the folder ``into``; returns its manifest."""
-    import torch
+    torch, _ = torch_stack()  # first: without torch, the error names the extra
 
     reference = load_reference(Path(folder))
     into = Path(into)
@@ -175,8 +184,9 @@ def _export(
     import onnx
     import torch
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation and tracing notes
+    # The exporter prints its progress and warns about tracing details: not for users.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             tower, example, str(target), dynamo=True, input_names=inputs,
             output_names=[output], dynamic_shapes=shapes, external_data=False, verbose=False,
