@@ -65,7 +65,16 @@ def check_images() -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     out = []
     for index, (height, width) in enumerate(
-        [(224, 224), (300, 200), (150, 400), (97, 131), (480, 640), (256, 256), (64, 48), (333, 500)]
+        [
+            (224, 224),
+            (300, 200),
+            (150, 400),
+            (97, 131),
+            (480, 640),
+            (256, 256),
+            (64, 48),
+            (333, 500),
+        ]
     ):
         y, x = np.mgrid[0:height, 0:width].astype(np.float32)
         kind = index % 4
@@ -265,7 +274,9 @@ def rowwise_int8_matmuls(model: Any) -> Any:
         for written in writer.nodes[start:]:
             _axes_as_input(written, writer)
         nodes += writer.nodes[start:]
-        nodes.append(helper.make_node("Identity", [product], [node.output[0]], name=product + "_out"))
+        nodes.append(
+            helper.make_node("Identity", [product], [node.output[0]], name=product + "_out")
+        )
     del graph.node[:]
     graph.node.extend(nodes)
     used = {name for node in graph.node for name in node.input}

@@ -131,8 +131,8 @@ class ImageRecipe:
                 else None
             ),
             rescale=float(config["rescale_factor"]) if config.get("do_rescale", True) else None,
-            mean=tuple(config["image_mean"]) if normalise else None,  # type: ignore[arg-type]
-            std=tuple(config["image_std"]) if normalise else None,  # type: ignore[arg-type]
+            mean=tuple(config["image_mean"]) if normalise else None,
+            std=tuple(config["image_std"]) if normalise else None,
         )
 
     def pixels(self, image: ImageLike) -> np.ndarray:
@@ -148,7 +148,9 @@ class ImageRecipe:
             short, long = min(width, height), max(width, height)
             new_long = int(self.shortest_edge * long / short)
             target = (
-                (self.shortest_edge, new_long) if width <= height else (new_long, self.shortest_edge)
+                (self.shortest_edge, new_long)
+                if width <= height
+                else (new_long, self.shortest_edge)
             )
             image = image.resize(target, self.resample)
         elif self.size is not None:

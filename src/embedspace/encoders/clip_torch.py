@@ -182,17 +182,16 @@ def _image_processor(folder: Path, model_type: str, config: Any) -> dict[str, An
                     size={"shortest_edge": side}, crop_size={"height": side, "width": side}
                 )
             else:
-                processor = transformers.SiglipImageProcessor(
-                    size={"height": side, "width": side}
-                )
+                processor = transformers.SiglipImageProcessor(size={"height": side, "width": side})
     return dict(processor.to_dict())
 
 
 def text_module(model: Any, with_mask: bool) -> nn.Module:
     """The torch module of the text tower: ids (+ mask) -> projected features."""
-    torch, _ = torch_stack()
+    torch_stack()
+    from torch import nn
 
-    class WithMask(torch.nn.Module):
+    class WithMask(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inner = model
@@ -202,7 +201,7 @@ def text_module(model: Any, with_mask: bool) -> nn.Module:
                 input_ids=input_ids, attention_mask=attention_mask
             ).pooler_output
 
-    class IdsOnly(torch.nn.Module):
+    class IdsOnly(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inner = model
@@ -215,9 +214,10 @@ def text_module(model: Any, with_mask: bool) -> nn.Module:
 
 def vision_module(model: Any) -> nn.Module:
     """The torch module of the vision tower: pixel values -> projected features."""
-    torch, _ = torch_stack()
+    torch_stack()
+    from torch import nn
 
-    class Vision(torch.nn.Module):
+    class Vision(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inner = model
