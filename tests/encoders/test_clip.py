@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -244,6 +245,24 @@ def test_a_space_uses_clip_for_text_and_images_and_reopens(tiny_clip, tmp_path):
         assert len(space.classify("chelsea.png", ["a cat", "a dog"])) == 2
     with es.Space(path, progress=False) as space:  # reopens with its own model by name
         assert space.encoder.model_id.startswith(f"clip:{tiny_clip}@")
+
+
+def test_a_hub_id_in_the_hugging_face_cache_loads_offline(tiny_clip, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    repo = tmp_path / "hub" / "models--someone--tiny-clip"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("a" * 40)
+    shutil.copytree(tiny_clip, repo / "snapshots" / ("a" * 40))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    encoder = load_clip("someone/tiny-clip")
+    assert encoder.model_id.startswith("clip:someone/tiny-clip@")
+    assert encoder.export_folder.name.startswith("clip-models--someone--tiny-clip-")
+    np.testing.assert_allclose(
+        encoder.encode(["a cat"]), load_clip(str(tiny_clip)).encode(["a cat"]), atol=1e-6
+    )
+    with pytest.raises(es.ModelNotFoundError, match="Hugging Face cache"):
+        load_clip("someone/not-downloaded")
 
 
 def test_missing_clip_model_is_an_embedspace_error(tmp_path):

@@ -99,8 +99,10 @@ def cache_key(folder: Path) -> str:
 
 
 def export_dir(folder: Path) -> Path:
-    """Where ``folder``'s export is cached."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-") or "model"
+    """Where ``folder``'s export is cached (named after the folder, or after the hub repo
+    for a Hugging Face cache snapshot, whose own name is a commit hash)."""
+    readable = folder.parent.parent.name if folder.parent.name == "snapshots" else folder.name
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", readable).strip("-") or "model"
     return cache_dir() / f"{_PREFIX}{name}-{cache_key(folder)}"
 
 
