@@ -44,6 +44,7 @@ class TwoTowers(ABC):
         image: ImageRecipe,
         workers: int = 1,
         batch_size: int = 32,
+        batch_tokens: int = BATCH_TOKENS,
         image_batch: int = 8,
     ) -> None:
         self.name = name
@@ -53,6 +54,7 @@ class TwoTowers(ABC):
         self.text_recipe = text
         self.image_recipe = image
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.image_batch = image_batch
         self._tokenizer = tokenizer
         self._workers = max(1, workers)
@@ -100,7 +102,7 @@ class TwoTowers(ABC):
         ids = [e.ids for e in encodings]
         out = np.empty((len(ids), self.dim), dtype=np.float32)
         batches = length_batches(
-            [len(row) for row in ids], self.batch_size, BATCH_TOKENS, self._workers
+            [len(row) for row in ids], self.batch_size, self.batch_tokens, self._workers
         )
 
         def run(batch: np.ndarray) -> np.ndarray:

@@ -97,8 +97,9 @@ class Reference:
     fingerprint: str
 
 
-def load_reference(folder: Path) -> Reference:
-    """Load ``folder`` with transformers (eager attention: what the exporter traces)."""
+def load_reference(folder: Path, attention: str = "eager") -> Reference:
+    """Load ``folder`` with transformers; the exporter traces ``"eager"`` attention (plain
+    ops), the torch encoder runs transformers' default (``"sdpa"``, its fastest on CPU)."""
     _, transformers = torch_stack()
     config_file = folder / "config.json"
     try:
@@ -114,7 +115,7 @@ def load_reference(folder: Path) -> Reference:
         )
     try:
         with _quiet_transformers():
-            model = transformers.AutoModel.from_pretrained(folder, attn_implementation="eager")
+            model = transformers.AutoModel.from_pretrained(folder, attn_implementation=attention)
             hf_tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError) as exc:
         raise ModelNotFoundError(
@@ -233,7 +234,7 @@ class TorchClipEncoder(TwoTowers):
 
     def __init__(self, source: str, *, batch_size: int = 32) -> None:
         self._torch, _ = torch_stack()
-        reference = load_reference(resolve_source(source))
+        reference = load_reference(resolve_source(source), attention="sdpa")
         super().__init__(
             name=f"clip-torch:{source}",
             model_id=f"clip:{source}@{reference.fingerprint}",  # the fp32 export's id
@@ -241,7 +242,11 @@ class TorchClipEncoder(TwoTowers):
             tokenizer=reference.tokenizer,
             text=reference.text,
             image=reference.image,
+            # torch spreads one batch over its own threads: whole batches of
+            # ``batch_size`` texts or images, as transformers users run it
             batch_size=batch_size,
+            batch_tokens=batch_size * reference.text.max_length,
+            image_batch=batch_size,
         )
         self.model_type = reference.model_type
         self._text = text_module(reference.model, reference.text.with_mask)
