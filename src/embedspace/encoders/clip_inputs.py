@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import InvalidInputError
 from .image import ImageLike, to_rgb
 
 if TYPE_CHECKING:
@@ -117,6 +118,14 @@ class ImageRecipe:
         size = config.get("size") or {}
         crop = config.get("crop_size") or {}
         normalise = bool(config.get("do_normalize", True))
+        if config.get("do_resize", True) and set(size) not in (
+            {"shortest_edge"},
+            {"height", "width"},
+        ):
+            raise InvalidInputError(
+                f"the image processor resizes by {sorted(size)}; the ONNX path reproduces "
+                "CLIP's {'shortest_edge'} and SigLIP's {'height', 'width'} only"
+            )
         return cls(
             shortest_edge=size.get("shortest_edge") if config.get("do_resize", True) else None,
             size=(
