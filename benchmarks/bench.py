@@ -65,8 +65,9 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def machine_section() -> str:
-    cpu = next(
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), for section headers."""
+    return next(
         (
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -74,6 +75,10 @@ def machine_section() -> str:
         ),
         platform.processor(),
     )
+
+
+def machine_section() -> str:
+    cpu = cpu_name()
     packages = (
         "embedspace",
         "onnxruntime",
@@ -427,7 +432,7 @@ def run_clip() -> None:
         return
     from benchmarks.clip_onnx import clip_markdown, measure
 
-    emit("clip-onnx", clip_markdown(measure()))
+    emit("clip-onnx", clip_markdown(measure(), cpu_name()))
 
 
 def emit(section: str, body: str) -> None:

@@ -160,7 +160,7 @@ def measure() -> dict[str, Any]:
     }
 
 
-def clip_markdown(result: dict[str, Any]) -> str:
+def clip_markdown(result: dict[str, Any], cpu: str) -> str:
     rates_t, rates_i = result["text_rates"], result["image_rates"]
     torch_t = max(rates_t[("torch", 1)], rates_t[("torch", 0)])
     torch_i = max(rates_i[("torch", 1)], rates_i[("torch", 0)])
@@ -188,7 +188,7 @@ def clip_markdown(result: dict[str, Any]) -> str:
         [
             "### CLIP on ONNX: torch vs the cached export (random weights)",
             "",
-            f"{describe()}; {result['cores']} cores. **The model is randomly initialised** "
+            f"{cpu}, {describe()}; {result['cores']} cores. **The model is randomly initialised** "
             f"(no package ships CLIP weights): a CLIP shaped like a small ViT-B/32 ({shape}; "
             "ViT-B/32 is 768 wide with 12 layers per tower), MiniLM's word-piece tokenizer. "
             "Random weights cost what trained ones cost, so the **ratios** carry over to "
@@ -219,4 +219,6 @@ def clip_markdown(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    print(clip_markdown(measure()))
+    import platform
+
+    print(clip_markdown(measure(), platform.processor()))
