@@ -53,6 +53,7 @@ SECTIONS = (
     "maps",
     "multilingual",
     "querycache",
+    "clip",
 )
 
 
@@ -64,8 +65,9 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def machine_section() -> str:
-    cpu = next(
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), for section headers."""
+    return next(
         (
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -73,6 +75,10 @@ def machine_section() -> str:
         ),
         platform.processor(),
     )
+
+
+def machine_section() -> str:
+    cpu = cpu_name()
     packages = (
         "embedspace",
         "onnxruntime",
@@ -417,6 +423,18 @@ def run_query_cache() -> None:
     emit("query-cache", multilingual.cache_markdown([multilingual.query_latency("default")]))
 
 
+def run_clip() -> None:
+    """CLIP on torch vs its ONNX export (fp32, int8), on a random CLIP (no weights ship)."""
+    from importlib.util import find_spec
+
+    if find_spec("torch") is None or find_spec("transformers") is None:
+        print("clip: skipped, torch and the train extra are not installed")
+        return
+    from benchmarks.clip_onnx import clip_markdown, measure
+
+    emit("clip-onnx", clip_markdown(measure(), cpu_name()))
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -454,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         "maps": lambda: run_maps(root),
         "multilingual": lambda: run_multilingual(root),
         "querycache": run_query_cache,
+        "clip": run_clip,
     }
     for section in args.only:
         runners[section]()

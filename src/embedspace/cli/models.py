@@ -96,7 +96,8 @@ def list_models(as_json: JsonOpt = False) -> None:
     console.print(out)
     console.print(
         "Variants: +cls / +max pooling, +dim=N truncation (e.g. default+cls+dim=128); "
-        "other models: a local folder, a hub id, clip:<folder>, openai:<model>@<base url>.",
+        "other models: a local folder, a hub id, clip:<folder> (CLIP/SigLIP, listed once "
+        "exported), openai:<model>@<base url>.",
         highlight=False,
     )
 

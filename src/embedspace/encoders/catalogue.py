@@ -5,7 +5,8 @@ users need to know what is already on disk. ``models()`` lists the packaged enco
 their dimension, token limit, modality, licence and size on disk, and whether this
 install has what each needs (weights and, for some, the train extra). Name options
 (``+cls``, ``+dim=N``) and schemes (``clip:``, ``openai:``) build on these; see
-``load_encoder``.
+``load_encoder``. CLIP/SigLIP models a user exported (``clip:<folder>``, cached ONNX) are
+listed after the packaged ones, since they too load offline now.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib import metadata, util
 from pathlib import Path
 
 from .artifacts import IMAGE_MODEL_DIR, PACKAGE_DIR, TEXT_MODEL_DIR, WORDS_DIR
+from .clip_cache import cached_exports, export_dir
 from .e5 import ENGINE_MODEL, MODEL_FILE, engine_runs_here
 from .e5 import MODEL as MULTILINGUAL_MODEL
 
@@ -148,8 +150,40 @@ def _size_mb(name: str) -> float | None:
     return round(total / 1e6, 1)
 
 
+def _clip_exports() -> list[ModelInfo]:
+    """The cached CLIP/SigLIP exports. One is available when its files have the sizes its
+    manifest records (the full sha256 check runs when it loads) and it is the current
+    export of its source folder (older ones, of changed weights, are not used)."""
+    out = []
+    for folder, manifest in cached_exports():
+        files = manifest.get("files", {})
+        whole = all(
+            (folder / name).is_file() and (folder / name).stat().st_size == entry["bytes"]
+            for name, entry in files.items()
+        )
+        source = Path(manifest["source"])
+        current = source.is_dir() and export_dir(source) == folder
+        precision = ", ".join(f"{t} {p}" for t, p in manifest["precision"].items())
+        kind = {"clip": "CLIP", "siglip": "SigLIP"}.get(manifest["model_type"], "CLIP")
+        out.append(
+            ModelInfo(
+                f"clip:{source}",
+                int(manifest["dim"]),
+                int(manifest["max_tokens"]),
+                f"text + image ({kind}, one space; {precision})",
+                "the weights' own (see their source)",
+                f"ONNX export of {source}, cached in {folder}"
+                + ("" if current else " (stale: its source changed or is gone)"),
+                size_mb=round(sum(e["bytes"] for e in files.values()) / 1e6, 1),
+                available=whole and current,
+            )
+        )
+    return out
+
+
 def models() -> list[ModelInfo]:
-    """Every packaged encoder, with its size on disk and whether it loads offline now."""
+    """Every packaged encoder, with its size on disk and whether it loads offline now,
+    then the CLIP/SigLIP exports in the cache."""
     out = []
     for name, info in PACKAGED_MODELS.items():
         size = _size_mb(name)
@@ -157,4 +191,4 @@ def models() -> list[ModelInfo]:
         runs = _RUNS_HERE.get(name, lambda: True)()
         available = size is not None and modules_ok and runs
         out.append(replace(info, size_mb=size, available=available))
-    return out
+    return out + _clip_exports()

@@ -1,115 +1,91 @@
-"""CLIP through ``transformers``: one model, a text tower and an image tower, one space.
+"""Real CLIP and SigLIP (``clip:<folder or hub id>``) on ONNX Runtime, no torch at run time.
 
-Why a separate path: CLIP's two towers were trained together (contrastively, on
-image-caption pairs), so it is the real thing that the packaged ConSE bridge imitates.
-No PyPI package ships CLIP weights, so this path is for users who have them: a local
-folder saved with ``save_pretrained`` or a hub id already in the Hugging Face cache
-(``clip:openai/clip-vit-base-patch32``). Load it with ``es.load_encoder("clip:<folder or
-hub id>")`` or ``Space(path, model="clip:...")``; the same Space API then embeds texts
-with the text tower and images with the image tower. Needs the train extra.
+Why: CLIP's two towers were trained together (contrastively, on image-caption pairs), so
+it is the real thing that the packaged ConSE bridge imitates. No PyPI package ships CLIP
+weights, so this path is for users who have them: a folder saved with ``save_pretrained``
+(``CLIPModel`` or ``SiglipModel``, with its tokenizer) or a hub id already in the Hugging
+Face cache (``clip:openai/clip-vit-base-patch32``). ``es.load_encoder("clip:...")`` or
+``Space(path, model="clip:...")`` then embeds texts with the text tower and images with
+the image tower, into one space.
 
-Images are preprocessed here (resize, centre-crop, normalise with the statistics from the
-folder's ``preprocessor_config.json``, CLIP's own by default) so no torchvision is needed.
+The first use exports both towers to ONNX (``clip_export``, needs torch and the train
+extra: once), checked against torch and cached (``clip_cache``); every later use, in
+any process, loads the cached graphs with ONNX Runtime, tokenises with ``tokenizers`` and
+preprocesses images with Pillow and numpy (``clip_inputs``), and imports no torch. A
+tower runs int8 (the default text model's r7 recipe) where that kept cosine >= 0.99 to
+fp32 on the export's checks, else fp32; the model id says which
+(``clip:<source>@<weights fingerprint>`` for fp32, the torch path's id, plus ``-int8``,
+``-int8-text`` or ``-int8-vision``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidInputError, MissingDependencyError, ModelNotFoundError
-from .base import Role, hf_token_spans, l2_normalise, require_text_list
-from .image import ImageLike, pixels, to_rgb
-from .text import file_fingerprint
-
-if TYPE_CHECKING:
-    from torch import Tensor
-
-#: CLIP's training statistics (OpenAI), used when a folder does not say otherwise.
-CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
-CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
+from .artifacts import ShippedFolder
+from .clip_base import TwoTowers
+from .clip_cache import cached_export, resolve_source
+from .clip_inputs import ImageRecipe, TextRecipe
+from .runtime import cpu_session, cpu_workers
 
 
-class ClipEncoder:
-    """A CLIP model: ``encode(texts)`` and ``encode_images(images)`` in one space."""
+def _build(folder: Path, into: Path) -> None:
+    from .clip_export import export_clip  # torch: only when there is no cached export
 
-    modalities: tuple[str, ...] = ("text", "image")
+    export_clip(folder, into)
 
-    def __init__(self, source: str | Path, *, batch_size: int = 32) -> None:
-        try:
-            import torch
-            from transformers import AutoTokenizer, CLIPModel
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "CLIP models need the train extra: pip install torch==2.13.0 'embedspace[train]'"
-            ) from exc
-        source = str(source)
-        try:
-            self._model = CLIPModel.from_pretrained(source).eval()
-            self._tokenizer = AutoTokenizer.from_pretrained(source)
-        except (OSError, ValueError) as exc:
-            raise ModelNotFoundError(
-                f"cannot load a CLIP model from {source!r}: {exc}. Give a folder saved with "
-                "CLIPModel.save_pretrained (with its tokenizer) or a hub id already downloaded"
-            ) from exc
-        self._torch = torch
-        config = self._model.config
-        self.dim = int(config.projection_dim)
-        self.max_tokens = int(config.text_config.max_position_embeddings)
-        self.batch_size = batch_size
-        self.name = f"clip:{source}"
-        weights = next(Path(source).glob("*.safetensors"), None) if Path(source).is_dir() else None
-        self.model_id = f"{self.name}@{file_fingerprint(weights)}" if weights else self.name
-        processor = _read_json(Path(source) / "preprocessor_config.json")
-        self._side = int(config.vision_config.image_size)
-        self._mean = np.asarray(processor.get("image_mean", CLIP_MEAN), dtype=np.float32)
-        self._std = np.asarray(processor.get("image_std", CLIP_STD), dtype=np.float32)
 
-    def __repr__(self) -> str:
-        return f"ClipEncoder({self.model_id!r}, dim={self.dim})"
+def precision_tag(precision: dict[str, str]) -> str:
+    """The model id's suffix for the towers' precisions ("" when both are fp32)."""
+    int8 = [tower for tower in ("text", "vision") if precision.get(tower) == "int8"]
+    if len(int8) == 2:
+        return "-int8"
+    return f"-int8-{int8[0]}" if int8 else ""
 
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the tokens of ``text`` (for chunking long texts)."""
-        return hf_token_spans(self._tokenizer, text)
 
-    def encode(
-        self, items: Sequence[str], role: Role = "document", *, progress: bool = False
-    ) -> np.ndarray:
-        """Text tower: projected, L2-normalised text features (truncated to max_tokens)."""
-        require_text_list(items)
-        return self._batched(list(items), self._text_features)
+class OnnxClipEncoder(TwoTowers):
+    """A CLIP/SigLIP model's cached ONNX export: ``encode`` (text tower) and
+    ``encode_images`` (image tower), both one-thread sessions, a batch per core."""
 
-    def encode_images(self, images: Sequence[ImageLike]) -> np.ndarray:
-        """Image tower: projected, L2-normalised image features."""
-        if isinstance(images, str | Path) or not isinstance(images, Sequence):
-            raise InvalidInputError("encode_images() takes a list of images; wrap one in [ ]")
-        return self._batched(list(images), self._image_features)
+    def __init__(
+        self,
+        export: ShippedFolder,
+        source: str,
+        *,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        from tokenizers import Tokenizer
 
-    def _batched(self, items: list[Any], features: Callable[[list[Any]], Tensor]) -> np.ndarray:
-        out = np.empty((len(items), self.dim), dtype=np.float32)
-        for start in range(0, len(items), self.batch_size):
-            batch = items[start : start + self.batch_size]
-            with self._torch.inference_mode():
-                out[start : start + len(batch)] = features(batch).float().numpy()
-        return l2_normalise(out)
-
-    def _text_features(self, texts: list[str]) -> Tensor:
-        inputs = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
+        manifest: dict[str, Any] = export.manifest
+        inputs = json.loads(export.file("inputs.json").read_text(encoding="utf-8"))
+        self.model_type: str = manifest["model_type"]
+        self.precision: dict[str, str] = dict(manifest["precision"])
+        self.export_folder = export.folder
+        super().__init__(
+            name=f"clip:{source}",
+            model_id=f"clip:{source}@{manifest['fingerprint']}{precision_tag(self.precision)}",
+            dim=int(manifest["dim"]),
+            tokenizer=Tokenizer.from_file(str(export.file("tokenizer.json"))),
+            text=TextRecipe.from_dict(inputs["text"]),
+            image=ImageRecipe.from_dict(inputs["image"]),
+            workers=cpu_workers(threads),
+            batch_size=batch_size,
         )
-        inputs.pop("token_type_ids", None)  # CLIP's text tower takes ids and mask only
-        return self._model.get_text_features(**inputs).pooler_output
+        self._text_session = cpu_session(export.file("text.onnx"))
+        self._vision_session = cpu_session(export.file("vision.onnx"))
 
-    def _image_features(self, images: list[ImageLike]) -> Tensor:
-        batch = np.stack([pixels(to_rgb(im), self._side, self._mean, self._std) for im in images])
-        return self._model.get_image_features(
-            pixel_values=self._torch.from_numpy(batch)
-        ).pooler_output
+    def _text_vectors(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self._text_session.run(None, feeds)[0]
+
+    def _image_vectors(self, pixels: np.ndarray) -> np.ndarray:
+        return self._vision_session.run(None, {"pixel_values": pixels})[0]
 
 
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
+def load_clip(source: str) -> OnnxClipEncoder:
+    """``clip:<source>``: the cached export of ``source``, exported first if needed."""
+    return OnnxClipEncoder(cached_export(resolve_source(source), _build), source)

@@ -162,9 +162,15 @@ def _load_multilingual_e5_engine() -> Encoder:
 
 
 def _load_clip(source: str) -> Encoder:
-    from .clip import ClipEncoder
+    from .clip import load_clip
 
-    return ClipEncoder(source)
+    return load_clip(source)
+
+
+def _load_clip_torch(source: str) -> Encoder:
+    from .clip_torch import TorchClipEncoder
+
+    return TorchClipEncoder(source)
 
 
 def _load_remote(spec: str) -> Encoder:
@@ -190,12 +196,13 @@ _NAMED_LOADERS: dict[str, Callable[[], Encoder]] = {
 #: Name schemes, each handled by its own module; the loader gets the name after the prefix.
 _PREFIXED_LOADERS: dict[str, Callable[[str], Encoder]] = {
     "clip:": _load_clip,
+    "clip-torch:": _load_clip_torch,
     "openai:": _load_remote,
     "st:": _load_hub,
 }
 #: Schemes whose names are not parsed for +options (a URL or hub path may contain "+");
 #: pass pooling/dim as keywords instead.
-_REMOTE_PREFIXES = ("clip:", "openai:")
+_REMOTE_PREFIXES = ("clip:", "clip-torch:", "openai:")
 
 
 def _no_pooling_option(pooling: str | None, name: str) -> None:
@@ -251,8 +258,9 @@ def load_encoder(
     ``pooling`` ("mean", "cls", "max") and ``dim`` (truncate + re-normalise) make a variant
     whose name records them, e.g. ``load_encoder("default", pooling="cls", dim=128).name ==
     "all-MiniLM-L6-v2+cls+dim=128"``; the name alone loads it again (see variants.py).
-    Other schemes: ``clip:<folder or hub id>`` (CLIP text + image towers, needs the torch
-    extra) and ``openai:<model>@<base url>`` (any OpenAI-compatible embeddings API).
+    Other schemes: ``clip:<folder or hub id>`` (CLIP or SigLIP text + image towers on
+    ONNX Runtime; the first use exports them, which needs the torch extra),
+    ``clip-torch:<folder or hub id>`` (the same towers on torch, the reference) and ``openai:<model>@<base url>`` (any OpenAI-compatible embeddings API).
     """
     if not isinstance(name, str):
         _no_pooling_option(pooling, repr(name))
