@@ -100,7 +100,7 @@ def test_the_onnx_image_tower_agrees_with_the_torch_model(build_models):
     photos += [load_sample_image(n) for n in ("china.jpg", "flower.jpg")]
     ours = ImageNetClassifier().logits(photos)  # the run-time path: arrays in, ONNX Runtime
     batch = np.stack([pixels(to_rgb(p)) for p in photos])
-    reference = build_models.torch_logits(build_models.torch_lite0(), batch)
+    reference = build_models.torch_logits(build_models.torch_backbone(), batch)
     assert np.abs(ours - reference).max() <= TORCH_TOLERANCE
     # the closest two of any photo's top 6 torch logits are 0.0037 apart (the flower):
     # more than twice the tolerance, so the same top 5 follows on any CPU that meets it
