@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MissingDependencyError, UnsupportedFileError
+from ..errors import UnsupportedFileError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -35,9 +35,9 @@ def rasterise(path: str | Path, box: int = SVG_BOX) -> Image.Image:
     try:
         import resvg_py
     except ImportError as exc:
-        raise MissingDependencyError(
-            f"{path} is an SVG drawing: convert it to PNG first, or install the "
-            'rasteriser: pip install "embedspace[svg]"'
+        raise UnsupportedFileError(  # per file, so a folder's other images still go in
+            f"{path} is an SVG drawing and the SVG rasteriser is not installed: convert "
+            'it to PNG first, or pip install "embedspace[svg]" (resvg-py)'
         ) from exc
     from PIL import Image
 

@@ -1,0 +1,267 @@
+"""How well the image tower puts pictures and words in one space (issue 26).
+
+Caption -> image and image -> caption retrieval (R@1, R@10, median rank, among all images
+or all distinct captions of a set) on the held-out sources of ``benchmarks.image_data``
+(Twemoji's held-out half, Tabler icons), and zero-shot accuracy on Fashion-MNIST test
+with its 10 class names (the ``es.classify`` path: labels embedded as queries, closest
+wins). Every choice (the ConSE recipe's knobs, the bridge's epochs and its mix weight) is
+tuned on the dev split of the training sources (OpenMoji, MDI); the held-out sets are
+only reported.
+
+The backbone's outputs are computed once per source and cached under
+``.cache/image-data/features`` (keyed by the backbone's model id), through the run-time
+path (``ImageNetClassifier.forward``: SVGs rasterised by encoders/svg.py, composited on
+white, resized and cropped as every image is), so the recipes compare on the same
+pixels and the figures are what users get.
+
+    python -m benchmarks.run --only image-space
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import image_data
+from benchmarks.image_data import Captioned
+
+FEATURES = image_data.DATA / "features"
+LITE2_DIR = image_data.DATA / "efficientnet-lite2"
+#: The ConSE grid searched on the dev split.
+GRID = {
+    "text": ("names", "wordnet"),
+    "top": (5, 10, 20),
+    "temperature": (1.0, 2.0),
+    "hypernyms": (0.0, 0.5, 1.0),
+    "centre": (False, True),
+}
+
+
+class MemoEncoder:
+    """A text encoder that remembers what it embedded: the grid re-embeds the same
+    concept tables and captions many times."""
+
+    def __init__(self, encoder) -> None:
+        self.encoder = encoder
+        self.dim = encoder.dim
+        self.model_id = encoder.model_id
+        self._memo: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], role: str = "document") -> np.ndarray:
+        key = (role, tuple(texts))
+        if key not in self._memo:
+            self._memo[key] = self.encoder.encode(list(texts), role=role)
+        return self._memo[key]
+
+
+def classifier(backbone: str = "efficientnet-lite0"):
+    from embedspace.encoders.image import ImageNetClassifier
+
+    if backbone == "efficientnet-lite0":
+        return ImageNetClassifier()
+    if not (LITE2_DIR / "manifest.json").is_file():
+        export_lite2()
+    return ImageNetClassifier(folder=LITE2_DIR)
+
+
+def export_lite2() -> None:
+    """Export Lite2 like the shipped Lite0 (tools/build_models.export_backbone)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_models", image_data.ROOT / "tools" / "build_models.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    LITE2_DIR.mkdir(parents=True, exist_ok=True)
+    module.export_backbone(LITE2_DIR, "efficientnet-lite2")
+
+
+def features(source: Captioned, tower) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, features) of every image of ``source``, cached per backbone."""
+    cache = FEATURES / tower.model_id / f"{source.name}.npz"
+    if cache.is_file():
+        with np.load(cache) as data:
+            if list(data["ids"]) == source.ids:
+                return data["logits"], data["features"]
+    start = time.perf_counter()
+    logits, pooled = tower.forward(source.images)
+    print(
+        f"  {source.name}: {len(source.ids)} images through {tower.model_id} in "
+        f"{time.perf_counter() - start:.0f} s",
+        file=sys.stderr,
+    )
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp.npz")
+    np.savez(tmp, ids=np.array(source.ids), logits=logits, features=pooled)
+    tmp.replace(cache)
+    return logits, pooled
+
+
+def retrieval(images: np.ndarray, captions: list[str], text) -> dict[str, float]:
+    """Caption -> image (its own image among all; images sharing its exact caption count
+    as right too) and image -> caption (among the distinct captions)."""
+    distinct = sorted(set(captions))
+    index = {c: i for i, c in enumerate(distinct)}
+    queries = text.encode(distinct, role="query")
+    truth = np.array([index[c] for c in captions])
+    sims = queries @ images.T  # (distinct captions, images)
+    # caption -> image: rank of the best image carrying that caption
+    own = np.where(truth[None, :] == np.arange(len(distinct))[:, None], sims, -np.inf).max(1)
+    c2i = (sims > own[:, None]).sum(axis=1) + 1
+    # image -> caption
+    own_i = sims[truth, np.arange(len(captions))]
+    i2c = (sims > own_i[None, :]).sum(axis=0) + 1
+    return {
+        "c2i_r1": float(np.mean(c2i <= 1)),
+        "c2i_r10": float(np.mean(c2i <= 10)),
+        "c2i_median": float(np.median(c2i)),
+        "i2c_r1": float(np.mean(i2c <= 1)),
+        "i2c_r10": float(np.mean(i2c <= 10)),
+        "n": len(captions),
+    }
+
+
+def zero_shot_accuracy(images: np.ndarray, captions: list[str], text) -> float:
+    """es.classify's rule over the set's class names: the closest label wins."""
+    from embedspace.analysis.classify import zero_shot
+
+    labels = list(image_data.FASHION_LABELS)
+    predicted = [row[0].label for row in zero_shot(images, labels, text)]
+    return float(np.mean([p == c for p, c in zip(predicted, captions, strict=True)]))
+
+
+def score(
+    encoder, outputs: dict[str, tuple[np.ndarray, np.ndarray]], sets: dict[str, Captioned], text
+) -> dict[str, dict[str, float]]:
+    """Every set's figures for one encoder (from cached backbone outputs)."""
+    result = {}
+    for name, source in sets.items():
+        vectors = encoder.vectors(*outputs[name])
+        if name == "Fashion-MNIST":
+            result[name] = {"acc": zero_shot_accuracy(vectors, source.captions, text)}
+        else:
+            result[name] = retrieval(vectors, source.captions, text)
+    return result
+
+
+def dev_score(figures: dict[str, dict[str, float]]) -> float:
+    """The one number tuning maximises: mean R@10 both ways over the dev sets."""
+    return float(np.mean([f["c2i_r10"] + f["i2c_r10"] for f in figures.values()]) / 2)
+
+
+def dev_sets() -> tuple[dict[str, Captioned], dict[str, Captioned]]:
+    """(train, dev) splits of the training sources."""
+    train, dev = {}, {}
+    for name, load in image_data.TRAINING.items():
+        source = load()
+        if source is not None:
+            train[name], dev[name] = image_data.split_dev(source)
+    return train, dev
+
+
+def held_out_sets() -> dict[str, Captioned]:
+    sets = {name: load() for name, load in image_data.HELD_OUT.items()}
+    sets["Fashion-MNIST"] = image_data.fashion_mnist()
+    return {k: v for k, v in sets.items() if v is not None}
+
+
+def outputs_for(sets: dict[str, Captioned], tower) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {name: features(source, tower) for name, source in sets.items()}
+
+
+def tune_recipe(text, tower, dev_outputs, dev) -> tuple[object, list[tuple[float, object]]]:
+    """Grid-search the ConSE recipe on the dev split; (best, every (score, recipe))."""
+    from embedspace.encoders.image import ConceptImageEncoder, Recipe
+
+    tried = []
+    for values in itertools.product(*GRID.values()):
+        recipe = Recipe(**dict(zip(GRID, values, strict=True)))
+        encoder = ConceptImageEncoder(text, tower, recipe=recipe)
+        tried.append((dev_score(score(encoder, dev_outputs, dev, text)), recipe))
+    tried.sort(key=lambda t: -t[0])
+    return tried[0][1], tried
+
+
+def ms_per_image(tower, images: Sequence, repeats: int = 3) -> float:
+    """Best of ``repeats`` passes over ``images`` (pixels to features), ms per image."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tower.forward(images)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best / len(images)
+
+
+def _row(label: str, held: dict[str, dict[str, float]]) -> str:
+    cells = [label]
+    for name in ("Twemoji", "Tabler"):
+        f = held.get(name)
+        cells += (
+            [f"{f['c2i_r1']:.3f}", f"{f['c2i_r10']:.3f}", f"{f['c2i_median']:.0f}",
+             f"{f['i2c_r1']:.3f}", f"{f['i2c_r10']:.3f}"]
+            if f
+            else ["-"] * 5
+        )
+    fm = held.get("Fashion-MNIST")
+    cells.append(f"{fm['acc']:.3f}" if fm else "-")
+    return "| " + " | ".join(cells) + " |"
+
+
+HEADER = (
+    "| image tower | Twemoji c→i R@1 | R@10 | median | i→c R@1 | R@10 "
+    "| Tabler c→i R@1 | R@10 | median | i→c R@1 | R@10 | F-MNIST acc |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def run(write: bool = True) -> str:
+    """Measure every addition and the shipped mix; the markdown section."""
+    from embedspace.encoders.bridge import shipped_bridge
+    from embedspace.encoders.image import SHIPPED_RECIPE, ConceptImageEncoder, Recipe
+    from embedspace.encoders.registry import load_encoder
+
+    absent = image_data.missing()
+    if absent:
+        return f"skipped: {', '.join(absent)} not installed (run `make image-data`)"
+    text = MemoEncoder(load_encoder("default"))
+    lite0 = classifier()
+    train, dev = dev_sets()
+    held = held_out_sets()
+    dev_out, held_out = outputs_for(dev, lite0), outputs_for(held, lite0)
+    best, tried = tune_recipe(text, lite0, dev_out, dev)
+    rows, notes = [], []
+
+    def measure(label: str, encoder, outputs=held_out) -> None:
+        rows.append(_row(label, score(encoder, outputs, held, text)))
+
+    steps = [
+        ("ConSE before: top-10 bare names", Recipe()),
+        ("+ WordNet text (synonyms, gloss, hypernym chain)", Recipe(text="wordnet")),
+        ("+ hypernyms credited (weight 0.5)", Recipe(text="wordnet", hypernyms=0.5)),
+        (f"+ dev-tuned knobs: {best.tag}", best),
+    ]
+    for label, recipe in steps:
+        measure(label, ConceptImageEncoder(text, lite0, recipe=recipe))
+    bridge = shipped_bridge()
+    alone = ConceptImageEncoder(text, lite0, recipe=SHIPPED_RECIPE, bridge=bridge)
+    only = type(bridge)(**{**bridge.__dict__, "mix": 1.0})
+    measure("trained bridge alone", ConceptImageEncoder(text, lite0, recipe=SHIPPED_RECIPE, bridge=only))
+    measure(f"**shipped: {SHIPPED_RECIPE.tag} + bridge × {bridge.mix:g}**", alone)
+    notes.append(
+        f"Dev-split grid ({len(tried)} recipes; mean R@10 both ways on the OpenMoji and MDI "
+        f"dev tenths): best {tried[0][1].tag} {tried[0][0]:.3f}; "
+        f"bare names top-10 {dict((r.tag, s) for s, r in tried)[Recipe().tag]:.3f}."
+    )
+    body = "\n".join([HEADER, *rows])
+    return body + "\n\n" + "\n".join(notes)
+
+
+if __name__ == "__main__":
+    print(run())
