@@ -53,6 +53,7 @@ SECTIONS = (
     "maps",
     "multilingual",
     "querycache",
+    "image-space",
 )
 
 
@@ -417,6 +418,12 @@ def run_query_cache() -> None:
     emit("query-cache", multilingual.cache_markdown([multilingual.query_latency("default")]))
 
 
+def run_image_space() -> None:
+    from benchmarks import image_space
+
+    emit("image-space", image_space.run())
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -454,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         "maps": lambda: run_maps(root),
         "multilingual": lambda: run_multilingual(root),
         "querycache": run_query_cache,
+        "image-space": run_image_space,
     }
     for section in args.only:
         runners[section]()

@@ -81,11 +81,24 @@ def _flatten(image: Image.Image) -> Image.Image:
     from PIL import ImageOps
 
     image = ImageOps.exif_transpose(image)
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        image = _deep_to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = _pillow().new("RGBA", rgba.size, (255, 255, 255, 255))
         return _pillow().alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _deep_to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit and 32-bit greyscale to 8-bit by its range (Pillow's own convert clips every
+    value above 255 to white, so a 16-bit scan would come out blank)."""
+    values = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max(initial=0)), 255.0)
+    if image.mode == "F" and float(values.max(initial=0)) <= 1.0:
+        top = 1.0  # floats in 0..1
+    scaled = np.clip(np.nan_to_num(values / top * 255.0), 0, 255).astype(np.uint8)
+    return _pillow().fromarray(scaled, "L")
 
 
 def _from_array(image: np.ndarray) -> Image.Image:
