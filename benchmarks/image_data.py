@@ -50,7 +50,7 @@ FASHION_LABELS = (
 #: hash-chosen subset, the same on every run.
 HELD_OUT_CAP = 2000
 #: MDI's 7,188 icons are capped the same way (CPU minutes again).
-TRAINING_CAP = 4000
+TRAINING_CAP = 3000
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,11 @@ def fashion_mnist(cap: int = HELD_OUT_CAP) -> Captioned | None:
     labels = _idx(FASHION / "t10k-labels-idx1-ubyte.gz")[:cap]
     captions = [FASHION_LABELS[int(i)] for i in labels]
     return Captioned(
-        "Fashion-MNIST", [f"fmnist:{i}" for i in range(len(images))], list(images), captions, [""] * len(images)
+        "Fashion-MNIST",
+        [f"fmnist:{i}" for i in range(len(images))],
+        list(images),
+        captions,
+        [""] * len(images),
     )
 
 
@@ -223,4 +227,3 @@ def missing() -> list[str]:
         "dataset-fashion-mnist": FASHION / "t10k-images-idx3-ubyte.gz",
     }
     return [name for name, path in checks.items() if not path.exists()]
-

@@ -23,7 +23,6 @@ import itertools
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -204,8 +203,13 @@ def _row(label: str, held: dict[str, dict[str, float]]) -> str:
     for name in ("Twemoji", "Tabler"):
         f = held.get(name)
         cells += (
-            [f"{f['c2i_r1']:.3f}", f"{f['c2i_r10']:.3f}", f"{f['c2i_median']:.0f}",
-             f"{f['i2c_r1']:.3f}", f"{f['i2c_r10']:.3f}"]
+            [
+                f"{f['c2i_r1']:.3f}",
+                f"{f['c2i_r10']:.3f}",
+                f"{f['c2i_median']:.0f}",
+                f"{f['i2c_r1']:.3f}",
+                f"{f['i2c_r10']:.3f}",
+            ]
             if f
             else ["-"] * 5
         )
@@ -252,7 +256,9 @@ def run(write: bool = True) -> str:
     bridge = shipped_bridge()
     alone = ConceptImageEncoder(text, lite0, recipe=SHIPPED_RECIPE, bridge=bridge)
     only = type(bridge)(**{**bridge.__dict__, "mix": 1.0})
-    measure("trained bridge alone", ConceptImageEncoder(text, lite0, recipe=SHIPPED_RECIPE, bridge=only))
+    measure(
+        "trained bridge alone", ConceptImageEncoder(text, lite0, recipe=SHIPPED_RECIPE, bridge=only)
+    )
     measure(f"**shipped: {SHIPPED_RECIPE.tag} + bridge × {bridge.mix:g}**", alone)
     notes.append(
         f"Dev-split grid ({len(tried)} recipes; mean R@10 both ways on the OpenMoji and MDI "

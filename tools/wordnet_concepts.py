@@ -49,9 +49,7 @@ def read_nouns(path: Path = DATA_NOUN) -> dict[str, Synset]:
         at = 4 + 2 * count
         pointers = int(fields[at])
         hypernyms = tuple(
-            fields[at + 2 + 4 * i]
-            for i in range(pointers)
-            if fields[at + 1 + 4 * i] in ("@", "@i")
+            fields[at + 2 + 4 * i] for i in range(pointers) if fields[at + 1 + 4 * i] in ("@", "@i")
         )
         # drop WordNet's adjective markers ("(a)") and the examples after the definition
         words = tuple(w.split("(")[0] for w in words)

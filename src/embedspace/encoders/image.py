@@ -304,9 +304,7 @@ class ConceptImageEncoder:
         self.bridge = bridge
         self.dim = text_encoder.dim
         mixed = f"+bridge-{bridge.tag}x{bridge.mix:g}" if bridge else ""
-        self.model_id = (
-            f"{self.recipe.tag}{mixed}:{classifier.model_id}>{text_encoder.model_id}"
-        )
+        self.model_id = f"{self.recipe.tag}{mixed}:{classifier.model_id}>{text_encoder.model_id}"
         self._concepts: np.ndarray | None = None
 
     def __repr__(self) -> str:

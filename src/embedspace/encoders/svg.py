@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 #: Suffixes read as SVG.
 SVG_SUFFIXES = frozenset({".svg", ".svgz"})
-#: The box a drawing is rendered to fit (aspect kept): twice the tower's input side, so
-#: the resize to 224 still averages away the rasteriser's aliasing.
-SVG_BOX = 448
+#: The box a drawing is rendered to fit (aspect kept): a little above the tower's 224 px
+#: input, so the resize to 224 still smooths the edges (a 448 box cost 2.5x the CPU).
+SVG_BOX = 256
 
 
 def is_svg(path: str | Path) -> bool:
