@@ -49,6 +49,40 @@ FASHION_LABELS = (
 #: Held-out sets are capped (features for every image cost CPU minutes); the cap takes a
 #: hash-chosen subset, the same on every run.
 HELD_OUT_CAP = 2000
+#: Generic words, as a person would type them, and the Unicode emoji subgroups whose
+#: every emoji is a right answer: does "an animal" find animals? Written from the
+#: subgroup names once, not tuned.
+CATEGORY_QUERIES = {
+    "an animal": (
+        "animal-mammal",
+        "animal-bird",
+        "animal-amphibian",
+        "animal-reptile",
+        "animal-marine",
+        "animal-bug",
+    ),
+    "a bird": ("animal-bird",),
+    "a sea creature": ("animal-marine",),
+    "an insect": ("animal-bug",),
+    "a flower": ("plant-flower",),
+    "a plant": ("plant-flower", "plant-other"),
+    "food": ("food-fruit", "food-vegetable", "food-prepared", "food-asian", "food-sweet"),
+    "a fruit": ("food-fruit",),
+    "a vegetable": ("food-vegetable",),
+    "a dessert": ("food-sweet",),
+    "a drink": ("drink",),
+    "a vehicle": ("transport-ground", "transport-water", "transport-air"),
+    "a boat": ("transport-water",),
+    "an aircraft": ("transport-air",),
+    "a building": ("place-building", "place-religious"),
+    "the weather": ("sky-weather",),
+    "sports": ("sport",),
+    "clothing": ("clothing",),
+    "a musical instrument": ("musical-instrument",),
+    "a tool": ("tool",),
+    "a computer": ("computer",),
+    "money": ("money",),
+}
 #: MDI's 7,188 icons are capped the same way (CPU minutes again).
 TRAINING_CAP = 3000
 
@@ -63,6 +97,8 @@ class Captioned:
     images: Sequence[Any]
     captions: list[str]
     keywords: list[str]
+    #: The Unicode subgroup of each emoji ("animal-bird"), for CATEGORY_QUERIES; "" else.
+    groups: list[str] | None = None
 
     def subset(self, keep: np.ndarray, name: str | None = None) -> Captioned:
         index = np.flatnonzero(keep)
@@ -72,6 +108,7 @@ class Captioned:
             [self.images[i] for i in index],
             [self.captions[i] for i in index],
             [self.keywords[i] for i in index],
+            None if self.groups is None else [self.groups[i] for i in index],
         )
 
 
@@ -96,7 +133,7 @@ def openmoji() -> Captioned | None:
     root = NODE / "openmoji"
     if not (root / "data" / "openmoji.json").is_file():
         return None
-    ids, images, captions, keywords = [], [], [], []
+    ids, images, captions, keywords, groups = [], [], [], [], []
     for row in json.loads((root / "data" / "openmoji.json").read_text("utf-8")):
         path = root / "color" / "svg" / f"{row['hexcode']}.svg"
         if row.get("skintone") or not path.is_file() or not row.get("annotation"):
@@ -109,7 +146,8 @@ def openmoji() -> Captioned | None:
         images.append(path)
         captions.append(row["annotation"])
         keywords.append(", ".join(t for t in (row.get("tags") or "").split(", ") if t))
-    return Captioned("OpenMoji", ids, images, captions, keywords)
+        groups.append(row.get("subgroups") or "")
+    return Captioned("OpenMoji", ids, images, captions, keywords, groups)
 
 
 def mdi() -> Captioned | None:
@@ -135,7 +173,8 @@ def twemoji() -> Captioned | None:
     labels = NODE / "emojibase-data" / "en" / "data.json"
     if not svg.is_dir() or not labels.is_file():
         return None
-    ids, images, captions, keywords = [], [], [], []
+    subgroups = json.loads((labels.parent.parent / "meta" / "groups.json").read_text("utf-8"))
+    ids, images, captions, keywords, groups = [], [], [], [], []
     for row in json.loads(labels.read_text("utf-8")):
         hexcode = row["hexcode"]
         if not _emoji_half(hexcode):
@@ -150,7 +189,8 @@ def twemoji() -> Captioned | None:
         images.append(path)
         captions.append(row["label"])
         keywords.append(", ".join(str(t) for t in row.get("tags") or []))
-    return Captioned("Twemoji", ids, images, captions, keywords)
+        groups.append(subgroups["subgroups"].get(str(row.get("subgroup")), ""))
+    return Captioned("Twemoji", ids, images, captions, keywords, groups)
 
 
 def tabler() -> Captioned | None:
