@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (
     "models/minilm-l6-r7",
     "models/efficientnet-lite0",
+    "models/imagenet-wordnet",
+    "models/image-bridge",
     "models/glove-6b-50d",
     "models/reranker-minilm-l6",
     "data/rotten-tomatoes",
@@ -64,6 +66,14 @@ def test_the_shipped_glove_vocabulary_is_what_its_source_rebuilds_to(build_model
 )
 def test_the_shipped_image_tower_is_what_a_new_export_gives(build_models):
     assert build_models.check("image")  # identical bytes, or logits within 1e-4
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/wordnet/data.noun").is_file(),
+    reason="WordNet is not installed (make image-data: Debian wordnet-base)",
+)
+def test_the_shipped_concept_table_is_what_wordnet_rebuilds_to(build_models):
+    assert build_models.check("concepts") == "identical bytes"
 
 
 def test_the_default_model_runs_the_shipped_graph_under_the_id_cached_builds_had(encoder):
@@ -116,7 +126,15 @@ def _copy(name: str, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_folder_matches_its_manifest(name):
     shipped = verify_folder(PACKAGE_DIR / name)
-    loaded = {"model.onnx", "tokenizer.json", "vocab.txt", "labels.json", DEMO_FILE}
+    loaded = {
+        "model.onnx",
+        "tokenizer.json",
+        "vocab.txt",
+        "labels.json",
+        "concepts.json",
+        "bridge.npz",
+        DEMO_FILE,
+    }
     assert loaded & shipped.manifest["files"].keys()
 
 
