@@ -133,15 +133,19 @@ def main(argv: list[str] | None = None) -> int:
         return image_space.dev_score(image_space.score(encoder, dev_out, dev_sets, text))
 
     weights, history = train(*_pairs(train_sets, train_out, text), dev_score)
+    for k in ("w1", "w2"):  # shipped as float16 (half the bytes): choose the mix on those
+        weights[k] = weights[k].astype(np.float16).astype(np.float32)
     mixes = {mix: dev_score(weights, mix) for mix in MIXES}
     mix = max(mixes, key=lambda m: (mixes[m], -abs(m - 0.5)))
     buffer = io.BytesIO()
     np.savez(buffer, **weights)
     tag = f"mlp{HIDDEN}-{hashlib.sha256(buffer.getvalue()).hexdigest()[:8]}"
     args.out.mkdir(parents=True, exist_ok=True)
+    stored = {k: v for k, v in weights.items() if k != "epochs"}
+    stored["w1"], stored["w2"] = stored["w1"].astype(np.float16), stored["w2"].astype(np.float16)
     np.savez(
         args.out / "bridge.npz",
-        **{k: v for k, v in weights.items() if k != "epochs"},
+        **stored,
         text_model_id=np.array(text.model_id),
         backbone_id=np.array(tower.model_id),
         mix=np.array(mix),
