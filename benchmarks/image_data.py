@@ -228,18 +228,20 @@ def _idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def fashion_mnist(cap: int = HELD_OUT_CAP) -> Captioned | None:
-    """Fashion-MNIST test (Debian dataset-fashion-mnist): the first ``cap`` of its 10,000
-    28x28 greyscale images, captioned with their class names."""
-    images_file = FASHION / "t10k-images-idx3-ubyte.gz"
+def fashion_mnist(cap: int = HELD_OUT_CAP, split: str = "t10k") -> Captioned | None:
+    """Fashion-MNIST (Debian dataset-fashion-mnist): the first ``cap`` of its 28x28
+    greyscale product photos, captioned with their class names. ``split="t10k"`` (test)
+    is held out; ``"train"`` is the dev set for photos: the only photographs a package
+    ships with names, they keep the mix from forgetting that ConSE sees photos."""
+    images_file = FASHION / f"{split}-images-idx3-ubyte.gz"
     if not images_file.is_file():
         return None
     images = _idx(images_file)[:cap]
-    labels = _idx(FASHION / "t10k-labels-idx1-ubyte.gz")[:cap]
+    labels = _idx(FASHION / f"{split}-labels-idx1-ubyte.gz")[:cap]
     captions = [FASHION_LABELS[int(i)] for i in labels]
     return Captioned(
-        "Fashion-MNIST",
-        [f"fmnist:{i}" for i in range(len(images))],
+        "Fashion-MNIST" if split == "t10k" else "Fashion-MNIST train",
+        [f"fmnist{'' if split == 't10k' else '-train'}:{i}" for i in range(len(images))],
         list(images),
         captions,
         [""] * len(images),

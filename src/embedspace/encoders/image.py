@@ -281,7 +281,7 @@ class Recipe:
 
 
 #: The ConSE recipe the packaged tower uses (benchmarks/image_space.py measured it).
-SHIPPED_RECIPE = Recipe(top=10, temperature=2.0, text="names", hypernyms=0.0, centre=False)
+SHIPPED_RECIPE = Recipe(top=20, temperature=2.0, text="wordnet", hypernyms=0.0, centre=False)
 
 
 class ConceptImageEncoder:
