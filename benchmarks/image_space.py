@@ -330,7 +330,8 @@ def run() -> str:
         HEADER,
         *rows,
         "",
-        f"Dev split (a tenth of OpenMoji and MDI; mean R@10 both ways): {len(tried)} ConSE "
+        "Dev split (a tenth of OpenMoji and MDI: R@10 both ways and generic-word P@10; "
+        f"{DEV_PHOTOS} Fashion-MNIST train photos: accuracy; averaged): {len(tried)} ConSE "
         f"recipes, best `{tried[0][1].tag}` {tried[0][0]:.3f}, bare names top-10 "
         f"{by_tag[Recipe().tag]:.3f}, shipped `{SHIPPED_RECIPE.tag}` "
         f"{by_tag.get(SHIPPED_RECIPE.tag, float('nan')):.3f}. The bridge's epochs and its "
