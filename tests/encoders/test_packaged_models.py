@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (
     "models/minilm-l6-r7",
     "models/efficientnet-lite0",
+    "models/imagenet-wordnet",
+    "models/image-bridge",
     "models/glove-6b-50d",
     "models/reranker-minilm-l6",
     "data/rotten-tomatoes",
@@ -66,6 +68,14 @@ def test_the_shipped_image_tower_is_what_a_new_export_gives(build_models):
     assert build_models.check("image")  # identical bytes, or logits within 1e-4
 
 
+@pytest.mark.skipif(
+    not Path("/usr/share/wordnet/data.noun").is_file(),
+    reason="WordNet is not installed (make image-data: Debian wordnet-base)",
+)
+def test_the_shipped_concept_table_is_what_wordnet_rebuilds_to(build_models):
+    assert build_models.check("concepts") == "identical bytes"
+
+
 def test_the_default_model_runs_the_shipped_graph_under_the_id_cached_builds_had(encoder):
     manifest = json.loads((PACKAGE_DIR / "models" / "minilm-l6-r7" / "manifest.json").read_text())
     if choose_recipe() != "r7":
@@ -100,7 +110,7 @@ def test_the_onnx_image_tower_agrees_with_the_torch_model(build_models):
     photos += [load_sample_image(n) for n in ("china.jpg", "flower.jpg")]
     ours = ImageNetClassifier().logits(photos)  # the run-time path: arrays in, ONNX Runtime
     batch = np.stack([pixels(to_rgb(p)) for p in photos])
-    reference = build_models.torch_logits(build_models.torch_lite0(), batch)
+    reference = build_models.torch_logits(build_models.torch_backbone(), batch)
     assert np.abs(ours - reference).max() <= TORCH_TOLERANCE
     # the closest two of any photo's top 6 torch logits are 0.0037 apart (the flower):
     # more than twice the tolerance, so the same top 5 follows on any CPU that meets it
@@ -116,7 +126,15 @@ def _copy(name: str, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_folder_matches_its_manifest(name):
     shipped = verify_folder(PACKAGE_DIR / name)
-    loaded = {"model.onnx", "tokenizer.json", "vocab.txt", "labels.json", DEMO_FILE}
+    loaded = {
+        "model.onnx",
+        "tokenizer.json",
+        "vocab.txt",
+        "labels.json",
+        "concepts.json",
+        "bridge.npz",
+        DEMO_FILE,
+    }
     assert loaded & shipped.manifest["files"].keys()
 
 

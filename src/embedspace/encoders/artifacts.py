@@ -34,6 +34,8 @@ MANIFEST = "manifest.json"
 #: The shipped folders, relative to the package.
 TEXT_MODEL_DIR = "models/minilm-l6-r7"
 IMAGE_MODEL_DIR = "models/efficientnet-lite0"
+CONCEPTS_DIR = "models/imagenet-wordnet"
+BRIDGE_DIR = "models/image-bridge"
 RERANKER_DIR = "models/reranker-minilm-l6"
 WORDS_DIR = "models/glove-6b-50d"
 DEMO_CORPUS_DIR = "data/rotten-tomatoes"

