@@ -101,7 +101,7 @@ class Captioned:
     groups: list[str] | None = None
 
     def subset(self, keep: np.ndarray, name: str | None = None) -> Captioned:
-        index = np.flatnonzero(keep)
+        index: list[int] = np.flatnonzero(keep).tolist()
         return Captioned(
             name or self.name,
             [self.ids[i] for i in index],

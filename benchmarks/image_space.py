@@ -24,19 +24,33 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmarks import image_data
 from benchmarks.image_data import Captioned
 
+if TYPE_CHECKING:
+    from embedspace.encoders.base import Encoder, Role
+    from embedspace.encoders.image import (
+        ConceptImageEncoder,
+        ImageLike,
+        ImageNetClassifier,
+        Recipe,
+    )
+
+#: A set's cached backbone outputs, (logits, pooled features), by set name.
+Outputs = dict[str, tuple[np.ndarray, np.ndarray]]
+
 FEATURES = image_data.DATA / "features"
 LITE2_DIR = image_data.DATA / "efficientnet-lite2"
 LITE2_CAP = 500
 #: Fashion-MNIST train images in the dev split (photos: the mix must not forget them).
 DEV_PHOTOS = 1000
-#: The ConSE grid searched on the dev split.
-GRID = {
+#: The ConSE grid searched on the dev split: Recipe's fields (keyword arguments), each
+#: with the values tried; the axes differ in type, hence Any.
+GRID: dict[str, tuple[Any, ...]] = {
     "text": ("names", "wordnet"),
     "top": (5, 10, 20),
     "temperature": (1.0, 2.0),
@@ -47,22 +61,26 @@ GRID = {
 
 class MemoEncoder:
     """A text encoder that remembers what it embedded: the grid re-embeds the same
-    concept tables and captions many times."""
+    concept tables and captions many times. An ``Encoder`` itself (same space, same
+    model id), so ConceptImageEncoder and es.classify take it as the wrapped one."""
 
-    def __init__(self, encoder) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
-        self.dim = encoder.dim
-        self.model_id = encoder.model_id
+        self.dim: int = encoder.dim
+        self.model_id: str = encoder.model_id
+        self.modalities: tuple[str, ...] = encoder.modalities
         self._memo: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 
-    def encode(self, texts: Sequence[str], role: str = "document") -> np.ndarray:
-        key = (role, tuple(texts))
+    def encode(
+        self, items: Sequence[str], role: Role = "document", *, progress: bool = False
+    ) -> np.ndarray:
+        key = (role, tuple(items))
         if key not in self._memo:
-            self._memo[key] = self.encoder.encode(list(texts), role=role)
+            self._memo[key] = self.encoder.encode(list(items), role=role, progress=progress)
         return self._memo[key]
 
 
-def classifier(backbone: str = "efficientnet-lite0"):
+def classifier(backbone: str = "efficientnet-lite0") -> ImageNetClassifier:
     from embedspace.encoders.image import ImageNetClassifier
 
     if backbone == "efficientnet-lite0":
@@ -86,7 +104,7 @@ def export_lite2() -> None:
     module.export_backbone(LITE2_DIR, "efficientnet-lite2")
 
 
-def features(source: Captioned, tower) -> tuple[np.ndarray, np.ndarray]:
+def features(source: Captioned, tower: ImageNetClassifier) -> tuple[np.ndarray, np.ndarray]:
     """(logits, features) of every image of ``source``, cached per backbone."""
     cache = FEATURES / tower.model_id / f"{source.name}.npz"
     if cache.is_file():
@@ -107,7 +125,7 @@ def features(source: Captioned, tower) -> tuple[np.ndarray, np.ndarray]:
     return logits, pooled
 
 
-def retrieval(images: np.ndarray, captions: list[str], text) -> dict[str, float]:
+def retrieval(images: np.ndarray, captions: list[str], text: Encoder) -> dict[str, float]:
     """Caption -> image (its own image among all; images sharing its exact caption count
     as right too) and image -> caption (among the distinct captions)."""
     distinct = sorted(set(captions))
@@ -131,7 +149,7 @@ def retrieval(images: np.ndarray, captions: list[str], text) -> dict[str, float]
     }
 
 
-def category_precision(images: np.ndarray, groups: list[str], text) -> float:
+def category_precision(images: np.ndarray, groups: list[str], text: Encoder) -> float:
     """Generic words (image_data.CATEGORY_QUERIES): mean precision of each query's top k
     images, k = min(10, its right answers), over the queries with at least 3 in the set."""
     queries = [
@@ -148,7 +166,7 @@ def category_precision(images: np.ndarray, groups: list[str], text) -> float:
     return float(np.mean(precision))
 
 
-def zero_shot_accuracy(images: np.ndarray, captions: list[str], text) -> float:
+def zero_shot_accuracy(images: np.ndarray, captions: list[str], text: Encoder) -> float:
     """es.classify's rule over the set's class names: the closest label wins."""
     from embedspace.analysis.classify import zero_shot
 
@@ -158,10 +176,10 @@ def zero_shot_accuracy(images: np.ndarray, captions: list[str], text) -> float:
 
 
 def score(
-    encoder, outputs: dict[str, tuple[np.ndarray, np.ndarray]], sets: dict[str, Captioned], text
+    encoder: ConceptImageEncoder, outputs: Outputs, sets: dict[str, Captioned], text: Encoder
 ) -> dict[str, dict[str, float]]:
     """Every set's figures for one encoder (from cached backbone outputs)."""
-    result = {}
+    result: dict[str, dict[str, float]] = {}
     for name, source in sets.items():
         vectors = encoder.vectors(*outputs[name])
         if name.startswith("Fashion-MNIST"):
@@ -181,9 +199,9 @@ def dev_score(figures: dict[str, dict[str, float]]) -> float:
     per_set = [
         f["acc"]
         if "acc" in f
-        else np.mean([f["c2i_r10"], f["i2c_r10"], f["generic_p10"]])
+        else float(np.mean([f["c2i_r10"], f["i2c_r10"], f["generic_p10"]]))
         if "generic_p10" in f
-        else np.mean([f["c2i_r10"], f["i2c_r10"]])
+        else float(np.mean([f["c2i_r10"], f["i2c_r10"]]))
         for f in figures.values()
     ]
     return float(np.mean(per_set))
@@ -191,7 +209,8 @@ def dev_score(figures: dict[str, dict[str, float]]) -> float:
 
 def dev_sets() -> tuple[dict[str, Captioned], dict[str, Captioned]]:
     """(train, dev) splits of the training sources."""
-    train, dev = {}, {}
+    train: dict[str, Captioned] = {}
+    dev: dict[str, Captioned] = {}
     for name, load in image_data.TRAINING.items():
         source = load()
         if source is not None:
@@ -208,15 +227,17 @@ def held_out_sets() -> dict[str, Captioned]:
     return {k: v for k, v in sets.items() if v is not None}
 
 
-def outputs_for(sets: dict[str, Captioned], tower) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def outputs_for(sets: dict[str, Captioned], tower: ImageNetClassifier) -> Outputs:
     return {name: features(source, tower) for name, source in sets.items()}
 
 
-def tune_recipe(text, tower, dev_outputs, dev) -> tuple[object, list[tuple[float, object]]]:
+def tune_recipe(
+    text: Encoder, tower: ImageNetClassifier, dev_outputs: Outputs, dev: dict[str, Captioned]
+) -> tuple[Recipe, list[tuple[float, Recipe]]]:
     """Grid-search the ConSE recipe on the dev split; (best, every (score, recipe))."""
     from embedspace.encoders.image import ConceptImageEncoder, Recipe
 
-    tried = []
+    tried: list[tuple[float, Recipe]] = []
     for values in itertools.product(*GRID.values()):
         recipe = Recipe(**dict(zip(GRID, values, strict=True)))
         encoder = ConceptImageEncoder(text, tower, recipe=recipe)
@@ -225,7 +246,7 @@ def tune_recipe(text, tower, dev_outputs, dev) -> tuple[object, list[tuple[float
     return tried[0][1], tried
 
 
-def ms_per_image(tower, images: Sequence, repeats: int = 3) -> float:
+def ms_per_image(tower: ImageNetClassifier, images: Sequence[ImageLike], repeats: int = 3) -> float:
     """Best of ``repeats`` passes over ``images`` (pixels to features), ms per image."""
     best = float("inf")
     for _ in range(repeats):
@@ -267,7 +288,7 @@ HEADER = (
 def lite2_subsets(held: dict[str, Captioned]) -> dict[str, Captioned]:
     """Lite2 costs ~2.5x Lite0 per image: it is measured on Twemoji's half, and the first
     LITE2_CAP (by hash, as every cap) of Tabler and Fashion-MNIST."""
-    out = {}
+    out: dict[str, Captioned] = {}
     for name, source in held.items():
         keep = np.arange(len(source.ids)) < LITE2_CAP if name != "Twemoji" else None
         out[name] = source if keep is None else source.subset(keep, f"{source.name} {LITE2_CAP}")
@@ -295,9 +316,9 @@ def run() -> str:
     held = held_out_sets()
     dev_out, held_out = outputs_for(dev, lite0), outputs_for(held, lite0)
     best, tried = tune_recipe(text, lite0, dev_out, dev)
-    rows = []
+    rows: list[str] = []
 
-    def measure(label: str, encoder) -> None:
+    def measure(label: str, encoder: ConceptImageEncoder) -> None:
         rows.append(_row(label, score(encoder, held_out, held, text)))
 
     steps = [
@@ -345,15 +366,17 @@ def run() -> str:
     return "\n".join(lines)
 
 
-def lite_comparison(text, lite0, held: dict[str, Captioned], lite0_out) -> list[str]:
+def lite_comparison(
+    text: Encoder, lite0: ImageNetClassifier, held: dict[str, Captioned], lite0_out: Outputs
+) -> list[str]:
     """Lite0 vs Lite2 under the shipped ConSE recipe (the bridge is Lite0's), side by side."""
     from embedspace.encoders.image import SHIPPED_RECIPE, ConceptImageEncoder
 
     lite2 = classifier("efficientnet-lite2")
     subsets = lite2_subsets(held)
     sample = subsets["Tabler"].images[:64]
-    rows = []
-    timings = {}
+    rows: list[str] = []
+    timings: dict[str, float] = {}
     for _ in range(2):  # alternate, so load hits both alike
         for tower in (lite0, lite2):
             ms = ms_per_image(tower, sample, repeats=1)
