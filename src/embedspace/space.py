@@ -521,6 +521,13 @@ class Space:
         return report
 
     # -- images ---------------------------------------------------------------------------
+    def _image_tower_changed(self, encoder: Encoder) -> bool:
+        """Whether the space's images were embedded by another image tower than the one
+        this install gives ``encoder`` (an upgrade): re-embedding with the same text
+        model then reads the images again, which is how such a space catches up."""
+        stored = self._store.get_meta("image_model_id")
+        return bool(stored) and stored != load_image_encoder(encoder).model_id
+
     def _image_tower(self, *, record: bool = False) -> ImageEncoder:
         """The image tower for this space's model (``record``: note it in the store)."""
         return image_tower(
@@ -635,7 +642,9 @@ class Space:
 
     def reembed(self, model: str, *, keep_old: bool = False) -> ReembedReport:
         """Re-embed every item with ``model`` while the space keeps serving, then make it
-        the space's model in one atomic swap (docs/models-over-time.md).
+        the space's model in one atomic swap (docs/models-over-time.md). The same model
+        is accepted when the space's images came from another image tower (an upgraded
+        install): its images are read again from their files, its texts embedded alike.
 
         The new vectors are built beside the old ones, batch by batch; searches and
         writes use the old model meanwhile and writes are embedded by both. A run killed
@@ -649,7 +658,7 @@ class Space:
         self._require_encoder("reembed (it embeds the items' texts)")
         named = self._named.store()
         encoder = load_encoder(model)  # a model that does not load: nothing written yet
-        if encoder.model_id == self.model_id:
+        if encoder.model_id == self.model_id and not self._image_tower_changed(encoder):
             raise InvalidInputError(f"{self.location} already uses {encoder.model_id!r}")
         old = self.vector_sets()[0]
         new_name, kept = plan_reembed_names(

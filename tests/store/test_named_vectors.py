@@ -168,6 +168,31 @@ def test_reembed_carries_images_through_their_files(photo_space_path, tmp_path):
         assert space.search_image(photo, k=1)[0].id == "coffee.png"
 
 
+def test_a_space_from_an_older_image_tower_catches_up_by_reembedding(photo_space_path, tmp_path):
+    """An upgrade that changes the image tower: the space refuses new images and says
+    how to bring its own over; re-embedding with the same text model does it."""
+    import shutil
+    import sqlite3
+
+    path = tmp_path / "mixed.space"
+    shutil.copytree(photo_space_path, path)
+    db = sqlite3.connect(path / "space.sqlite")
+    db.execute("UPDATE meta SET value = 'old-tower@0' WHERE key = 'image_model_id'")
+    db.commit()
+    db.close()
+    photo = str(tmp_path / "again.png")
+    with es.Space(path, progress=False, create=False) as space:
+        shutil.copy(space.get("coffee.png").metadata["path"], photo)
+        with pytest.raises(ModelMismatchError, match="reembed"):
+            space.add_images([photo])
+        report = space.reembed("default")
+        assert report.reembedded == len(space)
+        assert space.add_images([photo]).added == 1  # the current tower is the space's now
+        assert space.search_image(photo, k=2)[0].id in {"coffee.png", "again.png"}
+        with pytest.raises(InvalidInputError, match="already uses"):
+            space.reembed("default")  # nothing to catch up any more
+
+
 def test_add_vectors_is_refused_beside_named_vectors(location):
     import numpy as np
 

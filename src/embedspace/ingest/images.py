@@ -51,8 +51,10 @@ def image_tower(encoder: Encoder, store: Store, location: str, *, record: bool) 
     if stored and stored != tower.model_id:
         raise ModelMismatchError(
             f"{location} holds images embedded by {stored!r}, but this install's image "
-            f"tower is {tower.model_id!r}; install the tower it was built with, or delete "
-            "its images and add them again"
+            f"tower is {tower.model_id!r}; re-embed the space to bring its images over "
+            f"(space.reembed(<its model>) or `embedspace reembed {location} --model <its "
+            "model>`: the images are read again from their files), or install the tower it "
+            "was built with"
         )
     if record and not stored:
         store.set_meta({"image_model_id": tower.model_id})
