@@ -75,6 +75,8 @@ class Workload:
     ids: list[str]
     metadata: list[dict[str, int]]
     queries: list[str]
+    #: the held-out synsets' full texts, in query order: what the write workload adds
+    held_texts: list[str]
 
 
 def workload(synsets: list[Synset], size: int, queries: int, seed: int = 0) -> Workload:
@@ -93,4 +95,5 @@ def workload(synsets: list[Synset], size: int, queries: int, seed: int = 0) -> W
         ids=[synsets[i].id for i in docs],
         metadata=[{"bucket": row % BUCKETS} for row in range(size)],
         queries=[synsets[i].words for i in held],
+        held_texts=[synsets[i].text for i in held],
     )

@@ -69,11 +69,24 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def _status_bytes(key: str) -> int | None:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def current_rss() -> int:
+    """Resident memory now (before a tool is imported: the worker's own baseline, which
+    holds the corpus it was handed)."""
+    return _status_bytes("VmRSS:") or 0
+
+
 def peak_rss() -> int:
     """This process's resident-memory high-water mark in bytes (VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
+    peak = _status_bytes("VmHWM:")
+    if peak is not None:
+        return peak
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
