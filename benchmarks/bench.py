@@ -53,6 +53,7 @@ SECTIONS = (
     "maps",
     "multilingual",
     "querycache",
+    "peers",
 )
 
 
@@ -64,8 +65,9 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def machine_section() -> str:
-    cpu = next(
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), for the machine lines of the report."""
+    return next(
         (
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -73,6 +75,10 @@ def machine_section() -> str:
         ),
         platform.processor(),
     )
+
+
+def machine_section() -> str:
+    cpu = cpu_name()
     packages = (
         "embedspace",
         "onnxruntime",
@@ -417,6 +423,17 @@ def run_query_cache() -> None:
     emit("query-cache", multilingual.cache_markdown([multilingual.query_latency("default")]))
 
 
+def run_peers(root: Path | None) -> None:
+    """Whole tools side by side (benchmarks/peers): sizes from $EMBEDSPACE_BENCH_PEER_SIZES
+    (comma-separated, default 10000,100000)."""
+    from benchmarks.peers import report, runner
+
+    raw = os.environ.get("EMBEDSPACE_BENCH_PEER_SIZES", "")
+    sizes = [int(s) for s in raw.split(",") if s.strip()] or list(runner.DEFAULT_SIZES)
+    if runner.run(sizes, data_root=root):
+        print(report.write(REPORT), flush=True)
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -454,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         "maps": lambda: run_maps(root),
         "multilingual": lambda: run_multilingual(root),
         "querycache": run_query_cache,
+        "peers": lambda: run_peers(root),
     }
     for section in args.only:
         runners[section]()
