@@ -48,7 +48,7 @@ class ChromaPeer:
 
         if self._layout is None:
             self._layout = model_layout(model)
-        ONNXMiniLM_L6_V2.DOWNLOAD_PATH = self._layout  # type: ignore[misc]
+        ONNXMiniLM_L6_V2.DOWNLOAD_PATH = self._layout
         function = ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"])
         self._client = chromadb.PersistentClient(
             path=str(folder), settings=Settings(anonymized_telemetry=False)

@@ -53,8 +53,9 @@ class QdrantPeer:
         from qdrant_client import models
 
         return [
-            models.PointStruct(id=str(uuid.uuid5(uuid.NAMESPACE_URL, i)), vector=v.tolist(),
-                               payload={"id": i, **m})  # fmt: skip
+            models.PointStruct(
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, i)), vector=v.tolist(), payload={"id": i, **m}
+            )  # fmt: skip
             for i, v, m in zip(ids, self._embed(texts), metadata, strict=True)
         ]
 

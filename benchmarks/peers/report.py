@@ -90,7 +90,7 @@ def size_table(size: int, rows: list[dict[str, Any]], reasons: list[str]) -> lis
 def ratio_rows(size: int, rows: list[dict[str, Any]]) -> list[str]:
     """ours / best peer per workload, with the direction that counts as ahead."""
     ours = next((r for r in rows if r["peer"] == "embedspace" and "docs_per_s" in r), None)
-    lines = []
+    lines: list[str] = []
     if ours is None:
         return lines
     for name, read, higher in METRICS:

@@ -149,7 +149,9 @@ def quality(peers: Sequence[str], root: Path) -> None:
             for mode in ("dense", "hybrid"):
                 got = ranked.get(mode)
                 if isinstance(got, list):
-                    scores = [ndcg_at_k(r, data.qrels[q], K) for r, q in zip(got, qids, strict=True)]
+                    scores = [
+                        ndcg_at_k(r, data.qrels[q], K) for r, q in zip(got, qids, strict=True)
+                    ]
                     row[mode] = mean(scores)
                 elif isinstance(got, dict):
                     row[mode] = got

@@ -91,7 +91,11 @@ def speed(peer: Peer, job: dict[str, Any], model: ModelFiles) -> dict[str, Any]:
         raise ValueError(f"{len(queries)} queries < warm-up {warm} + {runs} x {per_run}")
     warmup = queries[:warm]
     batches = [queries[warm + r * per_run : warm + (r + 1) * per_run] for r in range(runs)]
-    result: dict[str, Any] = {"label": peer.label, "items": len(texts), "rss_baseline_bytes": current_rss()}
+    result: dict[str, Any] = {
+        "label": peer.label,
+        "items": len(texts),
+        "rss_baseline_bytes": current_rss(),
+    }
 
     started = time.perf_counter()
     peer.open(folder, model)

@@ -40,7 +40,9 @@ def test_parse_data_line_reads_words_and_gloss() -> None:
     assert synset.text.startswith("dog, domestic dog, Canis familiaris: a member of the genus")
     adjective = corpus.parse_data_line(ADJ_LINE, "adj")
     assert adjective is not None and adjective.words == "able" and adjective.id == "a00001740"
-    assert corpus.parse_data_line("  1 This software and database is being provided", "noun") is None
+    assert (
+        corpus.parse_data_line("  1 This software and database is being provided", "noun") is None
+    )
 
 
 def test_missing_wordnet_says_how_to_get_it(tmp_path: Path) -> None:
@@ -93,7 +95,10 @@ def test_peer_finds_exact_match_in_its_own_venv(peer: str, tmp_path: Path) -> No
     reason = runner.missing(peer)
     if reason:
         pytest.skip(reason)
-    if not (runner.ST_EXPORT / "onnx" / "model.onnx").is_file() and not runner.PEER_PYTHON.is_file():
+    if (
+        not (runner.ST_EXPORT / "onnx" / "model.onnx").is_file()
+        and not runner.PEER_PYTHON.is_file()
+    ):
         pytest.skip(f"no fp32 ONNX export and no {runner.PEER_PYTHON} to make it (`make bench`)")
     texts, ids, _ = tiny_corpus()
     asked = [3, 8, 17]
