@@ -71,19 +71,30 @@ def _short(result: dict[str, Any], peer: str) -> str:
     return str(result.get("label", peer))
 
 
+#: the size tables' two halves: the speed columns, then the resource columns
+SPLIT = 8
+
+
 def size_table(size: int, rows: list[dict[str, Any]], reasons: list[str]) -> list[str]:
-    lines = [f"#### {size:,} WordNet glosses", "",
-             "| tool | " + " | ".join(m[0] for m in METRICS) + " |",
-             "|---|" + "---|" * len(METRICS)]  # fmt: skip
-    for row in rows:
-        if "na" in row or "error" in row:
-            reason = row.get("na") or f"failed: {row['error']}"
-            if reason not in reasons:
-                reasons.append(reason)
-            cells = [f"n/a [{reasons.index(reason) + 1}]"] * len(METRICS)
-        else:
-            cells = [_cell(row, m, reasons) for m in METRICS]
-        lines.append(f"| {_short(row, row['peer'])} | " + " | ".join(cells) + " |")
+    """Two tables for one size (speed, then memory / disk / reopen), a row per tool; a
+    tool with no result at this size says so instead of leaving a gap."""
+    measured = {r["peer"] for r in rows}
+    missing = f"not measured at {size:,} yet (`python -m benchmarks.peers.runner --sizes {size} --peers TOOL`)"
+    rows = rows + [{"peer": p, "na": missing} for p in runner.PEERS if p not in measured]
+    lines = [f"#### {size:,} WordNet glosses", ""]
+    for part in (METRICS[:SPLIT], METRICS[SPLIT:]):
+        lines += ["| tool | " + " | ".join(m[0] for m in part) + " |",
+                  "|---|" + "---|" * len(part)]  # fmt: skip
+        for row in rows:
+            if "na" in row or "error" in row:
+                reason = row.get("na") or f"failed: {row['error']}"
+                if reason not in reasons:
+                    reasons.append(reason)
+                cells = [f"n/a [{reasons.index(reason) + 1}]"] * len(part)
+            else:
+                cells = [_cell(row, m, reasons) for m in part]
+            lines.append(f"| {_short(row, row['peer'])} | " + " | ".join(cells) + " |")
+        lines.append("")
     return lines
 
 
@@ -109,7 +120,8 @@ def ratio_rows(size: int, rows: list[dict[str, Any]]) -> list[str]:
 
 def quality_table(qualities: list[dict[str, Any]], reasons: list[str]) -> list[str]:
     if not qualities:
-        return ["SciFact was not run (not found under the datasets folder)."]
+        return ["SciFact: not measured yet (the datasets folder has no retrieval/scifact, or "
+                "the run has not reached it)."]  # fmt: skip
     first = qualities[0]
     lines = [f"#### Quality: SciFact nDCG@10 through each tool's own search "
              f"({first['documents']:,} abstracts, {first['queries']} claims)", "",
