@@ -82,9 +82,10 @@ def size_table(size: int, rows: list[dict[str, Any]], reasons: list[str]) -> lis
     missing = f"not measured at {size:,} yet (`python -m benchmarks.peers.runner --sizes {size} --peers TOOL`)"
     rows = rows + [{"peer": p, "na": missing} for p in runner.PEERS if p not in measured]
     lines = [f"#### {size:,} WordNet glosses", ""]
-    for part in (METRICS[:SPLIT], METRICS[SPLIT:]):
-        lines += ["| tool | " + " | ".join(m[0] for m in part) + " |",
-                  "|---|" + "---|" * len(part)]  # fmt: skip
+    for part, last in ((METRICS[:SPLIT], False), (METRICS[SPLIT:], True)):
+        extra = ["finished (UTC), load"] if last else []
+        lines += ["| tool | " + " | ".join([m[0] for m in part] + extra) + " |",
+                  "|---|" + "---|" * (len(part) + len(extra))]  # fmt: skip
         for row in rows:
             if "na" in row or "error" in row:
                 reason = row.get("na") or f"failed: {row['error']}"
@@ -93,6 +94,9 @@ def size_table(size: int, rows: list[dict[str, Any]], reasons: list[str]) -> lis
                 cells = [f"n/a [{reasons.index(reason) + 1}]"] * len(part)
             else:
                 cells = [_cell(row, m, reasons) for m in part]
+            if last:
+                cells.append(f"{row['measured'][11:16]}, {row['load_1min']:.1f}"
+                             if "measured" in row else "")  # fmt: skip
             lines.append(f"| {_short(row, row['peer'])} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -155,15 +159,17 @@ def markdown(speeds: list[dict[str, Any]], qualities: list[dict[str, Any]]) -> s
         "### Whole tools side by side: Chroma, LanceDB, Qdrant local + fastembed, txtai",
         "",
         f"Machine: {os.cpu_count()} cores ({cpu_name()}); {describe()}. Every tool runs in "
-        "its own venv (`make peers`) as a separate process, one at a time, with 2 threads "
+        "its own venv (`make peers`) as a separate process with 2 threads "
         "(`OMP_NUM_THREADS=2`, ONNX Runtime / torch / Rayon capped at 2, "
         "`TOKENIZERS_PARALLELISM=false`), the same all-MiniLM-L6-v2 from local files "
         "(`HF_HUB_OFFLINE=1`, nothing downloaded) and its embedded/local mode. Measured "
-        f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'}; 1-minute load "
-        f"average {min(loads, default=0):.1f}–{max(loads, default=0):.1f} on this shared "
-        "2-core machine (other engineers' jobs ran meanwhile, and the SciFact runs ran "
-        "beside the speed runs at lower priority), so absolute times are slow and noisy: read "
-        "the ratios, measured side by side in one run.",
+        f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} on a shared "
+        f"2-core machine under a 1-minute load average of {min(loads, default=0):.0f}–"
+        f"{max(loads, default=0):.0f} (other engineers' jobs; `nice -n 5`); to fit the "
+        "session, some tools' runs overlapped each other too (each row says when it "
+        "finished and the load then). Absolute times are therefore several times a quiet "
+        "machine's and noisy; the ratios are the figures to read, and even they carry the "
+        "load's noise.",
         "",
     ]
     for size in sizes:
