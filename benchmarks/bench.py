@@ -55,6 +55,7 @@ SECTIONS = (
     "querycache",
     "clip",
     "image-space",
+    "peers",
 )
 
 
@@ -67,7 +68,7 @@ def _version(package: str) -> str:
 
 
 def cpu_name() -> str:
-    """The CPU's model name (/proc/cpuinfo), for section headers."""
+    """The CPU's model name (/proc/cpuinfo), for the machine lines of the report."""
     return next(
         (
             line.split(":", 1)[1].strip()
@@ -442,6 +443,17 @@ def run_image_space() -> None:
     emit("image-space", image_space.run())
 
 
+def run_peers(root: Path | None) -> None:
+    """Whole tools side by side (benchmarks/peers): sizes from $EMBEDSPACE_BENCH_PEER_SIZES
+    (comma-separated, default 10000,100000)."""
+    from benchmarks.peers import report, runner
+
+    raw = os.environ.get("EMBEDSPACE_BENCH_PEER_SIZES", "")
+    sizes = [int(s) for s in raw.split(",") if s.strip()] or list(runner.DEFAULT_SIZES)
+    if runner.run(sizes, data_root=root):
+        print(report.write(REPORT), flush=True)
+
+
 def emit(section: str, body: str) -> None:
     update_section(REPORT, section, body)
     print(body, flush=True)
@@ -481,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         "querycache": run_query_cache,
         "clip": run_clip,
         "image-space": run_image_space,
+        "peers": lambda: run_peers(root),
     }
     for section in args.only:
         runners[section]()

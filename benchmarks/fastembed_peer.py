@@ -36,23 +36,31 @@ NAME = "local/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 
 
+def load_model(model_dir: Path, threads: int) -> TextEmbedding:
+    """fastembed's ``TextEmbedding`` over the local export in ``model_dir`` (registered
+    once as a custom model), truncating where sentence-transformers does. Also used by
+    the whole-tool peers that embed with fastembed (benchmarks/peers: Qdrant, LanceDB)."""
+    if NAME not in {m["model"] for m in TextEmbedding.list_supported_models()}:
+        TextEmbedding.add_custom_model(
+            model=NAME,
+            pooling=PoolingType.MEAN,
+            normalization=True,
+            sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
+            dim=384,
+            model_file="onnx/model.onnx",
+        )
+    model = TextEmbedding(NAME, specific_model_path=str(model_dir), threads=threads)
+    model.model.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    return model
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir", type=Path, help="folder with onnx/model.onnx + tokenizer")
     parser.add_argument("texts", type=Path)
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
-    TextEmbedding.add_custom_model(
-        model=NAME,
-        pooling=PoolingType.MEAN,
-        normalization=True,
-        sources=ModelSource(hf="sentence-transformers/all-MiniLM-L6-v2"),
-        dim=384,
-        model_file="onnx/model.onnx",
-    )
-    threads = len(os.sched_getaffinity(0))
-    model = TextEmbedding(NAME, specific_model_path=str(args.model_dir), threads=threads)
-    model.model.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    model = load_model(args.model_dir, threads=len(os.sched_getaffinity(0)))
     texts = json.loads(args.texts.read_text())
 
     def run() -> np.ndarray:

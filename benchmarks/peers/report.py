@@ -1,0 +1,257 @@
+"""The ``peers`` section of docs/benchmarks.md and docs/img/peers.png, from the cached
+results (``runner.cached``): one table per size, the ratios ours / best peer, SciFact
+quality, the reasons for every "n/a", and how and where it was measured."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.peers import runner
+
+REPORT = Path("docs/benchmarks.md")
+PLOT = Path("docs/img/peers.png")
+MB = 1e6
+
+#: (column, how to read it from a result, True when higher is better)
+Metric = tuple[str, Callable[[dict[str, Any]], Any], bool]
+
+
+def _latency(workload: str, stat: str) -> Callable[[dict[str, Any]], Any]:
+    def read(result: dict[str, Any]) -> Any:
+        got = result.get(workload)
+        if not isinstance(got, dict):
+            return None
+        return {"na": got["na"]} if "na" in got else got[stat]
+
+    return read
+
+
+METRICS: tuple[Metric, ...] = (
+    ("ingest docs/s", lambda r: r.get("docs_per_s"), True),
+    ("dense p50 ms", _latency("dense", "p50_ms"), False),
+    ("dense p99 ms", _latency("dense", "p99_ms"), False),
+    ("hybrid p50 ms", _latency("hybrid", "p50_ms"), False),
+    ("hybrid p99 ms", _latency("hybrid", "p99_ms"), False),
+    ("filtered (1%) p50 ms", _latency("filtered", "p50_ms"), False),
+    ("dense p50 ms, a write before each query", _latency("dense_after_write", "p50_ms"), False),
+    ("write p50 ms", _latency("dense_after_write", "write_p50_ms"), False),
+    ("peak RSS ingest MB", lambda r: r.get("rss_ingest_bytes", 0) / MB or None, False),
+    ("peak RSS query MB", lambda r: r.get("rss_query_bytes", 0) / MB or None, False),
+    ("disk MB", lambda r: r.get("disk_bytes", 0) / MB or None, False),
+    ("reopen + first query s", lambda r: (r.get("reopen_s") or {}).get("median"), False),
+)
+
+
+def _number(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def _cell(result: dict[str, Any], metric: Metric, reasons: list[str]) -> str:
+    value = metric[1](result)
+    if isinstance(value, dict):
+        if value["na"] not in reasons:
+            reasons.append(value["na"])
+        return f"n/a [{reasons.index(value['na']) + 1}]"
+    if value is None:
+        return "n/a"
+    text = _number(value)
+    if metric[0] in ("dense p50 ms", "hybrid p50 ms", "filtered (1%) p50 ms"):
+        name = metric[0].split(" p50")[0].split(" (")[0]
+        got = result[{"filtered": "filtered"}.get(name, name)]
+        text += f" ({_number(got['p50_min'])}–{_number(got['p50_max'])})"
+    return text
+
+
+def _short(result: dict[str, Any], peer: str) -> str:
+    return str(result.get("label", peer))
+
+
+#: the size tables' two halves: the speed columns, then the resource columns
+SPLIT = 8
+
+
+def size_table(size: int, rows: list[dict[str, Any]], reasons: list[str]) -> list[str]:
+    """Two tables for one size (speed, then memory / disk / reopen), a row per tool; a
+    tool with no result at this size says so instead of leaving a gap."""
+    measured = {r["peer"] for r in rows}
+    missing = f"not measured at {size:,} yet (`python -m benchmarks.peers.runner --sizes {size} --peers TOOL`)"
+    rows = rows + [{"peer": p, "na": missing} for p in runner.PEERS if p not in measured]
+    lines = [f"#### {size:,} WordNet glosses", ""]
+    for part, last in ((METRICS[:SPLIT], False), (METRICS[SPLIT:], True)):
+        extra = ["finished (UTC), load"] if last else []
+        lines += ["| tool | " + " | ".join([m[0] for m in part] + extra) + " |",
+                  "|---|" + "---|" * (len(part) + len(extra))]  # fmt: skip
+        for row in rows:
+            if "na" in row or "error" in row:
+                reason = row.get("na") or f"failed: {row['error']}"
+                if reason not in reasons:
+                    reasons.append(reason)
+                cells = [f"n/a [{reasons.index(reason) + 1}]"] * len(part)
+            else:
+                cells = [_cell(row, m, reasons) for m in part]
+            if last:
+                cells.append(f"{row['measured'][11:16]}, {row['load_1min']:.1f}"
+                             if "measured" in row else "")  # fmt: skip
+            lines.append(f"| {_short(row, row['peer'])} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def ratio_rows(size: int, rows: list[dict[str, Any]]) -> list[str]:
+    """ours / best peer per workload, with the direction that counts as ahead."""
+    ours = next((r for r in rows if r["peer"] == "embedspace" and "docs_per_s" in r), None)
+    lines: list[str] = []
+    if ours is None:
+        return lines
+    for name, read, higher in METRICS:
+        mine = read(ours)
+        peers = [(read(r), r["peer"]) for r in rows if r["peer"] != "embedspace"]
+        numbers = [(v, p) for v, p in peers if isinstance(v, int | float)]
+        if not isinstance(mine, int | float) or not numbers:
+            continue
+        best, who = max(numbers) if higher else min(numbers)
+        ratio = mine / best
+        ahead = ratio > 1 if higher else ratio < 1
+        lines.append(f"| {size:,} | {name} | {_number(mine)} | {_number(best)} ({who}) | "
+                     f"{ratio:.2f} | {'yes' if ahead else '**no**'} |")  # fmt: skip
+    return lines
+
+
+def quality_table(qualities: list[dict[str, Any]], reasons: list[str]) -> list[str]:
+    if not qualities:
+        return ["SciFact: not measured yet (the datasets folder has no retrieval/scifact, or "
+                "the run has not reached it)."]  # fmt: skip
+    first = qualities[0]
+    lines = [f"#### Quality: SciFact nDCG@10 through each tool's own search "
+             f"({first['documents']:,} abstracts, {first['queries']} claims)", "",
+             "| tool | dense | hybrid | SciFact ingest s |", "|---|---|---|---|"]  # fmt: skip
+    for row in qualities:
+        cells = []
+        for mode in ("dense", "hybrid"):
+            value = row.get(mode)
+            if isinstance(value, float):
+                cells.append(f"{value:.3f}")
+            else:
+                reason = (value or {}).get("na") or row.get("na") or f"failed: {row.get('error')}"
+                if reason not in reasons:
+                    reasons.append(reason)
+                cells.append(f"n/a [{reasons.index(reason) + 1}]")
+        ingest = row.get("ingest_s")
+        cells.append(_number(ingest) if ingest else "n/a")
+        lines.append(f"| {_short(row, row['peer'])} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(speeds: list[dict[str, Any]], qualities: list[dict[str, Any]]) -> str:
+    from benchmarks.bench import cpu_name
+    from embedspace.encoders.cpu import describe
+
+    reasons: list[str] = []
+    sizes = sorted({r["size"] for r in speeds})
+    stamps = sorted({r["measured"] for r in speeds + qualities})
+    loads = [r["load_1min"] for r in speeds + qualities]
+    lines = [
+        "### Whole tools side by side: Chroma, LanceDB, Qdrant local + fastembed, txtai",
+        "",
+        f"Machine: {os.cpu_count()} cores ({cpu_name()}); {describe()}. Every tool runs in "
+        "its own venv (`make peers`) as a separate process with 2 threads "
+        "(`OMP_NUM_THREADS=2`, ONNX Runtime / torch / Rayon capped at 2, "
+        "`TOKENIZERS_PARALLELISM=false`), the same all-MiniLM-L6-v2 from local files "
+        "(`HF_HUB_OFFLINE=1`, nothing downloaded) and its embedded/local mode. Measured "
+        f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} on a shared "
+        f"2-core machine under a 1-minute load average of {min(loads, default=0):.0f}–"
+        f"{max(loads, default=0):.0f} (other engineers' jobs; `nice -n 5`); to fit the "
+        "session, some tools' runs overlapped each other too (each row says when it "
+        "finished and the load then). Absolute times are therefore several times a quiet "
+        "machine's and noisy; the ratios are the figures to read, and even they carry the "
+        "load's noise.",
+        "",
+    ]
+    for size in sizes:
+        lines += size_table(size, [r for r in speeds if r["size"] == size], reasons) + [""]
+    ratios = [line for size in sizes
+              for line in ratio_rows(size, [r for r in speeds if r["size"] == size])]  # fmt: skip
+    if ratios:
+        lines += ["#### embedspace / best peer (below 1 is ahead, except docs/s)", "",
+                  "| items | workload | embedspace | best peer | ours / best | ahead |",
+                  "|---|---|---|---|---|---|", *ratios, ""]  # fmt: skip
+    lines += quality_table(qualities, reasons) + [""]
+    if reasons:
+        lines += ["n/a reasons:", ""]
+        lines += [f"{i}. {reason}" for i, reason in enumerate(reasons, 1)] + [""]
+    lines += [NOTES.format(runs=runner.RUNS, per_run=runner.PER_RUN, warmup=runner.WARMUP)]
+    if speeds:
+        lines += ["", "![peers](img/peers.png)"]
+    return "\n".join(lines)
+
+
+NOTES = """How it is measured (`benchmarks/peers/`): documents are WordNet 3.0 synsets from
+Debian's `wordnet-base` (`make wordnet`), "words: gloss", ~97 characters; queries are the
+words of held-out synsets (never in the corpus). Every document has `bucket = row % 100`;
+the filtered search asks `bucket == 7` (1% of the items). Latency: {runs} runs of
+{per_run} distinct single queries (k = 10) after {warmup} warm-up queries that are not
+timed; each cell is the median over runs of the per-run p50 (min–max across runs in
+brackets) or p99 (with {per_run} queries a run's p99 is its slowest query). Query latency
+includes encoding the query text. "A write before each query": one upsert (untimed, its
+median beside it) before each timed dense query. Ingest = from texts to searchable and
+persisted (txtai's explicit `save` included; LanceDB's FTS and scalar index builds
+included). Peak RSS is the worker's high-water mark (VmHWM; reset after ingest, so the
+query peak is the query phase's own); it includes the worker's own ~20 MB and the corpus
+it was handed. Disk = bytes under the collection's folder after a clean close. Reopen =
+open the persisted collection and answer one query (model load included). embedspace's
+query cache is off for these runs (`EMBEDSPACE_QUERY_CACHE_MB=0`), so every query is
+encoded. SciFact: each tool ingests the 5,183 abstracts its own way (the fp32 tools
+truncate at 256 tokens; embedspace chunks long texts) and answers the 300 test claims;
+nDCG@10 is computed by `embedspace.eval.metrics` from the ids it returned. Re-run:
+`make peers wordnet` then `.venv/bin/python -m benchmarks.run --only peers`
+(`python -m benchmarks.peers.runner --sizes 10000,100000`; `--report-only` rewrites
+this section from the cached results in `.cache/bench/peers`)."""
+
+
+def plot(speeds: list[dict[str, Any]], path: Path = PLOT) -> None:
+    """Dense p50 latency, peak query RSS and ingest rate vs size, one line per tool."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (("dense p50 ms", "dense query p50 (ms)"), ("peak RSS query MB", "peak RSS, queries (MB)"),
+              ("ingest docs/s", "ingest (docs/s)"))  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(13, 4))
+    metrics = {m[0]: m for m in METRICS}
+    for peer in runner.PEERS:
+        rows = [r for r in speeds if r["peer"] == peer and "docs_per_s" in r]
+        for axis, (name, _) in zip(axes, panels, strict=True):
+            points = [(r["size"], metrics[name][1](r)) for r in rows]
+            points = [(n, v) for n, v in points if isinstance(v, int | float)]
+            if points:
+                axis.plot(*zip(*points, strict=True), marker="o", label=peer)
+    for axis, (_, label) in zip(axes, panels, strict=True):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("items")
+        axis.set_ylabel(label)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    fig.suptitle("Whole tools, same model, same corpus (WordNet glosses), 2 threads, k=10")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(report: Path = REPORT, plot_path: Path = PLOT) -> str:
+    """Rewrite the ``peers`` section (and the plot) from every cached result."""
+    from embedspace.eval.report import update_section
+
+    speeds, qualities = runner.cached()
+    body = markdown(speeds, qualities)
+    if speeds:
+        plot(speeds, plot_path)
+    update_section(report, "peers", body)
+    return body
