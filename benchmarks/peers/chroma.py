@@ -11,11 +11,12 @@ tool as shipped, so it is measured that way.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.peers.protocol import ModelFiles, NotSupported
+from benchmarks.peers.protocol import ModelFiles, NotSupported, VectorBatch
 
 #: the files its embedding function checks for before it would download
 FILES = ("config.json", "special_tokens_map.json", "tokenizer_config.json", "tokenizer.json",
@@ -56,6 +57,42 @@ class ChromaPeer:
         self._collection = self._client.get_or_create_collection(
             "peers", embedding_function=function, metadata={"hnsw:space": "cosine"}
         )
+
+    def open_vectors(self, folder: Path, dim: int) -> None:
+        """The same client and collection with no embedding function: vectors are given."""
+        import chromadb
+        from chromadb.config import Settings
+
+        self._client = chromadb.PersistentClient(
+            path=str(folder), settings=Settings(anonymized_telemetry=False)
+        )
+        self._collection = self._client.get_or_create_collection(
+            "peers", embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+
+    def ingest_vectors(self, batches: Iterable[VectorBatch]) -> None:
+        most = self._client.get_max_batch_size()
+        for batch in batches:
+            for start in range(0, len(batch.ids), most):
+                end = start + most
+                self._collection.add(ids=batch.ids[start:end], embeddings=batch.vectors[start:end],
+                                     documents=batch.texts[start:end],
+                                     metadatas=batch.metadata[start:end])  # fmt: skip
+
+    def _by_vector(self, vector: Any, k: int, where: dict[str, int] | None = None) -> list[str]:
+        found = self._collection.query(query_embeddings=[vector], n_results=k, where=where,
+                                       include=[])  # fmt: skip
+        return list(found["ids"][0])
+
+    def search_vector(self, vector: Any, k: int) -> list[str]:
+        return self._by_vector(vector, k)
+
+    def search_vector_filtered(self, vector: Any, k: int, field: str, value: int) -> list[str]:
+        return self._by_vector(vector, k, {field: value})
+
+    def write_vector(self, text: str, id: str, metadata: dict[str, int], vector: Any) -> None:
+        self._collection.upsert(ids=[id], embeddings=[vector], documents=[text],
+                                metadatas=[metadata])  # fmt: skip
 
     def ingest(self, texts: list[str], ids: list[str], metadata: list[dict[str, int]]) -> None:
         batch = self._client.get_max_batch_size()

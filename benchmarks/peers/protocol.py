@@ -9,9 +9,10 @@ setup; the worker times the calls. Runs inside each peer's venv: standard librar
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class NotSupported(Exception):
@@ -59,6 +60,41 @@ class Peer(Protocol):
 
     def write(self, text: str, id: str, metadata: dict[str, int]) -> None:
         """One more item (an upsert), searchable when it returns."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class VectorBatch:
+    """A slice of the pre-computed-vector corpus: what a tool that accepts vectors is fed."""
+
+    ids: list[str]
+    texts: list[str]
+    metadata: list[dict[str, int]]
+    #: float32, unit length, one row per id (a numpy array: each venv has numpy)
+    vectors: Any
+
+
+class VectorPeer(Protocol):
+    """The same tool fed pre-computed vectors (the 100k and 1M runs): no model is loaded,
+    queries are vectors, so what is timed is the tool's store and index alone. Texts and
+    the metadata field are stored beside the vectors, as a user would."""
+
+    def open_vectors(self, folder: Path, dim: int) -> None:
+        """Create or reopen a collection of ``dim``-d cosine vectors in ``folder``."""
+        ...
+
+    def ingest_vectors(self, batches: Iterable[VectorBatch]) -> None:
+        """Store every batch, searchable and persisted when it returns (indexes built)."""
+        ...
+
+    def search_vector(self, vector: Any, k: int) -> list[str]: ...
+
+    def search_vector_filtered(self, vector: Any, k: int, field: str, value: int) -> list[str]: ...
+
+    def write_vector(self, text: str, id: str, metadata: dict[str, int], vector: Any) -> None:
+        """One more item with its vector (an upsert), searchable when it returns."""
         ...
 
     def close(self) -> None: ...

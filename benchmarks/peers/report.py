@@ -1,4 +1,4 @@
-"""The ``peers`` section of docs/benchmarks.md and docs/img/peers.png, from the cached
+"""The ``peers`` section of docs/benchmarks.md and docs/img/peers.png, from the kept
 results (``runner.cached``): one table per size, the ratios ours / best peer, SciFact
 quality, the reasons for every "n/a", and how and where it was measured."""
 
@@ -43,9 +43,27 @@ METRICS: tuple[Metric, ...] = (
     ("disk MB", lambda r: r.get("disk_bytes", 0) / MB or None, False),
     ("reopen + first query s", lambda r: (r.get("reopen_s") or {}).get("median"), False),
 )
+#: the runs fed pre-computed vectors: no hybrid (the query is a vector), ingest counts
+#: vectors, and recall@10 against the exact neighbours says what the speed bought
+VECTOR_METRICS: tuple[Metric, ...] = (
+    ("ingest vectors/s", lambda r: r.get("docs_per_s"), True),
+    *(m for m in METRICS[1:] if not m[0].startswith(("hybrid", "ingest"))),
+    ("dense recall@10", _latency("dense", "recall_at_k"), True),
+    ("filtered recall@10", _latency("filtered", "recall_at_k"), True),
+)
+
+
+def metrics_for(fed: str) -> tuple[Metric, ...]:
+    return VECTOR_METRICS if fed == "vectors" else METRICS
+
+
+def _fed(result: dict[str, Any]) -> str:
+    return str(result.get("fed", "texts"))
 
 
 def _number(value: float) -> str:
+    if 0 < value < 1:
+        return f"{value:.3f}"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
@@ -72,17 +90,21 @@ def _short(result: dict[str, Any], peer: str) -> str:
 
 
 #: the size tables' two halves: the speed columns, then the resource columns
-SPLIT = 8
+SPLIT = {"texts": 8, "vectors": 6}
 
 
-def size_table(size: int, rows: list[dict[str, Any]], reasons: list[str]) -> list[str]:
+def size_table(fed: str, size: int, rows: list[dict[str, Any]], reasons: list[str]) -> list[str]:
     """Two tables for one size (speed, then memory / disk / reopen), a row per tool; a
     tool with no result at this size says so instead of leaving a gap."""
     measured = {r["peer"] for r in rows}
-    missing = f"not measured at {size:,} yet (`python -m benchmarks.peers.runner --sizes {size} --peers TOOL`)"
+    flag = "--vectors" if fed == "vectors" else "--sizes"
+    missing = f"not measured at {size:,} yet (`python -m benchmarks.peers.runner {flag} {size} --peers TOOL`)"
     rows = rows + [{"peer": p, "na": missing} for p in runner.PEERS if p not in measured]
-    lines = [f"#### {size:,} WordNet glosses", ""]
-    for part, last in ((METRICS[:SPLIT], False), (METRICS[SPLIT:], True)):
+    title = (f"{size:,} WordNet glosses, from texts" if fed == "texts" else
+             f"{size:,} texts (WordNet, GCIDE, word list), pre-computed vectors")  # fmt: skip
+    lines = [f"#### {title}", ""]
+    metrics, split = metrics_for(fed), SPLIT[fed]
+    for part, last in ((metrics[:split], False), (metrics[split:], True)):
         extra = ["finished (UTC), load"] if last else []
         lines += ["| tool | " + " | ".join([m[0] for m in part] + extra) + " |",
                   "|---|" + "---|" * (len(part) + len(extra))]  # fmt: skip
@@ -102,13 +124,13 @@ def size_table(size: int, rows: list[dict[str, Any]], reasons: list[str]) -> lis
     return lines
 
 
-def ratio_rows(size: int, rows: list[dict[str, Any]]) -> list[str]:
+def ratio_rows(fed: str, size: int, rows: list[dict[str, Any]]) -> list[str]:
     """ours / best peer per workload, with the direction that counts as ahead."""
     ours = next((r for r in rows if r["peer"] == "embedspace" and "docs_per_s" in r), None)
     lines: list[str] = []
     if ours is None:
         return lines
-    for name, read, higher in METRICS:
+    for name, read, higher in metrics_for(fed):
         mine = read(ours)
         peers = [(read(r), r["peer"]) for r in rows if r["peer"] != "embedspace"]
         numbers = [(v, p) for v, p in peers if isinstance(v, int | float)]
@@ -117,7 +139,7 @@ def ratio_rows(size: int, rows: list[dict[str, Any]]) -> list[str]:
         best, who = max(numbers) if higher else min(numbers)
         ratio = mine / best
         ahead = ratio > 1 if higher else ratio < 1
-        lines.append(f"| {size:,} | {name} | {_number(mine)} | {_number(best)} ({who}) | "
+        lines.append(f"| {size:,} {fed} | {name} | {_number(mine)} | {_number(best)} ({who}) | "
                      f"{ratio:.2f} | {'yes' if ahead else '**no**'} |")  # fmt: skip
     return lines
 
@@ -152,7 +174,7 @@ def markdown(speeds: list[dict[str, Any]], qualities: list[dict[str, Any]]) -> s
     from embedspace.encoders.cpu import describe
 
     reasons: list[str] = []
-    sizes = sorted({r["size"] for r in speeds})
+    groups = sorted({(_fed(r), r["size"]) for r in speeds})
     stamps = sorted({r["measured"] for r in speeds + qualities})
     loads = [r["load_1min"] for r in speeds + qualities]
     lines = [
@@ -163,19 +185,21 @@ def markdown(speeds: list[dict[str, Any]], qualities: list[dict[str, Any]]) -> s
         "(`OMP_NUM_THREADS=2`, ONNX Runtime / torch / Rayon capped at 2, "
         "`TOKENIZERS_PARALLELISM=false`), the same all-MiniLM-L6-v2 from local files "
         "(`HF_HUB_OFFLINE=1`, nothing downloaded) and its embedded/local mode. Measured "
-        f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} on a shared "
-        f"2-core machine under a 1-minute load average of {min(loads, default=0):.0f}–"
-        f"{max(loads, default=0):.0f} (other engineers' jobs; `nice -n 5`); to fit the "
-        "session, some tools' runs overlapped each other too (each row says when it "
-        "finished and the load then). Absolute times are therefore several times a quiet "
-        "machine's and noisy; the ratios are the figures to read, and even they carry the "
-        "load's noise.",
+        f"{stamps[0] if stamps else '?'} to {stamps[-1] if stamps else '?'} on a 2-core "
+        "machine, the speed runs one tool at a time (each row gives when it finished and "
+        f"the 1-minute load average then: {min(loads, default=0):.1f}–"
+        f"{max(loads, default=0):.1f} over all rows; a load near 2 is the tool's own two "
+        "threads). Absolute times are this machine's; the ratios are the figures to compare. "
+        "SciFact's nDCG does not depend on the load (its ingest seconds do).",
         "",
     ]
-    for size in sizes:
-        lines += size_table(size, [r for r in speeds if r["size"] == size], reasons) + [""]
-    ratios = [line for size in sizes
-              for line in ratio_rows(size, [r for r in speeds if r["size"] == size])]  # fmt: skip
+
+    def rows_of(fed: str, size: int) -> list[dict[str, Any]]:
+        return [r for r in speeds if _fed(r) == fed and r["size"] == size]
+
+    for fed, size in groups:
+        lines += size_table(fed, size, rows_of(fed, size), reasons) + [""]
+    ratios = [line for fed, size in groups for line in ratio_rows(fed, size, rows_of(fed, size))]
     if ratios:
         lines += ["#### embedspace / best peer (below 1 is ahead, except docs/s)", "",
                   "| items | workload | embedspace | best peer | ours / best | ahead |",
@@ -210,35 +234,41 @@ truncate at 256 tokens; embedspace chunks long texts) and answers the 300 test c
 nDCG@10 is computed by `embedspace.eval.metrics` from the ids it returned. Re-run:
 `make peers wordnet` then `.venv/bin/python -m benchmarks.run --only peers`
 (`python -m benchmarks.peers.runner --sizes 10000,100000`; `--report-only` rewrites
-this section from the cached results in `.cache/bench/peers`)."""
+this section from the results kept in `benchmarks/peers/results`)."""
 
 
 def plot(speeds: list[dict[str, Any]], path: Path = PLOT) -> None:
-    """Dense p50 latency, peak query RSS and ingest rate vs size, one line per tool."""
+    """Dense p50 latency, peak query RSS and ingest rate vs size, one colour per tool:
+    solid from texts (query encoding included), dashed fed pre-computed vectors."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = (("dense p50 ms", "dense query p50 (ms)"), ("peak RSS query MB", "peak RSS, queries (MB)"),
-              ("ingest docs/s", "ingest (docs/s)"))  # fmt: skip
-    fig, axes = plt.subplots(1, len(panels), figsize=(13, 4))
-    metrics = {m[0]: m for m in METRICS}
+              ("ingest", "ingest (texts or vectors / s)"))  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(13, 4.2))
+    colours = dict(zip(runner.PEERS, plt.rcParams["axes.prop_cycle"].by_key()["color"],
+                       strict=False))  # fmt: skip
     for peer in runner.PEERS:
-        rows = [r for r in speeds if r["peer"] == peer and "docs_per_s" in r]
-        for axis, (name, _) in zip(axes, panels, strict=True):
-            points = [(r["size"], metrics[name][1](r)) for r in rows]
-            points = [(n, v) for n, v in points if isinstance(v, int | float)]
-            if points:
-                axis.plot(*zip(*points, strict=True), marker="o", label=peer)
+        for fed, style in (("texts", "-"), ("vectors", "--")):
+            rows = [r for r in speeds if r["peer"] == peer and _fed(r) == fed and "docs_per_s" in r]
+            metrics = {m[0].split(" docs")[0].split(" vectors")[0]: m for m in metrics_for(fed)}
+            for axis, (name, _) in zip(axes, panels, strict=True):
+                points = [(r["size"], metrics[name][1](r)) for r in rows]
+                points = [(n, v) for n, v in points if isinstance(v, int | float)]
+                if points:
+                    axis.plot(*zip(*sorted(points), strict=True), style, marker="o",
+                              color=colours[peer], label=f"{peer} ({fed})")  # fmt: skip
     for axis, (_, label) in zip(axes, panels, strict=True):
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("items")
         axis.set_ylabel(label)
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=8)
-    fig.suptitle("Whole tools, same model, same corpus (WordNet glosses), 2 threads, k=10")
+    axes[-1].legend(fontsize=7, loc="best")
+    fig.suptitle("Whole tools, same model, 2 threads, k=10: solid = from texts (WordNet), "
+                 "dashed = the same pre-computed vectors fed to each", fontsize=10)  # fmt: skip
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -246,7 +276,7 @@ def plot(speeds: list[dict[str, Any]], path: Path = PLOT) -> None:
 
 
 def write(report: Path = REPORT, plot_path: Path = PLOT) -> str:
-    """Rewrite the ``peers`` section (and the plot) from every cached result."""
+    """Rewrite the ``peers`` section (and the plot) from every kept result."""
     from embedspace.eval.report import update_section
 
     speeds, qualities = runner.cached()

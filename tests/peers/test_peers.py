@@ -9,6 +9,7 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.peers import corpus, runner
@@ -113,3 +114,107 @@ def test_peer_finds_exact_match_in_its_own_venv(peer: str, tmp_path: Path) -> No
         assert [ranked[0] for ranked in result["hybrid"]] == [ids[i] for i in asked]
     else:
         assert result["hybrid"]["na"]  # a stated reason, never an empty n/a
+
+
+def vector_job(tmp_path: Path, n: int = 40, dim: int = 16) -> tuple[dict, np.ndarray]:
+    """A vectors job over ``n`` seeded random unit vectors (no model): queries are copies
+    of documents 0..n-1, so each one's nearest document is itself."""
+    from benchmarks.peers import vectors
+
+    rng = np.random.default_rng(7)
+    docs = rng.standard_normal((n, dim)).astype(np.float32)
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    files = vectors.VectorFiles(tmp_path / "vectors")
+    files.folder.mkdir()
+    np.save(files.docs, docs)
+    np.save(files.queries, docs)
+    np.save(files.writes, docs[::-1].copy())
+    files.data.write_text(json.dumps({
+        "ids": [f"doc-{i}" for i in range(n)], "texts": [f"text number {i}" for i in range(n)],
+        "write_texts": [f"written text {i}" for i in range(n)]}))  # fmt: skip
+    job = {"kind": "vectors", "data": str(files.data), "doc_vectors": str(files.docs),
+           "query_vectors": str(files.queries), "write_vectors": str(files.writes),
+           "items": n, "dim": dim, "batch": 16, "buckets": 4, "k": 3, "runs": 2,
+           "queries_per_run": 5, "warmup": 2, "filter_field": "bucket", "filter_value": 1,
+           "folder": str(tmp_path / "collection")}  # fmt: skip
+    return job, docs
+
+
+def check_vector_result(result: dict) -> None:
+    """Every timed query (documents 2..11) found itself first; filtered hits all match."""
+    assert "error" not in result and "na" not in result, result
+    assert [row[0] for row in result["ranked"]["dense"]] == [f"doc-{i}" for i in range(2, 12)]
+    assert result["filtered"]["hits_matching"] == 1.0
+    assert result["items"] == 40 and result["disk_bytes"] > 0
+    assert result["dense_after_write"]["write_p50_ms"] > 0
+
+
+def test_embedspace_vector_run_finds_each_vector(tmp_path: Path) -> None:
+    from benchmarks.peers import worker
+
+    job, _ = vector_job(tmp_path)
+    peer = make_peer()
+    check_vector_result(worker.measure(peer, worker.vector_run(peer, job), job))
+
+
+def test_exact_top_k_and_recall(tmp_path: Path) -> None:
+    from benchmarks.peers import vectors
+
+    job, docs = vector_job(tmp_path)
+    files = vectors.VectorFiles(tmp_path / "vectors")
+    top = vectors.exact_top_k(files, 40, 3, chunk=7)
+    assert top[:, 0].tolist() == list(range(40))
+    brute = np.argsort(-(docs @ docs.T), axis=1)[:, :3]
+    assert (top == brute).all()
+    rows = np.arange(1, 40, 4)
+    filtered = vectors.exact_top_k(files, 40, 3, rows=rows, chunk=5)
+    assert set(filtered.ravel()) <= set(rows.tolist())
+    assert vectors.recall_at_k([["a", "b"], ["c", "x"]], [["a", "b"], ["c", "d"]]) == 0.75
+
+
+def test_large_corpus_mixes_sources_and_holds_queries_out(monkeypatch) -> None:
+    synsets = [corpus.Synset(f"n{i:08d}", f"word{i}", f"gloss {i}") for i in range(300)]
+    monkeypatch.setattr(
+        corpus, "gcide_paragraphs", lambda: ["Dog \\Dog\\, n. A canine.", "gloss 1"]
+    )
+    monkeypatch.setattr(corpus, "word_list", lambda: ["dog", "dog", "cat's"])
+    big = corpus.large_corpus(synsets, 50)
+    assert len(big.texts) == len(set(big.texts)) == len(big.ids) == len(set(big.ids))
+    assert len(big.texts) == 250 + 2 + 2  # "gloss 1" is no synset's text; "dog" once
+    assert {i[0] for i in big.ids} == {"n", "g", "w"}
+    assert set(big.queries).isdisjoint(t.split(":")[0] for t in big.texts)
+
+
+def test_gcide_paragraphs_strip_tags_and_dedupe(tmp_path: Path) -> None:
+    import gzip
+
+    entry = "Dog \\Dog\\, n. [AS. docga.]\n   A {canine} animal.\n   [1913 Webster]\n\n   2. A mean, contemptible fellow.\n\n"
+    body = b"00-database-short\n   header\n\n" + entry.encode()
+    (tmp_path / "gcide.dict.dz").write_bytes(gzip.compress(body))
+    start = body.index(b"Dog")
+
+    def b64(number: int) -> str:
+        return (
+            corpus._B64[number // 64] + corpus._B64[number % 64]
+            if number >= 64
+            else corpus._B64[number]
+        )
+
+    line = f"Dog\t{b64(start)}\t{b64(len(entry))}"
+    (tmp_path / "gcide.index").write_text(
+        f"00-database-short\tA\tB\n{line}\n{line.replace('Dog', 'dog', 1)}\n"
+    )
+    assert corpus.gcide_paragraphs(tmp_path) == [
+        "Dog \\Dog\\, n. A canine animal.",
+        "2. A mean, contemptible fellow.",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("peer", [p for p in runner.PEERS if p != "embedspace"])
+def test_peer_vector_run_in_its_own_venv(peer: str, tmp_path: Path) -> None:
+    reason = runner.missing(peer)
+    if reason:
+        pytest.skip(reason)
+    job, _ = vector_job(tmp_path)
+    check_vector_result(runner.run_worker(peer, job, tmp_path))

@@ -1,7 +1,8 @@
 """ChunkTable: the in-memory copy of the store's chunk vectors, caught up incrementally.
 
-Chunk ids only grow, so catching up after any process's write costs one id scan plus the
-new rows; deletions are found by comparing id sets. The table is also the exact index
+Chunk ids only grow, so catching up after any process's write costs the new rows, plus
+one scan of the live ids when the store says chunks were removed since the last catch-up
+(deletions are then found by comparing id sets). The table is also the exact index
 (no second copy of the vectors) and the source of exact re-scoring for ANN candidates.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..errors import NotSupportedError
 from ..index.base import as_metric, prepare_vectors
-from ..store.base import NamedVectorStore, Store, VectorSnapshot
+from ..store.base import ChunkChanges, NamedVectorStore, Store
 from .vector_storage import make_storage
 
 #: Vector bytes read from the store per page while catching up (a few MB: the rows of a
@@ -38,6 +39,8 @@ class ChunkTable:
         empty = np.empty(0, dtype=np.int64)
         self.chunk_ids, self.item_rowids, self.starts, self.ends = empty, empty, empty, empty
         self.matrix = self._vectors.array
+        #: the store's chunk-deletion count at the last catch-up (None: scan the live ids)
+        self._deletions: int | None = None
         self._group()
 
     def __len__(self) -> int:
@@ -57,20 +60,23 @@ class ChunkTable:
         more than one page besides the matrix (which, memory-mapped, is on disk)."""
         page_rows = max(256, PAGE_BYTES // (4 * max(self.dim, 1)))
         source = (
-            store.vector_pages(self.max_id, page_rows)
+            store.vector_pages(self.max_id, page_rows, deletions_seen=self._deletions)
             if named is None
             else _named_pages(store, named, self.dim, self.max_id)
         )
-        with source as (live, pages):
-            keep = np.isin(self.chunk_ids, live, assume_unique=True)
-            removed = self.chunk_ids[~keep]
+        removed = np.empty(0, dtype=np.int64)
+        with source as changes:
+            self._deletions = changes.deletions
+            if changes.live is not None:
+                keep = np.isin(self.chunk_ids, changes.live, assume_unique=True)
+                removed = self.chunk_ids[~keep]
             if len(removed):
                 self.chunk_ids, self.item_rowids = self.chunk_ids[keep], self.item_rowids[keep]
                 self.starts, self.ends = self.starts[keep], self.ends[keep]
                 self.matrix = self._vectors.keep(keep)
             start = len(self.chunk_ids)
             parts: list[tuple[np.ndarray, ...]] = []
-            for page in pages:
+            for page in changes.pages:
                 if not len(page.chunk_ids):
                     continue
                 self.matrix = self._vectors.append(
@@ -81,13 +87,34 @@ class ChunkTable:
             ids, items, starts, ends = (
                 np.concatenate(column) for column in zip(*parts, strict=True)
             )
+            appended = not len(removed) and self._extend_groups(items)
             self.chunk_ids = np.concatenate([self.chunk_ids, ids])
             self.item_rowids = np.concatenate([self.item_rowids, items])
             self.starts = np.concatenate([self.starts, starts])
             self.ends = np.concatenate([self.ends, ends])
-        if len(removed) or parts:
+            if not appended:
+                self._group()
+        elif len(removed):
             self._group()
         return self.chunk_ids[start:], self.matrix[start:], removed
+
+    def _extend_groups(self, new_item_rowids: np.ndarray) -> bool:
+        """Add the groups of chunks that belong to items newer than every held one (new
+        items get growing rowids), without regrouping the whole table: a write at 1M
+        chunks costs its own rows. False (nothing changed) when the rows are not such
+        (an upserted item's new chunks): the caller regroups."""
+        if not len(new_item_rowids):
+            return True
+        if len(self.items) and new_item_rowids[0] <= self.items[-1]:
+            return False
+        if np.any(np.diff(new_item_rowids) < 0):
+            return False
+        items, inverse, counts = np.unique(new_item_rowids, return_inverse=True,
+                                           return_counts=True)  # fmt: skip
+        self.item_of_chunk = np.concatenate([self.item_of_chunk, len(self.items) + inverse])
+        self.items = np.concatenate([self.items, items])
+        self.chunks_per_item = np.concatenate([self.chunks_per_item, counts])
+        return True
 
     def _group(self) -> None:
         """Items (sorted rowids), each chunk's item position, and per-item chunk counts."""
@@ -111,15 +138,15 @@ class ChunkTable:
 
 def _named_pages(
     store: Store, name: str, dim: int, after: int
-) -> AbstractContextManager[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+) -> AbstractContextManager[ChunkChanges]:
     """A named set's new rows as one page (named sets are read whole, like a remote
     store's main vectors)."""
     if not isinstance(store, NamedVectorStore):
         raise NotSupportedError(f"{store.location} ({store.kind}) keeps no named vectors")
 
     @contextmanager
-    def pages() -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+    def pages() -> Iterator[ChunkChanges]:
         live, snapshot = store.named_vectors(name, dim, after)
-        yield live, iter([snapshot])
+        yield ChunkChanges(live, iter([snapshot]))
 
     return pages()

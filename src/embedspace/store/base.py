@@ -62,6 +62,21 @@ class VectorSnapshot:
     vectors: np.ndarray  # float32 (n, d)
 
 
+@dataclass
+class ChunkChanges:
+    """What a search view's catch-up reads from one consistent state of the store."""
+
+    #: every live chunk id (sorted), or None when the store vouches that no chunk was
+    #: removed since the caller's ``deletions_seen``: a write at 1M chunks then costs its
+    #: new rows, not a scan of every id
+    live: np.ndarray | None
+    #: the rows with a larger chunk id than the caller's, in pages
+    pages: Iterator[VectorSnapshot]
+    #: the store's count of chunk deletions in that state, to pass back next time (None:
+    #: this store keeps no count, so ``live`` is always the full scan)
+    deletions: int | None = None
+
+
 class Store(Protocol):
     """Durable items + metadata + vectors."""
 
@@ -115,9 +130,10 @@ class Store(Protocol):
         ...
 
     def vector_pages(
-        self, after_chunk_id: int = 0, page_rows: int = 50_000
-    ) -> AbstractContextManager[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
-        """The same as :meth:`vectors`, new rows in pages, from one consistent read."""
+        self, after_chunk_id: int = 0, page_rows: int = 50_000, deletions_seen: int | None = None
+    ) -> AbstractContextManager[ChunkChanges]:
+        """The same as :meth:`vectors`, new rows in pages, from one consistent read; the
+        live ids are left out when no chunk was deleted since ``deletions_seen``."""
         ...
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
@@ -197,10 +213,13 @@ class WholeSnapshotPages:
 
     @contextmanager
     def vector_pages(
-        self: _ReadsVectors, after_chunk_id: int = 0, page_rows: int = 50_000
-    ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+        self: _ReadsVectors,
+        after_chunk_id: int = 0,
+        page_rows: int = 50_000,
+        deletions_seen: int | None = None,
+    ) -> Iterator[ChunkChanges]:
         live, snapshot = self.vectors(after_chunk_id)
-        yield live, iter([snapshot])
+        yield ChunkChanges(live, iter([snapshot]))
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotASpaceError, SpaceLockedError
-from .base import ChunkRecord, ItemRecord, VectorSnapshot, model_changed
+from .base import ChunkChanges, ChunkRecord, ItemRecord, VectorSnapshot, model_changed
 from .filters import where_to_sql
 
 DB_NAME = "space.sqlite"
@@ -63,6 +63,16 @@ CREATE TABLE IF NOT EXISTS named_chunks (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS named_chunks_item ON named_chunks(name, item_rowid);
+"""
+
+#: Every removed chunk (an upsert's old chunks, a deleted item's by cascade, a re-embed's
+#: swap) bumps ``chunk_deletions``, so a search view learns whether anything was removed
+#: from one meta row instead of scanning every chunk id (``vector_pages``). A trigger, not
+#: code in each delete path, so older versions writing to the same space keep it true.
+_COUNT_CHUNK_DELETIONS = """
+CREATE TRIGGER IF NOT EXISTS chunks_deleted AFTER DELETE ON chunks BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'chunk_deletions';
+END
 """
 
 
@@ -113,8 +123,10 @@ class SqliteStore:
             for statement in _SCHEMA.strip().split(";"):
                 if statement.strip():
                     cur.execute(statement)
+            cur.execute(_COUNT_CHUNK_DELETIONS)
             cur.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('format_version', ?), ('generation', '0')",
+                "INSERT OR IGNORE INTO meta VALUES ('format_version', ?), ('generation', '0'), "
+                "('chunk_deletions', '0')",
                 (FORMAT_VERSION,),
             )
             _migrate(cur)
@@ -354,17 +366,21 @@ class SqliteStore:
 
     @contextmanager
     def vector_pages(
-        self, after_chunk_id: int = 0, page_rows: int = 50_000
-    ) -> Iterator[tuple[np.ndarray, Iterator[VectorSnapshot]]]:
+        self, after_chunk_id: int = 0, page_rows: int = 50_000, deletions_seen: int | None = None
+    ) -> Iterator[ChunkChanges]:
         """Like :meth:`vectors`, but the new rows arrive in pages of ``page_rows``, all
-        read in one transaction: catching up costs memory for one page, not the store."""
+        read in one transaction: catching up costs memory for one page, not the store.
+        The ``chunks_deleted`` trigger counts every removed chunk, so when the count still
+        equals ``deletions_seen`` the scan of every live id is skipped."""
         with self.snapshot() as cur:
-            live = np.fromiter(
-                (r[0] for r in cur.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
-                dtype=np.int64,
-            )
-            dim_row = cur.execute("SELECT value FROM meta WHERE key='dim'").fetchone()
-            dim = int(dim_row[0]) if dim_row else 0
+            deletions = int(self._meta(cur, "chunk_deletions") or 0)
+            live = None
+            if deletions_seen is None or deletions != deletions_seen:
+                live = np.fromiter(
+                    (r[0] for r in cur.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
+                    dtype=np.int64,
+                )
+            dim = int(self._meta(cur, "dim") or 0)
             rows = cur.connection.execute(
                 "SELECT chunk_id, item_rowid, start, end, vector FROM chunks "
                 "WHERE chunk_id > ? ORDER BY chunk_id",
@@ -375,7 +391,12 @@ class SqliteStore:
                 while page := rows.fetchmany(page_rows):
                     yield _snapshot(page, dim)
 
-            yield live, pages()
+            yield ChunkChanges(live, pages(), deletions)
+
+    @staticmethod
+    def _meta(cur: sqlite3.Cursor, key: str) -> str | None:
+        row = cur.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def texts(self) -> tuple[np.ndarray, list[str]]:
         rows = self._read("SELECT rowid, text FROM items ORDER BY rowid")
