@@ -12,6 +12,7 @@ scored against (recall@k).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import sys
@@ -59,16 +60,23 @@ class VectorFiles:
 
 def prepared(big: corpus.LargeCorpus, root: Path, model: str = "default") -> VectorFiles:
     """The vector files of ``big`` under ``root``, encoding what is not there yet."""
+    key = hashlib.sha256(json.dumps([model, big.ids, big.queries]).encode()).hexdigest()[:12]
+    files = VectorFiles(root / f"vectors-{key}")
+    files.folder.mkdir(parents=True, exist_ok=True)
+    with (files.folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second run waits instead of writing too
+        _encode_missing(big, files, model)
+    return files
+
+
+def _encode_missing(big: corpus.LargeCorpus, files: VectorFiles, model: str) -> None:
     from tqdm import tqdm
 
     from embedspace.encoders.registry import load_encoder
 
-    key = hashlib.sha256(json.dumps([model, big.ids, big.queries]).encode()).hexdigest()[:12]
-    files = VectorFiles(root / f"vectors-{key}")
-    files.folder.mkdir(parents=True, exist_ok=True)
     total = len(big.texts)
     if files.rows_done() >= total and files.data.is_file():
-        return files
+        return
     encoder = load_encoder(model)
     if not files.data.is_file():
         np.save(files.queries, _unit(encoder.encode(big.queries, role="query")))
@@ -89,7 +97,6 @@ def prepared(big: corpus.LargeCorpus, root: Path, model: str = "default") -> Vec
     tmp = files.data.with_suffix(".tmp")
     tmp.write_text(json.dumps({"ids": big.ids, "texts": big.texts, "write_texts": big.held_texts}))
     tmp.replace(files.data)
-    return files
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

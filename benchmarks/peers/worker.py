@@ -11,6 +11,7 @@ JSON to the job's ``out``. Standard library only (plus the tool's own packages).
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import statistics
 import sys
@@ -101,6 +102,9 @@ class Run:
     items: int
     #: ids the filter keeps
     keep: set[str]
+    #: a filtered search whose value changes every query (None: not measured); no tool's
+    #: cache of a filter's matches can help it
+    filtered_each: Callable[[Any], list[str]] | None = None
 
 
 def measure(peer: Peer | VectorPeer, run: Run, job: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +164,8 @@ def measure(peer: Peer | VectorPeer, run: Run, job: dict[str, Any]) -> dict[str,
         result["filtered"]["kept_share"] = len(keep) / run.items
         result["filtered"]["hits_matching"] = sum(h in keep for h in hits) / max(len(hits), 1)
         result["filtered"]["hits_per_query"] = len(hits) / max(len(ranked["filtered"]), 1)
+    if run.filtered_each is not None:
+        result["filtered_each"] = _optional(lambda: latency(run.filtered_each, batches, warmup))
     # the ids of the timed queries only (warm-up excluded), in query order
     timed = warm + runs * per_run
     result["ranked"] = {mode: rows[-(timed - warm) :] for mode, rows in ranked.items() if rows}
@@ -228,6 +234,11 @@ def vector_run(peer: VectorPeer, job: dict[str, Any]) -> Run:
     folder, k, field, dim = Path(job["folder"]), job["k"], job["filter_field"], job["dim"]
     queries = np.load(job["query_vectors"])
     writes, write_vectors = data["write_texts"], np.load(job["write_vectors"])
+    values = itertools.count()
+
+    def filtered_each(vector: Any) -> list[str]:
+        return peer.search_vector_filtered(vector, k, field, next(values) % job["buckets"])
+
     return Run(
         open=lambda: peer.open_vectors(folder, dim),
         ingest=lambda: peer.ingest_vectors(vector_batches(job, data)),
@@ -239,6 +250,7 @@ def vector_run(peer: VectorPeer, job: dict[str, Any]) -> Run:
         queries=list(queries), items=job["items"],
         keep={data["ids"][row] for row in range(job["filter_value"], job["items"],
                                                 job["buckets"])},
+        filtered_each=filtered_each,
     )  # fmt: skip
 
 

@@ -40,12 +40,15 @@ class ViewSearch:
         return self.view.index_name
 
     def _eligible(self, where: dict[str, Any] | None) -> np.ndarray | None:
-        """Which view items pass ``where`` (None: all); asked of the store once per filter."""
+        """Which view items pass ``where`` (None: all); asked of the store once per filter
+        and write (the view keeps recent filters' masks)."""
         if where is None:
             return None
         if self._mask[0] is not where:
-            allowed = np.fromiter(self.store.filter_rowids(where), dtype=np.int64)
-            self._mask = (where, np.isin(self.view.table.items, allowed))
+            mask = self.view.filter_mask(
+                where, lambda: np.fromiter(self.store.filter_rowids(where), dtype=np.int64)
+            )
+            self._mask = (where, mask)
         return self._mask[1]
 
     def _positions(self, rowids: Sequence[int]) -> np.ndarray:

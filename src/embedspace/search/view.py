@@ -9,9 +9,11 @@ missing, damaged or stale file is repaired from the table, never trusted blindly
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Rebuild an HNSW graph once this share of its nodes are tombstones.
 REBUILD_TOMBSTONE_RATIO = 0.25
+#: Filters whose item masks a view keeps (each costs one byte per item).
+FILTER_MASKS = 16
 #: Catch-ups tried before a reader gives up on a space that keeps changing under it.
 RUN_ATTEMPTS = 5
 
@@ -65,6 +69,8 @@ class SearchView:
         self._ann_dirty = 0
         self._sparse: dict[str, SparseSearcher] = {}
         self._sparse_generation: dict[str, int] = {}  # the generation each one matches
+        #: (filter as canonical JSON, generation) -> which table items pass it
+        self._filter_masks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
 
     # -- keeping up -----------------------------------------------------------------------
@@ -94,6 +100,7 @@ class SearchView:
             self.generation, self._ann, self._ann_dirty = -1, None, 0
             self._sparse.clear()
             self._sparse_generation.clear()
+            self._filter_masks.clear()
 
     def _wanted_ann_kind(self) -> str | None:
         if self.index_kind == "exact":
@@ -165,6 +172,27 @@ class SearchView:
             if force or self._ann_dirty >= max(1000, len(self.table) // 10):
                 self._ann.save(self._index_path(self._ann.kind))
                 self._ann_dirty = 0
+
+    def filter_mask(self, where: dict[str, Any], rowids: Callable[[], np.ndarray]) -> np.ndarray:
+        """Which table items pass ``where``: the store's matching ``rowids()`` turned into
+        a mask, kept for the FILTER_MASKS most recent filters until the next write. A
+        server under one tenant's filter then pays the store's scan (a full pass over the
+        items' metadata, ~0.3 s at 1M items) once per write, not once per query."""
+        key = (json.dumps(where, sort_keys=True, default=str), self.generation)
+        with self._lock:
+            mask = self._filter_masks.get(key)
+            if mask is not None:
+                self._filter_masks.move_to_end(key)
+                return mask
+        mask = np.isin(self.table.items, rowids())
+        with self._lock:
+            stale = [k for k in self._filter_masks if k[1] != self.generation]
+            for old in stale:
+                del self._filter_masks[old]
+            self._filter_masks[key] = mask
+            while len(self._filter_masks) > FILTER_MASKS:
+                self._filter_masks.popitem(last=False)
+        return mask
 
     def run(self, fn: Callable[[SearchView], T]) -> T:
         """``fn(self)`` on an up-to-date view. A reader that finds the store moved on
