@@ -453,8 +453,11 @@ def run_peers(root: Path | None) -> None:
         raw = os.environ.get(variable, "")
         return [int(s) for s in raw.split(",") if s.strip()] or list(default)
 
-    if runner.run(sizes("EMBEDSPACE_BENCH_PEER_SIZES", runner.DEFAULT_SIZES), data_root=root,
-                  vector_sizes=sizes("EMBEDSPACE_BENCH_PEER_VECTORS", runner.VECTOR_SIZES)):
+    if runner.run(
+        sizes("EMBEDSPACE_BENCH_PEER_SIZES", runner.DEFAULT_SIZES),
+        data_root=root,
+        vector_sizes=sizes("EMBEDSPACE_BENCH_PEER_VECTORS", runner.VECTOR_SIZES),
+    ):
         print(report.write(REPORT), flush=True)
 
 

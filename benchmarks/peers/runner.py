@@ -168,8 +168,9 @@ def vector_speed(size: int, peers: Sequence[str], synsets: list[corpus.Synset]) 
         for peer in peers:
             print(f"peers: {peer} fed {size:,} pre-computed vectors", file=sys.stderr, flush=True)
             reason = missing(peer)
-            result = {"na": reason} if reason else run_worker(peer, job, work)
-            for mode, rows in (result.pop("ranked", None) or {}).items():
+            result: dict[str, Any] = {"na": reason} if reason else run_worker(peer, job, work)
+            ranked: dict[str, list[list[str]]] = result.pop("ranked", None) or {}
+            for mode, rows in ranked.items():
                 expected = [[ids[r] for r in row] for row in truth[mode]]
                 result[mode]["recall_at_k"] = vectors.recall_at_k(rows, expected)
             _save(f"vectors-{size}-{peer}.json", {"size": size, "peer": peer, "fed": "vectors",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,9 +69,8 @@ def prepared(big: corpus.LargeCorpus, root: Path, model: str = "default") -> Vec
 
 
 def _encode_missing(big: corpus.LargeCorpus, files: VectorFiles, model: str) -> None:
-    from tqdm import tqdm
-
     from embedspace.encoders.registry import load_encoder
+    from embedspace.progress import progress_bar
 
     total = len(big.texts)
     if files.rows_done() >= total and files.data.is_file():
@@ -85,14 +83,14 @@ def _encode_missing(big: corpus.LargeCorpus, files: VectorFiles, model: str) -> 
             np.lib.format.open_memmap(files.docs, mode="w+", dtype=np.float32, shape=(total, DIM))
     docs = np.lib.format.open_memmap(files.docs, mode="r+")
     done = files.rows_done()
-    with tqdm(total=total, initial=done, desc="pre-computing vectors", unit="text",
-              file=sys.stderr) as bar:  # fmt: skip
+    with progress_bar(total, "pre-computing vectors") as bar:
+        bar.advance(done)
         for start in range(done, total, STEP):
             end = min(total, start + STEP)
             docs[start:end] = _unit(encoder.encode(big.texts[start:end]))
             docs.flush()
             files.progress.write_text(str(end))
-            bar.update(end - start)
+            bar.advance(end - start)
     del docs
     tmp = files.data.with_suffix(".tmp")
     tmp.write_text(json.dumps({"ids": big.ids, "texts": big.texts, "write_texts": big.held_texts}))

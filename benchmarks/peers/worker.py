@@ -164,8 +164,9 @@ def measure(peer: Peer | VectorPeer, run: Run, job: dict[str, Any]) -> dict[str,
         result["filtered"]["kept_share"] = len(keep) / run.items
         result["filtered"]["hits_matching"] = sum(h in keep for h in hits) / max(len(hits), 1)
         result["filtered"]["hits_per_query"] = len(hits) / max(len(ranked["filtered"]), 1)
-    if run.filtered_each is not None:
-        result["filtered_each"] = _optional(lambda: latency(run.filtered_each, batches, warmup))
+    each = run.filtered_each
+    if each is not None:
+        result["filtered_each"] = _optional(lambda: latency(each, batches, warmup))
     # the ids of the timed queries only (warm-up excluded), in query order
     timed = warm + runs * per_run
     result["ranked"] = {mode: rows[-(timed - warm) :] for mode, rows in ranked.items() if rows}

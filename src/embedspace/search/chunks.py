@@ -39,6 +39,7 @@ class ChunkTable:
         empty = np.empty(0, dtype=np.int64)
         self.chunk_ids, self.item_rowids, self.starts, self.ends = empty, empty, empty, empty
         self.matrix = self._vectors.array
+        self.items = self.item_of_chunk = self.chunks_per_item = empty
         #: the store's chunk-deletion count at the last catch-up (None: scan the live ids)
         self._deletions: int | None = None
         self._group()
