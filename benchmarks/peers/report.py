@@ -88,8 +88,22 @@ def _cell(result: dict[str, Any], metric: Metric, reasons: list[str]) -> str:
     return text
 
 
+#: what each tool is when fed pre-computed vectors (no model is loaded; the adapters'
+#: docstrings say why each index)
+VECTOR_SETUPS = {
+    "embedspace": "Space(model=None), default index (HNSW above 50k)",
+    "lancedb": "table + IVF_HNSW_SQ index from 200k rows, flat below",
+    "qdrant": "local mode, brute force",
+    "chroma": "PersistentClient, its HNSW",
+    "txtai": "external vectors, content=True, its Faiss default (IVF above 5k)",
+}
+
+
 def _short(result: dict[str, Any], peer: str) -> str:
-    return str(result.get("label", peer))
+    label = str(result.get("label", peer))
+    if _fed(result) == "vectors" and peer in VECTOR_SETUPS and "label" in result:
+        return f"{label.split(' (')[0]} ({VECTOR_SETUPS[peer]})"
+    return label
 
 
 #: the size tables' two halves: the speed columns, then the resource columns

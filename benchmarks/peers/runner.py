@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -109,12 +110,26 @@ def run_worker(peer: str, job: dict[str, Any], work: Path,
         print(f"  {peer} stopped after {timeout_s / 60:.0f} min", file=sys.stderr, flush=True)
         return {"error": f"did not finish within {timeout_s / 60:.0f} min (stopped)"}
     if done.returncode != 0:
-        tail = done.stderr.strip().splitlines()[-3:]
-        print(f"  {peer} failed: {' | '.join(tail)}", file=sys.stderr, flush=True)
-        return {"error": tail[-1] if tail else f"exit {done.returncode}"}
+        log = _scratch_dir() / f"{peer}-{job['kind']}-failed.log"
+        log.write_text(done.stderr)
+        print(f"  {peer} failed (exit {done.returncode}); its stderr is in {log}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return {"error": failure(done.stderr, done.returncode)}
     result: dict[str, Any] = json.loads(Path(job["out"]).read_text())
     result["wall_s"] = time.perf_counter() - started
     return result
+
+
+def failure(stderr: str, returncode: int) -> str:
+    """The exception line of a failed worker's stderr (not the warnings printed after it
+    or beside it), else its exit status (a negative one is the signal that killed it)."""
+    lines = [line.strip() for line in stderr.splitlines()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)]
+    if errors:
+        return errors[-1]
+    if returncode < 0:
+        return f"killed by signal {-returncode}"
+    return f"exit {returncode}"
 
 
 def stamp() -> dict[str, Any]:

@@ -218,3 +218,15 @@ def test_peer_vector_run_in_its_own_venv(peer: str, tmp_path: Path) -> None:
         pytest.skip(reason)
     job, _ = vector_job(tmp_path)
     check_vector_result(runner.run_worker(peer, job, tmp_path))
+
+
+def test_a_failed_worker_reports_its_exception_not_its_warnings() -> None:
+    stderr = (
+        "Traceback (most recent call last):\n  File \"w.py\", line 3, in <module>\n"
+        "RuntimeError: Storage folder is already accessed\n"
+        "/x/qdrant_peer.py:46: UserWarning: Local mode is not recommended\n"
+        "  self._client = QdrantClient(path=str(folder))\n"
+    )
+    assert runner.failure(stderr, 1) == "RuntimeError: Storage folder is already accessed"
+    assert runner.failure("UserWarning only\n", -9) == "killed by signal 9"
+    assert runner.failure("", 2) == "exit 2"
