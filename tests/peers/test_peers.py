@@ -222,7 +222,7 @@ def test_peer_vector_run_in_its_own_venv(peer: str, tmp_path: Path) -> None:
 
 def test_a_failed_worker_reports_its_exception_not_its_warnings() -> None:
     stderr = (
-        "Traceback (most recent call last):\n  File \"w.py\", line 3, in <module>\n"
+        'Traceback (most recent call last):\n  File "w.py", line 3, in <module>\n'
         "RuntimeError: Storage folder is already accessed\n"
         "/x/qdrant_peer.py:46: UserWarning: Local mode is not recommended\n"
         "  self._client = QdrantClient(path=str(folder))\n"
