@@ -43,23 +43,18 @@ class ChromaPeer:
         self._layout: Path | None = None
 
     def open(self, folder: Path, model: ModelFiles) -> None:
-        import chromadb
-        from chromadb.config import Settings
         from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2
 
         if self._layout is None:
             self._layout = model_layout(model)
         ONNXMiniLM_L6_V2.DOWNLOAD_PATH = self._layout
-        function = ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"])
-        self._client = chromadb.PersistentClient(
-            path=str(folder), settings=Settings(anonymized_telemetry=False)
-        )
-        self._collection = self._client.get_or_create_collection(
-            "peers", embedding_function=function, metadata={"hnsw:space": "cosine"}
-        )
+        self._connect(folder, ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"]))
 
     def open_vectors(self, folder: Path, dim: int) -> None:
         """The same client and collection with no embedding function: vectors are given."""
+        self._connect(folder, None)
+
+    def _connect(self, folder: Path, function: Any) -> None:
         import chromadb
         from chromadb.config import Settings
 
@@ -67,7 +62,7 @@ class ChromaPeer:
             path=str(folder), settings=Settings(anonymized_telemetry=False)
         )
         self._collection = self._client.get_or_create_collection(
-            "peers", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            "peers", embedding_function=function, metadata={"hnsw:space": "cosine"}
         )
 
     def ingest_vectors(self, batches: Iterable[VectorBatch]) -> None:
