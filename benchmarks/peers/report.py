@@ -64,6 +64,15 @@ def _fed(result: dict[str, Any]) -> str:
     return str(result.get("fed", "texts"))
 
 
+def cpu_kinds(results: list[dict[str, Any]]) -> dict[str, str]:
+    """A letter per CPU the kept results were measured on (``runner.stamp``), in order of
+    first measurement: sessions run on different CPUs, and a ratio between rows of two
+    kinds is a rough one, so the tables name each row's kind when there is more than one."""
+    ordered = sorted(results, key=lambda r: r.get("measured", ""))
+    cpus = list(dict.fromkeys(str(r.get("host_cpu", "unknown")) for r in ordered))
+    return {cpu: chr(ord("A") + i) for i, cpu in enumerate(cpus)}
+
+
 def _number(value: float) -> str:
     if 0 < value < 1:
         return f"{value:.3f}"
@@ -110,7 +119,8 @@ def _short(result: dict[str, Any], peer: str) -> str:
 SPLIT = {"texts": 8, "vectors": 9}
 
 
-def size_table(fed: str, size: int, rows: list[dict[str, Any]], reasons: list[str]) -> list[str]:
+def size_table(fed: str, size: int, rows: list[dict[str, Any]], reasons: list[str],
+               kinds: dict[str, str]) -> list[str]:  # fmt: skip
     """Two tables for one size (speed, then memory / disk / reopen), a row per tool; a
     tool with no result at this size says so instead of leaving a gap."""
     measured = {r["peer"] for r in rows}
@@ -122,7 +132,7 @@ def size_table(fed: str, size: int, rows: list[dict[str, Any]], reasons: list[st
     lines = [f"#### {title}", ""]
     metrics, split = metrics_for(fed), SPLIT[fed]
     for part, last in ((metrics[:split], False), (metrics[split:], True)):
-        extra = ["finished (UTC), load"] if last else []
+        extra = [("finished (UTC), load" + (", CPU" if len(kinds) > 1 else ""))] if last else []
         lines += ["| tool | " + " | ".join([m[0] for m in part] + extra) + " |",
                   "|---|" + "---|" * (len(part) + len(extra))]  # fmt: skip
         for row in rows:
@@ -134,15 +144,24 @@ def size_table(fed: str, size: int, rows: list[dict[str, Any]], reasons: list[st
             else:
                 cells = [_cell(row, m, reasons) for m in part]
             if last:
-                cells.append(f"{row['measured'][11:16]}, {row['load_1min']:.1f}"
-                             if "measured" in row else "")  # fmt: skip
+                cells.append(_when(row, kinds))
             lines.append(f"| {_short(row, row['peer'])} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
 
 
-def ratio_rows(fed: str, size: int, rows: list[dict[str, Any]]) -> list[str]:
-    """ours / best peer per workload, with the direction that counts as ahead."""
+def _when(row: dict[str, Any], kinds: dict[str, str]) -> str:
+    """When a row finished, the load then, and (when results span CPUs) its CPU's letter."""
+    if "measured" not in row:
+        return ""
+    cpu = f", {kinds[str(row.get('host_cpu', 'unknown'))]}" if len(kinds) > 1 else ""
+    return f"{row['measured'][11:16]}, {row['load_1min']:.1f}{cpu}"
+
+
+def ratio_rows(fed: str, size: int, rows: list[dict[str, Any]],
+               kinds: dict[str, str]) -> list[str]:  # fmt: skip
+    """ours / best peer per workload, with the direction that counts as ahead; a ratio
+    across two CPU kinds is marked, since it measures the CPUs as well as the tools."""
     ours = next((r for r in rows if r["peer"] == "embedspace" and "docs_per_s" in r), None)
     lines: list[str] = []
     if ours is None:
@@ -156,19 +175,25 @@ def ratio_rows(fed: str, size: int, rows: list[dict[str, Any]]) -> list[str]:
         best, who = max(numbers) if higher else min(numbers)
         ratio = mine / best
         ahead = ratio > 1 if higher else ratio < 1
+        theirs = next(r for r in rows if r["peer"] == who)
+        mixed = ours.get("host_cpu") != theirs.get("host_cpu")
+        cpu = [kinds.get(str(r.get("host_cpu", "unknown")), "?") for r in (ours, theirs)]
+        across = f" (CPU {cpu[0]} vs {cpu[1]})" if mixed else ""
         lines.append(f"| {size:,} {fed} | {name} | {_number(mine)} | {_number(best)} ({who}) | "
-                     f"{ratio:.2f} | {'yes' if ahead else '**no**'} |")  # fmt: skip
+                     f"{ratio:.2f}{across} | {'yes' if ahead else '**no**'} |")  # fmt: skip
     return lines
 
 
-def quality_table(qualities: list[dict[str, Any]], reasons: list[str]) -> list[str]:
+def quality_table(qualities: list[dict[str, Any]], reasons: list[str],
+                  kinds: dict[str, str]) -> list[str]:  # fmt: skip
     if not qualities:
         return ["SciFact: not measured yet (the datasets folder has no retrieval/scifact, or "
                 "the run has not reached it)."]  # fmt: skip
     first = qualities[0]
     lines = [f"#### Quality: SciFact nDCG@10 through each tool's own search "
              f"({first['documents']:,} abstracts, {first['queries']} claims)", "",
-             "| tool | dense | hybrid | SciFact ingest s |", "|---|---|---|---|"]  # fmt: skip
+             "| tool | dense | hybrid | SciFact ingest s | finished (UTC), load"
+             + (", CPU" if len(kinds) > 1 else "") + " |", "|---|---|---|---|---|"]  # fmt: skip
     for row in qualities:
         cells = []
         for mode in ("dense", "hybrid"):
@@ -182,22 +207,21 @@ def quality_table(qualities: list[dict[str, Any]], reasons: list[str]) -> list[s
                 cells.append(f"n/a [{reasons.index(reason) + 1}]")
         ingest = row.get("ingest_s")
         cells.append(_number(ingest) if ingest else "n/a")
+        cells.append(_when(row, kinds))
         lines.append(f"| {_short(row, row['peer'])} | " + " | ".join(cells) + " |")
     return lines
 
 
 def markdown(speeds: list[dict[str, Any]], qualities: list[dict[str, Any]]) -> str:
-    from benchmarks.bench import cpu_name
-    from embedspace.encoders.cpu import describe
-
     reasons: list[str] = []
     groups = sorted({(_fed(r), r["size"]) for r in speeds})
-    stamps = sorted({r["measured"] for r in speeds + qualities})
-    loads = [r["load_1min"] for r in speeds + qualities]
+    stamps = sorted({r["measured"] for r in speeds + qualities if "measured" in r})
+    loads = [r["load_1min"] for r in speeds + qualities if "load_1min" in r]
+    kinds = cpu_kinds([r for r in speeds + qualities if "measured" in r])
     lines = [
         "### Whole tools side by side: Chroma, LanceDB, Qdrant local + fastembed, txtai",
         "",
-        f"Machine: {os.cpu_count()} cores ({cpu_name()}); {describe()}. Every tool runs in "
+        f"{_machines(kinds)} Every tool runs in "
         "its own venv (`make peers`) as a separate process with 2 threads "
         "(`OMP_NUM_THREADS=2`, ONNX Runtime / torch / Rayon capped at 2, "
         "`TOKENIZERS_PARALLELISM=false`), the same all-MiniLM-L6-v2 from local files "
@@ -215,13 +239,14 @@ def markdown(speeds: list[dict[str, Any]], qualities: list[dict[str, Any]]) -> s
         return [r for r in speeds if _fed(r) == fed and r["size"] == size]
 
     for fed, size in groups:
-        lines += size_table(fed, size, rows_of(fed, size), reasons) + [""]
-    ratios = [line for fed, size in groups for line in ratio_rows(fed, size, rows_of(fed, size))]
+        lines += size_table(fed, size, rows_of(fed, size), reasons, kinds) + [""]
+    ratios = [line for fed, size in groups
+              for line in ratio_rows(fed, size, rows_of(fed, size), kinds)]  # fmt: skip
     if ratios:
         lines += ["#### embedspace / best peer (below 1 is ahead, except docs/s)", "",
                   "| items | workload | embedspace | best peer | ours / best | ahead |",
                   "|---|---|---|---|---|---|", *ratios, ""]  # fmt: skip
-    lines += quality_table(qualities, reasons) + [""]
+    lines += quality_table(qualities, reasons, kinds) + [""]
     if reasons:
         lines += ["n/a reasons:", ""]
         lines += [f"{i}. {reason}" for i, reason in enumerate(reasons, 1)] + [""]
@@ -229,6 +254,17 @@ def markdown(speeds: list[dict[str, Any]], qualities: list[dict[str, Any]]) -> s
     if speeds:
         lines += ["", "![peers](img/peers.png)"]
     return "\n".join(lines)
+
+
+def _machines(kinds: dict[str, str]) -> str:
+    """The machine line: one CPU, or each CPU kind's letter when results span sessions."""
+    cores = f"{os.cpu_count()} cores"
+    if len(kinds) <= 1:
+        return f"Machine: {cores}; {next(iter(kinds), 'unknown CPU')}."
+    named = "; ".join(f"**{letter}** = {cpu}" for cpu, letter in kinds.items())
+    return (f"Machines: {cores} each, CPUs {named}. The CPU changes between sessions; every "
+            "row names its CPU, and a ratio between rows of two CPUs is marked (it measures "
+            "the CPUs as well as the tools).")  # fmt: skip
 
 
 NOTES = """How it is measured (`benchmarks/peers/`): documents are WordNet 3.0 synsets from

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -133,9 +132,14 @@ def failure(stderr: str, returncode: int) -> str:
 
 
 def stamp() -> dict[str, Any]:
-    """When and on what a result was measured (the report prints it)."""
+    """When and on what a result was measured. The CPU's model and instruction sets go
+    with every result because sessions (and users) run on different CPUs: the report
+    compares only rows it can tell apart, and says when a table mixes CPU kinds."""
+    from benchmarks.bench import cpu_name
+    from embedspace.encoders.cpu import describe
+
     return {"measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "host_cpu": platform.processor() or platform.machine(),
+            "host_cpu": f"{cpu_name()}; {describe()}",
             "load_1min": os.getloadavg()[0]}  # fmt: skip
 
 

@@ -1,6 +1,6 @@
-"""The chunk matrix's storage: column-major RAM buffer and memory-mapped file hold the
-same rows through appends, growth and deletions, and picking rows scores the same by
-either route (gather or full scan)."""
+"""The chunk matrix's storage: the RAM buffer (column- or row-major) and the
+memory-mapped file hold the same rows through appends, growth, deletions and a change
+of layout, and picking rows scores the same by either route (gather or full scan)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from embedspace.search.vector_storage import RamVectors, make_storage
 
 
 @pytest.mark.parametrize("kind", ["ram", "mmap"])
-def test_storage_keeps_rows_through_growth_and_deletes(kind, tmp_path):
+@pytest.mark.parametrize("row_major", [False, True])
+def test_storage_keeps_rows_through_growth_and_deletes(kind, row_major, tmp_path):
     rng = np.random.default_rng(3)
     storage = make_storage(kind, tmp_path, 24)
     expected = np.empty((0, 24), dtype=np.float32)
@@ -20,6 +21,8 @@ def test_storage_keeps_rows_through_growth_and_deletes(kind, tmp_path):
         page = rng.standard_normal((size, 24), dtype=np.float32)
         expected = np.concatenate([expected, page])
         np.testing.assert_array_equal(storage.append(page), expected)
+        if size == 1:  # the layout changes between appends (a view's ANN index appears)
+            np.testing.assert_array_equal(storage.arrange(row_major), expected)
     mask = rng.random(len(expected)) < 0.6
     np.testing.assert_array_equal(storage.keep(mask), expected[mask])
     page = rng.standard_normal((50, 24), dtype=np.float32)
@@ -37,6 +40,26 @@ def test_ram_storage_is_column_major_and_earlier_views_stay_valid():
     np.testing.assert_array_equal(view, first)
     storage.keep(np.arange(len(storage.array)) % 2 == 0)
     np.testing.assert_array_equal(view, first)
+
+
+def test_ram_storage_turns_row_major_and_back_keeping_its_layout_through_writes():
+    rng = np.random.default_rng(6)
+    storage = RamVectors(16)
+    rows = rng.standard_normal((300, 16), dtype=np.float32)
+    storage.append(rows)
+    before = storage.array
+    after = storage.arrange(row_major=True)
+    assert after.flags.c_contiguous and storage.row_major  # a row is one contiguous read
+    np.testing.assert_array_equal(before, rows)  # the earlier view is left intact
+    more = rng.standard_normal((2000, 16), dtype=np.float32)  # grows the buffer
+    assert storage.append(more).flags.c_contiguous
+    mask = rng.random(2300) < 0.5
+    kept = storage.keep(mask)
+    assert kept.flags.c_contiguous
+    np.testing.assert_array_equal(kept, np.concatenate([rows, more])[mask])
+    back = storage.arrange(row_major=False)
+    assert back.strides[0] == back.itemsize and not storage.row_major
+    np.testing.assert_array_equal(back, kept)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])

@@ -230,3 +230,21 @@ def test_a_failed_worker_reports_its_exception_not_its_warnings() -> None:
     assert runner.failure(stderr, 1) == "RuntimeError: Storage folder is already accessed"
     assert runner.failure("UserWarning only\n", -9) == "killed by signal 9"
     assert runner.failure("", 2) == "exit 2"
+
+
+def test_report_names_each_rows_cpu_when_results_span_cpus() -> None:
+    from benchmarks.peers import report
+
+    def row(peer: str, cpu: str, when: str, docs_per_s: float) -> dict:
+        return {"size": 100, "peer": peer, "fed": "vectors", "measured": f"2026-12-07 {when} UTC",
+                "host_cpu": cpu, "load_1min": 1.0, "label": peer, "docs_per_s": docs_per_s}  # fmt: skip
+
+    zen4, zen5 = "EPYC; x86_64 [avx2 avx512f] -> r7", "EPYC; x86_64 [avx2 avx512f avx_vnni] -> r7"
+    rows = [row("embedspace", zen5, "23:00", 10.0), row("lancedb", zen4, "17:00", 20.0),
+            row("txtai", zen5, "23:10", 5.0)]  # fmt: skip
+    assert report.cpu_kinds(rows) == {zen4: "A", zen5: "B"}  # lettered by first measured
+    text = report.markdown(rows, [])
+    assert f"**A** = {zen4}" in text and f"**B** = {zen5}" in text
+    assert "| 0.50 (CPU B vs A) | **no** |" in text  # the best peer ran on the other CPU
+    same = report.markdown([rows[0], rows[2]], [])
+    assert "Machine: " in same and "CPU B" not in same and "(CPU" not in same

@@ -122,6 +122,11 @@ class ChunkTable:
         self.items, self.item_of_chunk = np.unique(self.item_rowids, return_inverse=True)
         self.chunks_per_item = np.bincount(self.item_of_chunk, minlength=len(self.items))
 
+    def arrange(self, row_major: bool) -> None:
+        """Row-major vectors while an ANN index serves the view, column-major while exact
+        search scans them (search/vector_storage.RamVectors says why)."""
+        self.matrix = self._vectors.arrange(row_major)
+
     def rows_of_labels(self, labels: np.ndarray) -> np.ndarray:
         """Row positions of chunk labels (all must be present)."""
         return np.searchsorted(self.chunk_ids, labels)

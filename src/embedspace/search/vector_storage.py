@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -26,50 +26,68 @@ _COPY_ROWS = 10_000
 
 
 class RamVectors:
-    """Rows kept column by column in a (dim, capacity) buffer, handed out as an (n, dim) view.
+    """Rows in one growing float32 buffer, handed out as an (n, dim) view; column-major
+    while the view searches exactly, row-major once it holds an ANN index (``arrange``).
 
-    Why column-major: one query's exact search is a matrix-vector product, and OpenBLAS
-    streams a column-major matrix (its gemv_n kernel) at ~0.9 of this machine's memory
-    bandwidth but a row-major one (gemv_t) at ~0.6 (measured on 100k x 384, 2 cores). The
-    price is that gathering a row touches one cache line per dimension; callers that pick
-    rows go through ``index.exact.similarity_of_rows``, which scans instead when that is
-    cheaper. Capacity grows by a quarter at a time: appends cost amortised O(1) per row
-    (the old concatenate-per-page copied the whole matrix on every page) and at most a
-    quarter of the buffer is slack. Views handed out earlier stay valid: appends only
-    write columns past them, and ``keep`` moves to a new buffer.
+    Why column-major for exact search: one query's exact search is a matrix-vector
+    product, and OpenBLAS streams a column-major matrix (its gemv_n kernel) at ~0.9 of
+    this machine's memory bandwidth but a row-major one (gemv_t) at ~0.6 (measured on
+    100k x 384, 2 cores). Why row-major beside an ANN index: then no search scans the
+    whole matrix; they gather rows (a filter's subset, the candidates to rescore), and a
+    row-major row is one contiguous read while a column-major one touches a cache line
+    (and at 1M rows a page) per dimension: 10k of 1M rows gather in ~4 ms instead of
+    ~27 ms. Callers that pick rows go through ``index.exact.similarity_of_rows``, which
+    scans a column-major matrix instead when that is cheaper. Capacity grows by a quarter
+    at a time: appends cost amortised O(1) per row and at most a quarter of the buffer is
+    slack. Views handed out earlier stay valid: appends only write rows past them, and
+    ``keep`` and ``arrange`` move to a new buffer.
     """
 
     GROWTH = 1.25
     MIN_CAPACITY = 1024
 
     def __init__(self, dim: int) -> None:
-        self._buffer = np.empty((dim, 0), dtype=np.float32)
+        self._order: Literal["C", "F"] = "F"
+        self._buffer = np.empty((0, dim), dtype=np.float32, order="F")
         self._rows = 0
 
     @property
     def array(self) -> np.ndarray:
-        return self._buffer[:, : self._rows].T
+        return self._buffer[: self._rows]
+
+    @property
+    def row_major(self) -> bool:
+        return self._order == "C"
+
+    def _moved(self, rows: np.ndarray, capacity: int) -> None:
+        """Copy ``rows`` into a fresh buffer of ``capacity`` rows in the current order."""
+        fresh = np.empty((capacity, self._buffer.shape[1]), dtype=np.float32, order=self._order)
+        fresh[: len(rows)] = rows
+        self._buffer, self._rows = fresh, len(rows)
 
     def append(self, vectors: np.ndarray) -> np.ndarray:
         needed = self._rows + len(vectors)
-        capacity = self._buffer.shape[1]
+        capacity = len(self._buffer)
         if needed > capacity:
-            grown = np.empty(
-                (
-                    self._buffer.shape[0],
-                    max(needed, int(capacity * self.GROWTH), self.MIN_CAPACITY),
-                ),
-                dtype=np.float32,
-            )
-            grown[:, : self._rows] = self._buffer[:, : self._rows]
-            self._buffer = grown
-        self._buffer[:, self._rows : needed] = vectors.T
+            grown = max(needed, int(capacity * self.GROWTH), self.MIN_CAPACITY)
+            self._moved(self.array, grown)
+        self._buffer[self._rows : needed] = vectors
         self._rows = needed
         return self.array
 
     def keep(self, mask: np.ndarray) -> np.ndarray:
-        self._buffer = self._buffer[:, : self._rows][:, mask]
-        self._rows = self._buffer.shape[1]
+        kept = int(np.count_nonzero(mask))
+        fresh = np.empty((kept, self._buffer.shape[1]), dtype=np.float32, order=self._order)
+        np.compress(mask, self.array, axis=0, out=fresh)  # one copy, in the kept layout
+        self._buffer, self._rows = fresh, kept
+        return self.array
+
+    def arrange(self, row_major: bool) -> np.ndarray:
+        """Lay the rows out row- or column-major (one copy when the layout changes)."""
+        order: Literal["C", "F"] = "C" if row_major else "F"
+        if order != self._order:
+            old, self._order = self.array, order
+            self._moved(old, len(old))
         return self.array
 
 
@@ -103,6 +121,10 @@ class MappedVectors:
         self._file.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
         self._file.flush()
         self.array = self._map()
+        return self.array
+
+    def arrange(self, row_major: bool) -> np.ndarray:
+        """Rows in a file are row-major whatever the index: nothing to do."""
         return self.array
 
     def keep(self, mask: np.ndarray) -> np.ndarray:

@@ -80,7 +80,11 @@ class SearchView:
             if generation == self.generation and not force:
                 return
             first = self.generation < 0
+            if first and self._named is None:  # lay a large space out row-major at once
+                expected = max(self._store.count(), len(self.table))
+                self.table.arrange(row_major=self._wanted_ann_kind(expected) is not None)
             labels, vectors, removed = self.table.catch_up(self._store, self._named)
+            self.table.arrange(row_major=self._wanted_ann_kind() is not None)
             self.generation = generation
             if first:
                 self._open_ann()
@@ -102,11 +106,13 @@ class SearchView:
             self._sparse_generation.clear()
             self._filter_masks.clear()
 
-    def _wanted_ann_kind(self) -> str | None:
+    def _wanted_ann_kind(self, chunks: int | None = None) -> str | None:
+        """The ANN index kind for ``chunks`` vectors (default: the table's), or None."""
         if self.index_kind == "exact":
             return None
         if self.index_kind == "auto":
-            return "hnsw" if len(self.table) >= AUTO_ANN_THRESHOLD else None
+            size = len(self.table) if chunks is None else chunks
+            return "hnsw" if size >= AUTO_ANN_THRESHOLD else None
         return self.index_kind
 
     def _index_path(self, kind: str) -> Path:
@@ -184,7 +190,7 @@ class SearchView:
             if mask is not None:
                 self._filter_masks.move_to_end(key)
                 return mask
-        mask = np.isin(self.table.items, rowids())
+        mask = _positions_mask(self.table.items, rowids())
         with self._lock:
             stale = [k for k in self._filter_masks if k[1] != self.generation]
             for old in stale:
@@ -232,3 +238,16 @@ class SearchView:
                 searcher = searcher.updated(rowids, texts)
                 self._sparse[model], self._sparse_generation[model] = searcher, self.generation
             return searcher
+
+
+def _positions_mask(items: np.ndarray, rowids: np.ndarray) -> np.ndarray:
+    """Which of the sorted ``items`` are in ``rowids``: a binary search per matching row
+    (the store's index hands over only those), not a pass that sorts all of them."""
+    mask = np.zeros(len(items), dtype=bool)
+    if len(items) == 0 or len(rowids) == 0:
+        return mask
+    positions = np.searchsorted(items, rowids)
+    inside = positions < len(items)
+    positions = positions[inside]
+    mask[positions[items[positions] == rowids[inside]]] = True
+    return mask

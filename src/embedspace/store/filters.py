@@ -73,13 +73,18 @@ def _checked_value(value: Any) -> Any:
     raise InvalidInputError(f"filter values must be str, number, bool or null, not {value!r}")
 
 
+def json_expression(path: tuple[str, ...], column: str = "metadata") -> str:
+    """The SQLite expression reading one metadata key. An index on a key must be built
+    on exactly this text, or SQLite's planner will not use it for the filter."""
+    return f"json_extract({column}, '$." + ".".join(f'"{part}"' for part in path) + "')"
+
+
 def where_to_sql(where: dict[str, Any], column: str = "metadata") -> tuple[str, list[Any]]:
     """Return an SQLite boolean expression over JSON metadata and its parameters."""
     clauses: list[str] = []
     params: list[Any] = []
     for cond in parse_where(where):
-        path = "$." + ".".join(f'"{part}"' for part in cond.path)
-        expr = f"json_extract({column}, '{path}')"
+        expr = json_expression(cond.path, column)
         if cond.op in ("$in", "$nin"):
             marks = ",".join("?" * len(cond.value))
             negate = "NOT " if cond.op == "$nin" else ""

@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotASpaceError, SpaceLockedError
+from . import metadata_index
 from .base import ChunkChanges, ChunkRecord, ItemRecord, VectorSnapshot, model_changed
-from .filters import where_to_sql
+from .filters import parse_where, where_to_sql
 
 DB_NAME = "space.sqlite"
 #: 2: items.layout (pages and headings of documents). A version-1 space gains the column
@@ -32,6 +34,9 @@ DB_NAME = "space.sqlite"
 #: older space is opened; older code never reads it.
 FORMAT_VERSION = "3"
 _BUSY_TIMEOUT_MS = 60_000
+#: Seconds before a filter tries again to build a key's index that another writer (or a
+#: read-only file) kept it from building.
+_INDEX_RETRY_S = 30.0
 _ITEM_COLUMNS = "rowid, id, text, metadata, text_hash, source, layout"
 
 _SCHEMA = """
@@ -107,6 +112,8 @@ class SqliteStore:
         self._check_folder(create)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._metadata_indexes: set[str] | None = None  # read at the first filter
+        self._index_retry_after = 0.0  # monotonic time; after a failed index build
         self._conn = sqlite3.connect(
             self.path,
             timeout=_BUSY_TIMEOUT_MS / 1000,
@@ -405,8 +412,27 @@ class SqliteStore:
         ]
 
     def filter_rowids(self, where: dict[str, Any]) -> set[int]:
+        self._index_filtered_keys(where)
         clause, params = where_to_sql(where)
         return {r[0] for r in self._read(f"SELECT rowid FROM items WHERE {clause}", params)}
+
+    def _index_filtered_keys(self, where: dict[str, Any]) -> None:
+        """Index the keys of ``where`` in a large space on their first filter
+        (``metadata_index``): the filters after it read only the rows they match."""
+        with self._lock:
+            if self._metadata_indexes is None:
+                self._metadata_indexes = metadata_index.indexed_keys(self._conn)
+            missing = metadata_index.keys_to_index(parse_where(where), self._metadata_indexes)
+            if not missing or time.monotonic() < self._index_retry_after:
+                return
+            if self.count() < metadata_index.AUTO_INDEX_FROM:
+                return
+            for path in missing:
+                if metadata_index.try_create(self._conn, path, _BUSY_TIMEOUT_MS):
+                    self._metadata_indexes.add(metadata_index.index_name(path))
+                else:  # busy or read-only: scan, and do not count the items on every filter
+                    self._index_retry_after = time.monotonic() + _INDEX_RETRY_S
+                    return
 
     def ids_from_source_prefix(self, prefix: str) -> dict[str, str]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
