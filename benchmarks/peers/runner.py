@@ -308,7 +308,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     from benchmarks.peers import report  # after measuring: a report bug loses no figures
 
-    report.write()
+    try:
+        report.write()
+    except ModuleNotFoundError as exc:  # the plot needs the bench extra; results are kept
+        print(f"peers: results kept in {RESULTS}, but the report needs {exc.name}: "
+              "pip install -e '.[bench]', then run again with --report-only",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

@@ -248,3 +248,17 @@ def test_report_names_each_rows_cpu_when_results_span_cpus() -> None:
     assert "| 0.50 (CPU B vs A) | **no** |" in text  # the best peer ran on the other CPU
     same = report.markdown([rows[0], rows[2]], [])
     assert "Machine: " in same and "CPU B" not in same and "(CPU" not in same
+
+
+def test_ratios_compare_latency_at_equal_recall_and_name_what_they_leave_out() -> None:
+    from benchmarks.peers import report
+
+    def row(peer: str, p50: float, recall: float) -> dict:
+        return {"size": 10, "peer": peer, "fed": "vectors", "host_cpu": "x", "docs_per_s": 1.0,
+                "filtered": {"p50_ms": p50, "recall_at_k": recall}}  # fmt: skip
+
+    rows = [row("embedspace", 4.0, 1.0), row("txtai", 2.0, 0.1), row("lancedb", 8.0, 0.99)]
+    line = next(r for r in report.ratio_rows("vectors", 10, rows, {"x": "A"})
+                if "filtered (1%) p50" in r)  # fmt: skip
+    assert "| 8.00 (lancedb; left out, lower recall: txtai 2.00 at recall 0.100) | 0.50 |" in line
+    assert line.endswith("| yes |")
