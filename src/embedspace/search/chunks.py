@@ -24,6 +24,39 @@ from .vector_storage import make_storage
 PAGE_BYTES = 8 * 2**20
 
 
+#: the table's per-chunk columns, and all of them with the per-item grouping
+_CHUNK_COLUMNS = ("chunk_ids", "item_rowids", "starts", "ends")
+_COLUMNS = (*_CHUNK_COLUMNS, "items", "item_of_chunk", "chunks_per_item")
+
+
+class _Column:
+    """One int64 column of the table, appended in amortised O(1): a write at 1M chunks
+    used to copy seven 8 MB columns (~9 ms) to add one row. Hands out ``[:n]`` views of
+    a buffer with a quarter of growth room; views handed out earlier stay valid (appends
+    write past them, growth and ``replace`` move to a new buffer)."""
+
+    GROWTH = 1.25
+
+    def __init__(self) -> None:
+        self._buffer, self._rows = np.empty(0, dtype=np.int64), 0
+
+    def append(self, values: np.ndarray) -> np.ndarray:
+        needed = self._rows + len(values)
+        if needed > len(self._buffer):
+            grown = np.empty(max(needed, int(len(self._buffer) * self.GROWTH), 1024), np.int64)
+            grown[: self._rows] = self._buffer[: self._rows]
+            self._buffer = grown
+        self._buffer[self._rows : needed] = values
+        self._rows = needed
+        return self._buffer[:needed]
+
+    def replace(self, values: np.ndarray) -> np.ndarray:
+        """Start over from ``values``, a fresh array the column now owns (no copy)."""
+        self._buffer = np.ascontiguousarray(values, dtype=np.int64)
+        self._rows = len(self._buffer)
+        return self._buffer[: self._rows]
+
+
 class ChunkTable:
     """Chunk ids, their items, spans and (metric-prepared) vectors, sorted by chunk id.
 
@@ -40,6 +73,7 @@ class ChunkTable:
         self.chunk_ids, self.item_rowids, self.starts, self.ends = empty, empty, empty, empty
         self.matrix = self._vectors.array
         self.items = self.item_of_chunk = self.chunks_per_item = empty
+        self._columns = {name: _Column() for name in _COLUMNS}
         #: the store's chunk-deletion count at the last catch-up (None: scan the live ids)
         self._deletions: int | None = None
         self._group()
@@ -72,8 +106,8 @@ class ChunkTable:
                 keep = np.isin(self.chunk_ids, changes.live, assume_unique=True)
                 removed = self.chunk_ids[~keep]
             if len(removed):
-                self.chunk_ids, self.item_rowids = self.chunk_ids[keep], self.item_rowids[keep]
-                self.starts, self.ends = self.starts[keep], self.ends[keep]
+                for name in _CHUNK_COLUMNS:
+                    self._set(name, self._columns[name].replace(getattr(self, name)[keep]))
                 self.matrix = self._vectors.keep(keep)
             start = len(self.chunk_ids)
             parts: list[tuple[np.ndarray, ...]] = []
@@ -89,10 +123,8 @@ class ChunkTable:
                 np.concatenate(column) for column in zip(*parts, strict=True)
             )
             appended = not len(removed) and self._extend_groups(items)
-            self.chunk_ids = np.concatenate([self.chunk_ids, ids])
-            self.item_rowids = np.concatenate([self.item_rowids, items])
-            self.starts = np.concatenate([self.starts, starts])
-            self.ends = np.concatenate([self.ends, ends])
+            for name, values in zip(_CHUNK_COLUMNS, (ids, items, starts, ends), strict=True):
+                self._set(name, self._columns[name].append(values))
             if not appended:
                 self._group()
         elif len(removed):
@@ -112,15 +144,22 @@ class ChunkTable:
             return False
         items, inverse, counts = np.unique(new_item_rowids, return_inverse=True,
                                            return_counts=True)  # fmt: skip
-        self.item_of_chunk = np.concatenate([self.item_of_chunk, len(self.items) + inverse])
-        self.items = np.concatenate([self.items, items])
-        self.chunks_per_item = np.concatenate([self.chunks_per_item, counts])
+        added = {"item_of_chunk": len(self.items) + inverse, "items": items,
+                 "chunks_per_item": counts}  # fmt: skip
+        for name, values in added.items():
+            self._set(name, self._columns[name].append(values))
         return True
 
     def _group(self) -> None:
         """Items (sorted rowids), each chunk's item position, and per-item chunk counts."""
-        self.items, self.item_of_chunk = np.unique(self.item_rowids, return_inverse=True)
-        self.chunks_per_item = np.bincount(self.item_of_chunk, minlength=len(self.items))
+        items, item_of_chunk = np.unique(self.item_rowids, return_inverse=True)
+        grouped = {"items": items, "item_of_chunk": item_of_chunk,
+                   "chunks_per_item": np.bincount(item_of_chunk, minlength=len(items))}  # fmt: skip
+        for name, values in grouped.items():
+            self._set(name, self._columns[name].replace(values))
+
+    def _set(self, name: str, values: np.ndarray) -> None:
+        setattr(self, name, values)
 
     def arrange(self, row_major: bool) -> None:
         """Row-major vectors while an ANN index serves the view, column-major while exact
