@@ -184,13 +184,14 @@ def ratio_rows(fed: str, size: int, rows: list[dict[str, Any]],
         best, who = max(peers) if higher else min(peers)
         ratio = mine / best
         ahead = ratio > 1 if higher else ratio < 1
+        verdict = "equal" if round(ratio, 2) == 1 else "yes" if ahead else "**no**"
         theirs = next(r for r in rows if r["peer"] == who)
         mixed = ours.get("host_cpu") != theirs.get("host_cpu")
         cpu = [kinds.get(str(r.get("host_cpu", "unknown")), "?") for r in (ours, theirs)]
         across = f" (CPU {cpu[0]} vs {cpu[1]})" if mixed else ""
         besides = f"; left out, lower recall: {', '.join(left_out)}" if left_out else ""
         lines.append(f"| {size:,} {fed} | {name} | {_number(mine)} | {_number(best)} ({who}"
-                     f"{besides}) | {ratio:.2f}{across} | {'yes' if ahead else '**no**'} |")  # fmt: skip
+                     f"{besides}) | {ratio:.2f}{across} | {verdict} |")  # fmt: skip
     return lines
 
 
