@@ -107,7 +107,7 @@ class ChunkTable:
                 removed = self.chunk_ids[~keep]
             if len(removed):
                 for name in _CHUNK_COLUMNS:
-                    self._set(name, self._columns[name].replace(getattr(self, name)[keep]))
+                    setattr(self, name, self._columns[name].replace(getattr(self, name)[keep]))
                 self.matrix = self._vectors.keep(keep)
             start = len(self.chunk_ids)
             parts: list[tuple[np.ndarray, ...]] = []
@@ -124,7 +124,7 @@ class ChunkTable:
             )
             appended = not len(removed) and self._extend_groups(items)
             for name, values in zip(_CHUNK_COLUMNS, (ids, items, starts, ends), strict=True):
-                self._set(name, self._columns[name].append(values))
+                setattr(self, name, self._columns[name].append(values))
             if not appended:
                 self._group()
         elif len(removed):
@@ -147,7 +147,7 @@ class ChunkTable:
         added = {"item_of_chunk": len(self.items) + inverse, "items": items,
                  "chunks_per_item": counts}  # fmt: skip
         for name, values in added.items():
-            self._set(name, self._columns[name].append(values))
+            setattr(self, name, self._columns[name].append(values))
         return True
 
     def _group(self) -> None:
@@ -156,10 +156,7 @@ class ChunkTable:
         grouped = {"items": items, "item_of_chunk": item_of_chunk,
                    "chunks_per_item": np.bincount(item_of_chunk, minlength=len(items))}  # fmt: skip
         for name, values in grouped.items():
-            self._set(name, self._columns[name].replace(values))
-
-    def _set(self, name: str, values: np.ndarray) -> None:
-        setattr(self, name, values)
+            setattr(self, name, self._columns[name].replace(values))
 
     def arrange(self, row_major: bool) -> None:
         """Row-major vectors while an ANN index serves the view, column-major while exact
